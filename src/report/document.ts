@@ -1,0 +1,30 @@
+import { bstuneVersion } from '../version.js';
+import type { Config } from '../config/schema.js';
+import type { BackendChoice } from '../backend/resolve.js';
+import type { TrialResult } from '../trial/protocol.js';
+
+/** Renaming or removing a field bumps this; adding fields does not. */
+export const schemaVersion = 1;
+
+export interface JsonDocument {
+  schemaVersion: number;
+  command: 'find-max' | 'sweep' | 'train' | 'config-check';
+  bstuneVersion: string;
+  backend?: { name: string; device: string; why: string; memory: string };
+  config: Config;
+  configPath: string;
+  data?: string;
+  trials?: TrialResult[];
+  [extra: string]: unknown;
+}
+
+export function makeDocument(command: JsonDocument['command'], p: { config: Config; configPath: string; backend?: BackendChoice; data?: string; trials?: TrialResult[] }, extra: Record<string, unknown> = {}): JsonDocument {
+  return {
+    schemaVersion, command, bstuneVersion,
+    ...(p.backend ? { backend: { name: p.backend.name, device: p.backend.device, why: p.backend.why, memory: p.backend.memory } } : {}),
+    config: p.config, configPath: p.configPath,
+    ...(p.data !== undefined ? { data: p.data } : {}),
+    ...(p.trials ? { trials: p.trials } : {}),
+    ...extra,
+  };
+}

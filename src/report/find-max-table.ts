@@ -1,0 +1,35 @@
+import Table from 'cli-table3';
+import type { TrialResult } from '../trial/protocol.js';
+import { dash, fmtBytes, fmtLr, fmtRate, fmtSec, paint } from './format.js';
+
+interface Summary {
+  maxBatchSize: number | null;
+  largestFit: number | null;
+  learningRate: number | null;
+  headroomBytes: number | null;
+  memoryLimitBytes: number | null;
+  memoryMeaning: string;
+  notes: string[];
+  seconds: number;
+  overheadSeconds: number;
+}
+
+export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: { name: string; device: string } }, stream: NodeJS.WriteStream): string {
+  const table = new Table({ head: ['batch', 'lr', 'outcome', 'reason', 'peak memory', 'samples/s', 'seconds'], style: { head: [], border: [] } });
+  for (const t of trials) {
+    const outcome = t.outcome === 'ok' ? paint(stream, 'green', 'ok') : paint(stream, t.outcome === 'oom' ? 'yellow' : 'red', t.outcome);
+    table.push([t.batchSize, fmtLr(t.learningRate), outcome, t.reason ?? dash, fmtBytes(t.peakMemoryBytes), fmtRate(t.samplesPerSecond), fmtSec(t.seconds)]);
+  }
+  const lines: string[] = [];
+  if (s.maxBatchSize === null) {
+    lines.push(paint(stream, 'red', 'nothing fits: even the smallest batch size tried ran out of memory'));
+  } else {
+    const margin = s.largestFit !== null && s.largestFit !== s.maxBatchSize ? ` (${s.largestFit} fits; margin applied)` : '';
+    const headroom = s.headroomBytes !== null ? `, headroom ${fmtBytes(s.headroomBytes)} under the ${fmtBytes(s.memoryLimitBytes)} limit` : '';
+    lines.push(paint(stream, 'bold', `largest batch that fits: ${s.maxBatchSize}${margin}${headroom}; use learning rate ${fmtLr(s.learningRate ?? 0)} with it`));
+  }
+  lines.push(`memory: ${s.memoryMeaning} · ${p.backend.name} on ${p.backend.device}`);
+  for (const n of s.notes) lines.push(`note: ${n}`);
+  lines.push(`time: ${s.seconds.toFixed(1)} s, of which ${s.overheadSeconds.toFixed(1)} s outside training (process start, backend, data, model)`);
+  return `${table.toString()}\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,19 @@
+import { formatBytes } from './stats.js';
+
+const useColor = (stream: NodeJS.WriteStream) => stream.isTTY === true && !process.env.NO_COLOR;
+
+export function paint(stream: NodeJS.WriteStream, code: 'red' | 'green' | 'yellow' | 'dim' | 'bold', text: string): string {
+  if (!useColor(stream)) return text;
+  const codes = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
+  return `\u001b[${codes[code]}m${text}\u001b[0m`;
+}
+
+export const dash = '–';
+export const fmtBytes = (n: number | null | undefined) => (n === null || n === undefined ? dash : formatBytes(n));
+export const fmtRate = (n: number | null | undefined) => (n === null || n === undefined ? dash : Math.round(n).toLocaleString('en-US'));
+export const fmtPct = (n: number | null | undefined) => (n === null || n === undefined ? dash : `${(n * 100).toFixed(2)}%`);
+export const fmtNum = (n: number | null | undefined, digits = 4) => (n === null || n === undefined ? dash : n.toFixed(digits));
+export const fmtSec = (n: number | null | undefined) => (n === null || n === undefined ? dash : `${n.toFixed(2)} s`);
+export function fmtLr(n: number): string {
+  return n >= 0.01 ? n.toFixed(4).replace(/0+$/, '').replace(/\.$/, '') : n.toPrecision(3).replace(/\.?0+(e|$)/, '$1');
+}

@@ -1,0 +1,43 @@
+import Table from 'cli-table3';
+import type { SizeSummary, Stat } from '../sweep/summarize.js';
+import { dash, fmtBytes, fmtLr, fmtPct, fmtRate, paint } from './format.js';
+
+const pm = (s: Stat, f: (n: number) => string, repeats: boolean): string =>
+  s.mean === null ? dash : repeats && s.n > 1 ? `${f(s.mean)} ± ${f(s.std ?? 0)}` : f(s.mean);
+
+export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target: number | null; stream: NodeJS.WriteStream }): string {
+  const r = opts.repeats > 1;
+  const table = new Table({
+    head: ['batch', 'lr', 'peak memory', 'samples/s', 's/epoch', 'val acc', 'val loss', 'best val acc (epoch)', 'gap', `epochs to ${opts.target === null ? 'target' : fmtPct(opts.target)}`],
+    style: { head: [], border: [] },
+  });
+  for (const row of rows) {
+    if (row.failed.length === row.runs && row.runs > 0) {
+      const f = row.failed[0]!;
+      table.push([row.batchSize, fmtLr(row.learningRate), { colSpan: 8, content: paint(opts.stream, 'red', `${f.outcome}: ${f.reason ?? 'no reason'}`) }]);
+      continue;
+    }
+    const failedNote = row.failed.length > 0 ? ` (${row.failed.length} of ${row.runs} failed)` : '';
+    table.push([
+      `${row.batchSize}${failedNote}`,
+      fmtLr(row.learningRate),
+      pm(row.peakMemoryBytes, (n) => fmtBytes(n), r),
+      pm(row.samplesPerSecond, (n) => fmtRate(n), r),
+      pm(row.epochSeconds, (n) => n.toFixed(2), r),
+      pm(row.valAccuracy, (n) => fmtPct(n), r),
+      pm(row.valLoss, (n) => n.toFixed(4), r),
+      row.bestValAccuracy.mean === null ? dash : `${pm(row.bestValAccuracy, (n) => fmtPct(n), r)} (${pm(row.bestEpoch, (n) => n.toFixed(r ? 1 : 0), false)})`,
+      pm(row.generalizationGap, (n) => `${(n * 100).toFixed(2)} pt`, r),
+      row.epochsToTarget.n === 0 ? dash : `${pm(row.epochsToTarget, (n) => n.toFixed(r ? 1 : 0), r)}${row.reachedTarget < row.runs - row.failed.length ? ` (${row.reachedTarget}/${row.runs - row.failed.length} runs)` : ''}`,
+    ]);
+  }
+  const ok = rows.filter((x) => x.valAccuracy.mean !== null);
+  const footer: string[] = [];
+  if (ok.length > 0) {
+    const bestAcc = ok.reduce((a, b) => (b.valAccuracy.mean! > a.valAccuracy.mean! ? b : a));
+    const bestSpeed = ok.reduce((a, b) => ((b.samplesPerSecond.mean ?? 0) > (a.samplesPerSecond.mean ?? 0) ? b : a));
+    footer.push(`best validation accuracy: batch ${bestAcc.batchSize} (${fmtPct(bestAcc.valAccuracy.mean)}); best throughput: batch ${bestSpeed.batchSize} (${fmtRate(bestSpeed.samplesPerSecond.mean)} samples/s)`);
+  }
+  footer.push('gap = final-epoch train accuracy (averaged over the epoch) minus validation accuracy; peak memory = peak tensor bytes of a training step');
+  return `${table.toString()}\n${footer.join('\n')}\n`;
+}

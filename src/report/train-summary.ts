@@ -1,0 +1,24 @@
+import Table from 'cli-table3';
+import type { TrialResult } from '../trial/protocol.js';
+import { fmtBytes, fmtLr, fmtNum, fmtPct, fmtRate, fmtSec, paint } from './format.js';
+
+interface Facts {
+  backend: { name: string; device: string };
+  data: string;
+}
+
+export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.WriteStream): string {
+  const head = `batch ${t.batchSize} · lr ${fmtLr(t.learningRate)} · ${p.backend.name} on ${p.backend.device}\n${p.data}\n`;
+  if (t.outcome !== 'ok') return `${head}${paint(stream, 'red', `${t.outcome}: ${t.reason ?? 'no reason given'}`)}\n`;
+  const table = new Table({ head: ['epoch', 'lr', 'train loss', 'train acc', 'val loss', 'val acc', 'seconds'], style: { head: [], border: [] } });
+  for (const h of t.history) {
+    table.push([h.epoch, fmtLr(h.learningRate), fmtNum(h.trainLoss), fmtPct(h.trainAccuracy), fmtNum(h.valLoss), fmtPct(h.valAccuracy), fmtSec(h.seconds)]);
+  }
+  const lines = [
+    `samples/s   ${fmtRate(t.samplesPerSecond)} (steady-state steps; first steps excluded)`,
+    `peak memory ${fmtBytes(t.peakMemoryBytes)} tensors (${fmtBytes(t.memoryBaselineBytes)} before the step: weights + optimizer) · process RSS ${fmtBytes(t.processPeakRssBytes)}${t.deviceMemoryBytes !== null ? ` · device ${fmtBytes(t.deviceMemoryBytes)} (nvidia-smi)` : ''}`,
+    `final       val acc ${fmtPct(t.valAccuracy)} · val loss ${fmtNum(t.valLoss)}`,
+    `time        ${fmtSec(t.seconds)} in all, ${fmtSec(t.overheadSeconds)} outside training (process start, backend, data, model)`,
+  ];
+  return `${head}${table.toString()}\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,66 @@
+import { mean, std } from '../report/stats.js';
+import type { TrialResult } from '../trial/protocol.js';
+
+export interface SizeSummary {
+  batchSize: number;
+  learningRate: number;
+  runs: number;
+  failed: { outcome: string; reason: string | null }[];
+  peakMemoryBytes: Stat;
+  samplesPerSecond: Stat;
+  epochSeconds: Stat;
+  valAccuracy: Stat;
+  valLoss: Stat;
+  bestValAccuracy: Stat;
+  bestEpoch: Stat;
+  generalizationGap: Stat;
+  /** Epochs until validation accuracy first reached the target; null for a run that never did. */
+  epochsToTarget: Stat;
+  reachedTarget: number;
+}
+
+export interface Stat {
+  mean: number | null;
+  std: number | null;
+  n: number;
+}
+
+const stat = (xs: (number | null | undefined)[]): Stat => {
+  const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return v.length === 0 ? { mean: null, std: null, n: 0 } : { mean: mean(v), std: std(v), n: v.length };
+};
+
+/** The target used for "epochs to target": configured, else 99% of the best accuracy any run reached. */
+export function targetAccuracy(trials: TrialResult[], configured: number | null): number | null {
+  if (configured !== null) return configured;
+  const best = Math.max(...trials.flatMap((t) => t.history.map((h) => h.valAccuracy)));
+  return Number.isFinite(best) ? best * 0.99 : null;
+}
+
+export function summarizeSweep(trials: TrialResult[], sizes: number[], target: number | null): SizeSummary[] {
+  return sizes.map((batchSize) => {
+    const runs = trials.filter((t) => t.batchSize === batchSize);
+    const ok = runs.filter((t) => t.outcome === 'ok');
+    const best = ok.map((t) => t.history.reduce((b, h) => (h.valAccuracy > b.valAccuracy ? h : b), t.history[0]!));
+    const toTarget = ok.map((t) => (target === null ? null : (t.history.find((h) => h.valAccuracy >= target)?.epoch ?? null)));
+    return {
+      batchSize,
+      learningRate: runs[0]?.learningRate ?? 0,
+      runs: runs.length,
+      failed: runs.filter((t) => t.outcome !== 'ok').map((t) => ({ outcome: t.outcome, reason: t.reason })),
+      peakMemoryBytes: stat(ok.map((t) => t.peakMemoryBytes)),
+      samplesPerSecond: stat(ok.map((t) => t.samplesPerSecond)),
+      epochSeconds: stat(ok.flatMap((t) => t.epochSeconds)),
+      valAccuracy: stat(ok.map((t) => t.valAccuracy)),
+      valLoss: stat(ok.map((t) => t.valLoss)),
+      bestValAccuracy: stat(best.map((h) => h?.valAccuracy)),
+      bestEpoch: stat(best.map((h) => h?.epoch)),
+      generalizationGap: stat(ok.map((t) => {
+        const last = t.history[t.history.length - 1];
+        return last ? last.trainAccuracy - last.valAccuracy : null;
+      })),
+      epochsToTarget: stat(toTarget),
+      reachedTarget: toTarget.filter((e) => e !== null).length,
+    };
+  });
+}

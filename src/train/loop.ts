@@ -1,0 +1,208 @@
+import type { Tf, Tensor, LayersModel, Optimizer } from '../tf.js';
+import type { Dataset, Split } from '../data/types.js';
+import type { OptimizerConfig } from '../config/schema.js';
+import { learningRateAt } from './schedule.js';
+import { BatchFiller, shuffledOrder } from './batches.js';
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  /** Rate used by the last step of the epoch. */
+  learningRate: number;
+  seconds: number;
+  steps: number;
+}
+
+export interface StepEvent {
+  epoch: number;
+  step: number;
+  stepsPerEpoch: number;
+  globalStep: number;
+  loss: number;
+  learningRate: number;
+  /** Read back from the optimizer after the step, to prove the schedule reached it. */
+  optimizerLearningRate: number;
+  seconds: number;
+}
+
+export interface TrainOptions {
+  batchSize: number;
+  epochs: number;
+  /** find-max trials: stop after this many steps, then one validation pass. */
+  maxSteps?: number;
+  optimizer: OptimizerConfig;
+  seed: number;
+  /** Bytes of peak tensor memory above which training stops (counted as out of memory). */
+  memoryLimit: number | null;
+  /** Steps at the start whose time is kept apart from the steady-state throughput. */
+  warmupSteps?: number;
+  onStep?: (e: StepEvent) => void;
+  onEpoch?: (r: EpochRecord) => void;
+  /** Test-only fault injection, called after each step. */
+  afterStep?: (globalStep: number) => void;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  steps: number;
+  /** Samples per second over the steady-state steps (null when there were none). */
+  samplesPerSecond: number | null;
+  steadySteps: number;
+  /** Seconds of the first steps, excluded from samplesPerSecond (kernel set-up, optimizer slots). */
+  warmupStepSeconds: number[];
+  epochSeconds: number[];
+  peakMemoryBytes: number;
+  /** Tensor bytes live just before the profiled step: weights and optimizer state. */
+  memoryBaselineBytes: number;
+  memorySource: string;
+  exceededMemoryLimit: boolean;
+}
+
+export function createOptimizer(tf: Tf, cfg: OptimizerConfig, learningRate: number): Optimizer {
+  if (cfg.name === 'sgd') return cfg.momentum > 0 ? tf.train.momentum(learningRate, cfg.momentum) : tf.train.sgd(learningRate);
+  return tf.train.adam(learningRate);
+}
+
+/** tfjs reads Adam's rate from a field on every step; SGD keeps a scalar that setLearningRate rebuilds. */
+function setLearningRate(opt: Optimizer, lr: number): void {
+  const sgd = opt as Optimizer & { setLearningRate?: (lr: number) => void };
+  if (typeof sgd.setLearningRate === 'function') sgd.setLearningRate(lr);
+  else (opt as unknown as { learningRate: number }).learningRate = lr;
+}
+
+export function readLearningRate(opt: Optimizer): number {
+  return (opt as unknown as { learningRate: number }).learningRate;
+}
+
+const PROFILED_STEP = 1;
+
+export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainOptions): Promise<TrainResult> {
+  const train = data.train;
+  const stepsPerEpoch = Math.max(1, Math.floor(train.count / o.batchSize));
+  const totalSteps = o.maxSteps ?? stepsPerEpoch * o.epochs;
+  const epochs = o.maxSteps !== undefined ? 1 : o.epochs;
+  const warmupSteps = o.warmupSteps ?? Math.min(2, Math.floor(totalSteps / 2));
+  const optimizer = createOptimizer(tf, o.optimizer, learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps, step: 0 }));
+  const filler = new BatchFiller(train, o.batchSize);
+  const channels = model.inputs[0]!.shape.length === 4;
+  const xShape = (b: number): number[] => (channels ? [b, 28, 28, 1] : [b, 784]);
+
+  const result: TrainResult = {
+    history: [], steps: 0, samplesPerSecond: null, steadySteps: 0, warmupStepSeconds: [], epochSeconds: [],
+    peakMemoryBytes: 0, memoryBaselineBytes: 0, exceededMemoryLimit: false,
+    memorySource: `tf.profile peakBytes over training step ${PROFILED_STEP + 1} (tensors of weights, optimizer state, activations, gradients, one batch)`,
+  };
+  let steadySamples = 0;
+  let steadySeconds = 0;
+  let globalStep = 0;
+
+  const step = (): { loss: Tensor; correct: Tensor } => {
+    const x = tf.tensor(filler.x, xShape(o.batchSize));
+    const labels = tf.tensor1d(filler.y, 'int32');
+    const y = tf.oneHot(labels, 10);
+    let correct: Tensor | null = null;
+    const loss = optimizer.minimize(() => {
+      const logits = model.apply(x, { training: true }) as Tensor;
+      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
+      return tf.losses.softmaxCrossEntropy(y, logits) as import('@tensorflow/tfjs').Scalar;
+    }, true)!;
+    tf.dispose([x, labels, y]);
+    return { loss, correct: correct! };
+  };
+
+  for (let epoch = 1; epoch <= epochs && globalStep < totalSteps; epoch++) {
+    const order = shuffledOrder(train.count, o.seed * 1000 + epoch);
+    const epochStart = performance.now();
+    let lossSum = 0;
+    let correctSum = 0;
+    let seen = 0;
+    let lr = 0;
+    let s = 0;
+    for (; s < stepsPerEpoch && globalStep < totalSteps; s++, globalStep++) {
+      lr = learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps, step: globalStep });
+      setLearningRate(optimizer, lr);
+      const t0 = performance.now();
+      filler.fill(order, s * o.batchSize);
+      let out: { loss: Tensor; correct: Tensor };
+      if (globalStep === Math.min(PROFILED_STEP, totalSteps - 1)) {
+        const before = tf.memory().numBytes;
+        let kept: { loss: Tensor; correct: Tensor } | null = null;
+        const info = await tf.profile(() => {
+          kept = step();
+          return [kept.loss, kept.correct];
+        });
+        out = kept!;
+        result.memoryBaselineBytes = before;
+        result.peakMemoryBytes = Math.max(info.peakBytes, before);
+      } else {
+        out = step();
+      }
+      const [lossValue, correctValue] = await Promise.all([out.loss.data(), out.correct.data()]);
+      tf.dispose([out.loss, out.correct]);
+      const seconds = (performance.now() - t0) / 1000;
+      lossSum += lossValue[0]! * o.batchSize;
+      correctSum += correctValue[0]!;
+      seen += o.batchSize;
+      if (globalStep < warmupSteps || globalStep === PROFILED_STEP) {
+        if (globalStep < warmupSteps) result.warmupStepSeconds.push(seconds);
+      } else {
+        steadySamples += o.batchSize;
+        steadySeconds += seconds;
+        result.steadySteps++;
+      }
+      o.onStep?.({ epoch, step: s + 1, stepsPerEpoch, globalStep, loss: lossValue[0]!, learningRate: lr, optimizerLearningRate: readLearningRate(optimizer), seconds });
+      o.afterStep?.(globalStep);
+      if (o.memoryLimit !== null && result.peakMemoryBytes > o.memoryLimit) {
+        result.exceededMemoryLimit = true;
+        result.steps = globalStep + 1;
+        optimizer.dispose();
+        return finish(result, steadySamples, steadySeconds);
+      }
+    }
+    const val = await evaluate(tf, model, data.validation, o.batchSize, xShape);
+    const seconds = (performance.now() - epochStart) / 1000;
+    const record: EpochRecord = {
+      epoch, trainLoss: lossSum / seen, trainAccuracy: correctSum / seen, valLoss: val.loss, valAccuracy: val.accuracy,
+      learningRate: lr, seconds, steps: s,
+    };
+    result.history.push(record);
+    result.epochSeconds.push(seconds);
+    o.onEpoch?.(record);
+  }
+  result.steps = globalStep;
+  optimizer.dispose();
+  return finish(result, steadySamples, steadySeconds);
+}
+
+function finish(r: TrainResult, samples: number, seconds: number): TrainResult {
+  r.samplesPerSecond = seconds > 0 ? samples / seconds : null;
+  return r;
+}
+
+/** Validation at the training batch size: a forward pass can also run out of memory. */
+export async function evaluate(tf: Tf, model: LayersModel, split: Split, batchSize: number, xShape: (b: number) => number[]): Promise<{ loss: number; accuracy: number }> {
+  const filler = new BatchFiller(split, Math.min(batchSize, split.count));
+  const order = Array.from({ length: split.count }, (_, i) => i);
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < split.count; start += filler.batchSize) {
+    const size = Math.min(filler.batchSize, split.count - start);
+    filler.fill(order, start, size);
+    const [l, c] = tf.tidy(() => {
+      const x = tf.tensor(filler.x.subarray(0, size * 784), xShape(size));
+      const labels = tf.tensor1d(filler.y.subarray(0, size), 'int32');
+      const logits = model.predict(x) as Tensor;
+      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), logits);
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'));
+      return [loss, hits];
+    });
+    const [lv, cv] = await Promise.all([l!.data(), c!.data()]);
+    tf.dispose([l!, c!]);
+    lossSum += lv[0]! * size;
+    correct += cv[0]!;
+  }
+  return { loss: lossSum / split.count, accuracy: correct / split.count };
+}

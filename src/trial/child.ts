@@ -1,0 +1,107 @@
+/**
+ * The trial process: one training run at one batch size, in a fresh Node process so
+ * that its memory figures are its own and a crash (a GPU allocator OOM, a broken wasm
+ * heap, a V8 heap limit) takes down only this trial. Talks to the parent over IPC.
+ */
+import { execFileSync } from 'node:child_process';
+import { isBstuneError } from '../errors.js';
+import { setupBackend } from '../backend/setup.js';
+import { loadDataset } from '../data/index.js';
+import { buildModel, describeModel } from '../model/build.js';
+import { train } from '../train/loop.js';
+import { parseFaults, faultAfterStep } from './faults.js';
+import type { ChildMessage, ParentMessage, TrialSpec, TrialMeasurements } from './protocol.js';
+import type { Tf } from '../tf.js';
+
+const send = (m: ChildMessage): Promise<void> =>
+  new Promise((resolve) => (process.send ? process.send(m, undefined, {}, () => resolve()) : resolve()));
+
+// The parent owns interruption: it stops this process itself, after saving results.
+process.on('SIGINT', () => {});
+// If the parent dies (even by SIGKILL) the IPC channel closes: never outlive it.
+process.on('disconnect', () => process.exit(70));
+
+let tfRef: Tf | null = null;
+
+async function run(spec: TrialSpec): Promise<TrialMeasurements> {
+  const { config, batchSize } = spec;
+  const t0 = performance.now();
+  const tf = await setupBackend(spec.backend);
+  tfRef = tf;
+  const t1 = performance.now();
+  const data = await loadDataset(config.data, { seed: config.training.seed, ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
+  const t2 = performance.now();
+  const model = buildModel(tf, config.model, spec.seed);
+  const t3 = performance.now();
+  const faults = parseFaults(process.env.BSTUNE_TEST_FAULT);
+  let lastStepSent = 0;
+  const result = await train(tf, model, data, {
+    batchSize,
+    epochs: config.training.epochs,
+    ...(spec.mode === 'probe' ? { maxSteps: config.search.stepsPerTrial } : {}),
+    optimizer: config.optimizer,
+    seed: spec.seed,
+    memoryLimit: config.device.memoryLimit,
+    onStep: (e) => {
+      const now = performance.now();
+      if (now - lastStepSent < 200 && e.step !== e.stepsPerEpoch) return;
+      lastStepSent = now;
+      void send({ type: 'step', epoch: e.epoch, step: e.step, stepsPerEpoch: e.stepsPerEpoch, loss: e.loss, learningRate: e.learningRate, samplesPerSecond: batchSize / e.seconds });
+    },
+    onEpoch: (record) => void send({ type: 'epoch', record }),
+    afterStep: (step) => faultAfterStep(faults, batchSize, step),
+  });
+  const t4 = performance.now();
+  return {
+    ...result,
+    processPeakRssBytes: process.resourceUsage().maxRSS * 1024,
+    deviceMemoryBytes: spec.backend === 'tensorflow-gpu' ? gpuMemoryOfThisProcess() : null,
+    setupSeconds: { backend: (t1 - t0) / 1000, data: (t2 - t1) / 1000, model: (t3 - t2) / 1000 },
+    trainSeconds: (t4 - t3) / 1000,
+    model: describeModel(model, config.model),
+    data: data.source,
+  };
+}
+
+/** nvidia-smi's figure for this process, in bytes; null where nvidia-smi is absent. */
+function gpuMemoryOfThisProcess(): number | null {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 10_000 });
+    for (const line of out.split('\n')) {
+      const [pid, mib] = line.split(',').map((s) => s.trim());
+      if (Number(pid) === process.pid) return Number(mib) * 2 ** 20;
+    }
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+function wasmHeapBytes(): number | null {
+  try {
+    const backend = tfRef?.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } } | undefined;
+    return backend?.wasm?.HEAPU8?.byteLength ?? null;
+  } catch {
+    return null;
+  }
+}
+
+process.on('message', (msg: ParentMessage) => {
+  if (msg.type !== 'run') return;
+  run(msg.spec).then(
+    async (measurements) => {
+      await send({ type: 'result', measurements });
+      process.exit(0);
+    },
+    async (e: unknown) => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      await send({
+        type: 'failure', name: err.name, message: err.message, stack: err.stack ?? null,
+        code: isBstuneError(e) ? e.code : null, where: isBstuneError(e) ? (e.where ?? null) : null,
+        wasmHeapBytes: wasmHeapBytes(),
+      });
+      process.exit(1);
+    },
+  );
+});
+void send({ type: 'ready' });

@@ -1,0 +1,70 @@
+import type { Config } from '../config/schema.js';
+import type { ConcreteBackend } from '../backend/resolve.js';
+import type { EpochRecord } from '../train/loop.js';
+import type { Outcome } from '../backend/oom.js';
+
+/** What the parent asks a trial process to do. */
+export interface TrialSpec {
+  config: Config;
+  backend: ConcreteBackend;
+  batchSize: number;
+  /** probe: find-max's few steps and one validation pass; full: training.epochs epochs. */
+  mode: 'probe' | 'full';
+  seed: number;
+  cacheDir?: string;
+}
+
+export interface TrialMeasurements {
+  steps: number;
+  samplesPerSecond: number | null;
+  steadySteps: number;
+  warmupStepSeconds: number[];
+  epochSeconds: number[];
+  peakMemoryBytes: number;
+  memoryBaselineBytes: number;
+  memorySource: string;
+  exceededMemoryLimit: boolean;
+  /** Process peak resident set (getrusage maxrss). */
+  processPeakRssBytes: number;
+  /** Device memory in use by the trial per nvidia-smi, on a GPU backend where it is present. */
+  deviceMemoryBytes: number | null;
+  history: EpochRecord[];
+  /** Seconds spent in the trial process before training: backend init, data load, model build. */
+  setupSeconds: { backend: number; data: number; model: number };
+  trainSeconds: number;
+  model: string;
+  data: string;
+}
+
+export type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; learningRate: number; samplesPerSecond: number }
+  | { type: 'epoch'; record: EpochRecord }
+  | { type: 'result'; measurements: TrialMeasurements }
+  | { type: 'failure'; name: string; message: string; stack: string | null; code: string | null; where: string | null; wasmHeapBytes: number | null };
+
+export type ParentMessage = { type: 'run'; spec: TrialSpec };
+
+/** One trial as reported: the JSON document's `trials[]` item and a results-file line. */
+export interface TrialResult {
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  outcome: Outcome;
+  reason: string | null;
+  peakMemoryBytes: number | null;
+  memoryBaselineBytes: number | null;
+  memorySource: string | null;
+  processPeakRssBytes: number | null;
+  deviceMemoryBytes: number | null;
+  samplesPerSecond: number | null;
+  epochSeconds: number[];
+  valAccuracy: number | null;
+  valLoss: number | null;
+  history: EpochRecord[];
+  steps: number;
+  /** Wall-clock seconds of the whole trial, process start to exit. */
+  seconds: number;
+  /** Of which outside training: process start, backend init, data load, model build. */
+  overheadSeconds: number;
+}

@@ -1,0 +1,131 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BstuneError } from '../errors.js';
+import { classifyFailure } from '../backend/oom.js';
+import { scaledLearningRate } from '../train/schedule.js';
+import { formatBytes } from '../report/stats.js';
+import type { ChildMessage, TrialResult, TrialSpec, TrialMeasurements } from './protocol.js';
+import type { EpochRecord } from '../train/loop.js';
+
+const childPath = fileURLToPath(new URL('./child.js', import.meta.url));
+const STDERR_KEEP = 64 * 1024;
+
+export interface TrialHooks {
+  onStep?: (m: Extract<ChildMessage, { type: 'step' }>) => void;
+  onEpoch?: (r: EpochRecord) => void;
+  /** Aborting stops the trial process; runTrial then rejects with BSTUNE_INTERRUPTED. */
+  signal?: AbortSignal;
+  /** Forward the trial's stderr (TensorFlow's own logs) to ours. */
+  verbose?: boolean;
+}
+
+/** Live trial processes, so an interrupted bstune leaves no orphans. */
+const live = new Set<ChildProcess>();
+export function killAllTrials(): void {
+  for (const c of live) c.kill('SIGKILL');
+}
+
+export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<TrialResult> {
+  const started = performance.now();
+  const timeoutMs = spec.config.search.trialTimeout * 1000;
+  const learningRate = scaledLearningRate(spec.config.optimizer, spec.batchSize);
+  const base = (): TrialResult => ({
+    batchSize: spec.batchSize, learningRate, seed: spec.seed, outcome: 'error', reason: null,
+    peakMemoryBytes: null, memoryBaselineBytes: null, memorySource: null, processPeakRssBytes: null, deviceMemoryBytes: null,
+    samplesPerSecond: null, epochSeconds: [], valAccuracy: null, valLoss: null, history: [], steps: 0,
+    seconds: 0, overheadSeconds: 0,
+  });
+
+  return new Promise<TrialResult>((resolve, reject) => {
+    if (hooks.signal?.aborted) return reject(interrupted());
+    const execArgv = process.env.BSTUNE_TEST_FAULT?.includes('heap:') ? ['--max-old-space-size=96'] : [];
+    const env = { ...process.env, ...(spec.backend === 'tensorflow-gpu' && spec.config.device.memoryLimit !== null ? { TF_FORCE_GPU_ALLOW_GROWTH: 'true' } : {}) };
+    const child = fork(childPath, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv, env, serialization: 'advanced' });
+    live.add(child);
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      if (hooks.verbose) process.stderr.write(b);
+      stderr = (stderr + b.toString()).slice(-STDERR_KEEP);
+    });
+    let readyAt: number | null = null;
+    let outcome: { measurements: TrialMeasurements } | { failure: Extract<ChildMessage, { type: 'failure' }> } | null = null;
+    let timedOut = false;
+    let aborted = false;
+    const history: EpochRecord[] = [];
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      child.kill('SIGKILL');
+    };
+    hooks.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.on('message', (m: ChildMessage) => {
+      if (m.type === 'ready') {
+        readyAt = performance.now();
+        child.send({ type: 'run', spec });
+      } else if (m.type === 'step') hooks.onStep?.(m);
+      else if (m.type === 'epoch') {
+        history.push(m.record);
+        hooks.onEpoch?.(m.record);
+      } else if (m.type === 'result') outcome = { measurements: m.measurements };
+      else if (m.type === 'failure') outcome = { failure: m };
+    });
+    child.on('error', (e) => {
+      // Only when the process could not be started at all.
+      clearTimeout(timer);
+      live.delete(child);
+      reject(new BstuneError('BSTUNE_RUNTIME', `cannot start a trial process: ${e.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      live.delete(child);
+      hooks.signal?.removeEventListener('abort', onAbort);
+      if (aborted) return reject(interrupted());
+      const seconds = (performance.now() - started) / 1000;
+      const r = { ...base(), seconds, history };
+      if (outcome && 'measurements' in outcome) return resolve(fromMeasurements(r, outcome.measurements, spec, started, readyAt));
+      if (outcome && 'failure' in outcome) {
+        const f = outcome.failure;
+        // A user-facing problem found in the trial (bad data, missing backend) is not a trial outcome.
+        if (f.code && f.code !== 'BSTUNE_RUNTIME') {
+          return reject(new BstuneError(f.code as BstuneError['code'], f.message, f.where ?? undefined));
+        }
+        const c = classifyFailure({ message: f.message, name: f.name, stderr, wasmHeapBytes: f.wasmHeapBytes, exitCode: code, signal });
+        return resolve({ ...r, outcome: c.outcome, reason: c.reason });
+      }
+      const c = classifyFailure({ timedOut, exitCode: code, signal, stderr });
+      const reason = timedOut ? `no result within search.trialTimeout (${spec.config.search.trialTimeout} s)` : c.reason;
+      resolve({ ...r, outcome: c.outcome, reason });
+    });
+  });
+}
+
+function fromMeasurements(r: TrialResult, m: TrialMeasurements, spec: TrialSpec, started: number, readyAt: number | null): TrialResult {
+  const last = m.history[m.history.length - 1];
+  const spawnSeconds = readyAt !== null ? (readyAt - started) / 1000 : 0;
+  const overhead = spawnSeconds + m.setupSeconds.backend + m.setupSeconds.data + m.setupSeconds.model;
+  const limit = spec.config.device.memoryLimit;
+  const oom = m.exceededMemoryLimit && limit !== null;
+  return {
+    ...r,
+    outcome: oom ? 'oom' : 'ok',
+    reason: oom ? `exceeds memory limit (peak ${formatBytes(m.peakMemoryBytes)} > ${formatBytes(limit)})` : null,
+    peakMemoryBytes: m.peakMemoryBytes,
+    memoryBaselineBytes: m.memoryBaselineBytes,
+    memorySource: m.memorySource,
+    processPeakRssBytes: m.processPeakRssBytes,
+    deviceMemoryBytes: m.deviceMemoryBytes,
+    samplesPerSecond: m.samplesPerSecond,
+    epochSeconds: m.epochSeconds,
+    valAccuracy: oom ? null : (last?.valAccuracy ?? null),
+    valLoss: oom ? null : (last?.valLoss ?? null),
+    history: m.history,
+    steps: m.steps,
+    overheadSeconds: overhead,
+  };
+}
+
+const interrupted = () => new BstuneError('BSTUNE_INTERRUPTED', 'interrupted');
