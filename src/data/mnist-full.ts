@@ -1,0 +1,82 @@
+import { access } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+import { BstuneError } from '../errors.js';
+import { ensureOfficialFile, manualHint, MNIST_FILES } from './download.js';
+import type { DownloadOptions, OfficialFile } from './download.js';
+import { ensureDir } from './fs-util.js';
+import { readIdxPair } from './idx.js';
+import type { Split } from './types.js';
+
+export interface MnistFullPools {
+  train: Split;
+  test: Split;
+  /** Where the files came from, for the human-readable source line. */
+  origin: string;
+}
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Finds a user-provided file by its official base name, gzip'd or not; the dotted
+ * spelling (train-images.idx3-ubyte) is how some popular re-distributions name them.
+ */
+async function findUserFile(dir: string, file: OfficialFile): Promise<string> {
+  const base = file.name.replace(/\.gz$/, '');
+  const dotted = base.replace(/-(idx\d-ubyte)$/, '.$1');
+  const candidates = [base, `${base}.gz`, dotted, `${dotted}.gz`];
+  for (const name of candidates) {
+    const p = join(dir, name);
+    if (await exists(p)) return p;
+  }
+  const all = Object.values(MNIST_FILES)
+    .map((f) => f.name.replace(/\.gz$/, ''))
+    .join(', ');
+  throw new BstuneError(
+    'BSTUNE_DATA_UNAVAILABLE',
+    `${base} (or ${base}.gz) not found in the data directory; it must hold ${all} (gzip'd or not)`,
+    dir,
+  );
+}
+
+/**
+ * The official 60k/10k files: from `idxDir` as given (checked structurally only, so
+ * MNIST-format look-alikes work too), else from `<cacheDir>/mnist-full`, downloading
+ * and md5-verifying the official files on first use.
+ */
+export async function loadMnistFullPools(
+  idxDir: string | undefined,
+  cacheDirPath: string,
+  opts: DownloadOptions,
+): Promise<MnistFullPools> {
+  const paths: Record<keyof typeof MNIST_FILES, string> = { trainImages: '', trainLabels: '', testImages: '', testLabels: '' };
+  const keys = Object.keys(MNIST_FILES) as (keyof typeof MNIST_FILES)[];
+  let origin: string;
+  if (idxDir !== undefined) {
+    const dir = resolve(idxDir);
+    if (!(await exists(dir))) {
+      throw new BstuneError(
+        'BSTUNE_DATA_UNAVAILABLE',
+        `data directory does not exist; ${manualHint(dir).replace(/, or set .*$/, '')}, or point data.idxDir / --data-dir elsewhere`,
+        dir,
+      );
+    }
+    for (const k of keys) paths[k] = await findUserFile(dir, MNIST_FILES[k]);
+    origin = `IDX files in ${dir}`;
+  } else {
+    const dir = join(cacheDirPath, 'mnist-full');
+    await ensureDir(dir, 'MNIST download');
+    // One at a time: parallel downloads would only interleave progress lines on a link they share.
+    for (const k of keys) paths[k] = await ensureOfficialFile(MNIST_FILES[k], dir, opts);
+    origin = `official IDX files, md5-verified, in ${dir}`;
+  }
+  const [train, test] = await Promise.all([
+    readIdxPair(paths.trainImages, paths.trainLabels),
+    readIdxPair(paths.testImages, paths.testLabels),
+  ]);
+  return { train, test, origin };
+}

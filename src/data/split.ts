@@ -1,0 +1,91 @@
+import { BstuneError } from '../errors.js';
+import type { Split } from './types.js';
+import { PIXELS } from './types.js';
+
+/** mulberry32: tiny, fast and good enough for shuffling; the same seed gives the same stream everywhere. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A seeded Fisher-Yates permutation of 0..n-1. */
+export function permutation(n: number, seed: number): Uint32Array {
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  const rand = mulberry32(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
+  }
+  return idx;
+}
+
+/** Copies the samples at `order[start..end)` into a fresh, contiguous split. */
+export function gather(pool: Split, order: Uint32Array, start: number, end: number): Split {
+  const count = end - start;
+  const images = new Uint8Array(count * PIXELS);
+  const labels = new Uint8Array(count);
+  for (let k = 0; k < count; k++) {
+    const src = order[start + k];
+    images.set(pool.images.subarray(src * PIXELS, (src + 1) * PIXELS), k * PIXELS);
+    labels[k] = pool.labels[src];
+  }
+  return { images, labels, count };
+}
+
+export function checkSplitOptions(validationSplit: number, trainLimit: number | undefined, seed: number): void {
+  if (!(Number.isFinite(validationSplit) && validationSplit > 0 && validationSplit < 1)) {
+    throw new BstuneError(
+      'BSTUNE_CONFIG_INVALID',
+      `validationSplit must be a number strictly between 0 and 1, got ${validationSplit}; use e.g. 0.2`,
+      'data.validationSplit',
+    );
+  }
+  if (trainLimit !== undefined && !(Number.isInteger(trainLimit) && trainLimit >= 1)) {
+    throw new BstuneError(
+      'BSTUNE_CONFIG_INVALID',
+      `trainLimit must be a positive integer, got ${trainLimit}; omit it to use all training samples`,
+      'data.trainLimit',
+    );
+  }
+  if (!Number.isSafeInteger(seed)) {
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', `seed must be an integer, got ${seed}`, 'seed');
+  }
+}
+
+/**
+ * Shuffles the pool with `seed`, holds out round(count*validationSplit) samples
+ * (at least one each side) for validation, then caps the rest at `trainLimit`.
+ * The cap comes after the split so validation does not change with trainLimit.
+ */
+export function splitPool(
+  pool: Split,
+  validationSplit: number,
+  seed: number,
+  trainLimit?: number,
+): { train: Split; validation: Split } {
+  checkSplitOptions(validationSplit, trainLimit, seed);
+  if (pool.count < 2) {
+    throw new BstuneError(
+      'BSTUNE_DATA_INVALID',
+      `need at least 2 samples to split into train and validation, got ${pool.count}`,
+      'data',
+    );
+  }
+  const nVal = Math.min(pool.count - 1, Math.max(1, Math.round(pool.count * validationSplit)));
+  const nTrainAll = pool.count - nVal;
+  const nTrain = trainLimit === undefined ? nTrainAll : Math.min(trainLimit, nTrainAll);
+  const order = permutation(pool.count, seed);
+  return {
+    validation: gather(pool, order, 0, nVal),
+    train: gather(pool, order, nVal, nVal + nTrain),
+  };
+}
