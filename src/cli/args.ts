@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { BstuneError } from '../errors.js';
 import { parseSize } from '../report/stats.js';
-import { backendNames } from '../config/schema.js';
+import { backendNames } from '../config/backends.js';
 import type { Override } from '../config/load.js';
 import { bstuneVersion } from '../version.js';
 

@@ -70,8 +70,8 @@ export const sweepSchema = z.strictObject({
     .describe('Validation accuracy for the "epochs to target" column; default 99% of the best reached.'),
 });
 
-export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof backendNames)[number];
+export { backendNames, type BackendName } from './backends.js';
+import { backendNames, type BackendName } from './backends.js';
 
 export const deviceSchema = z.strictObject({
   backend: z.enum(backendNames).default('auto'),

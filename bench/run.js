@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// npm run bench: samples/s per installed backend for the MLP and the CNN at batch 32/128/512,
+// using bstune's own training loop; peak memory; data load time from the cache; and the share
+// of a real find-max run spent outside training. A script, not a test: numbers vary by machine.
+//   node bench/run.js [--json] [--runs 3] [--backends wasm,cpu] [--models mlp,cnn] [--sizes 32,128,512]
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '3' },
+    backends: { type: 'string' },
+    models: { type: 'string', default: 'mlp,cnn' },
+    sizes: { type: 'string', default: '32,128,512' },
+    'skip-find-max': { type: 'boolean', default: false },
+  },
+});
+const runs = Number(values.runs);
+const sizes = values.sizes.split(',').map(Number);
+const models = values.models.split(',');
+const log = (s) => process.stderr.write(`${s}\n`);
+
+const { isInstalled } = await import('../dist/backend/resolve.js');
+const installed = ['cpu', 'wasm', ...(isInstalled('@tensorflow/tfjs-node') ? ['tensorflow'] : [])];
+const backends = values.backends ? values.backends.split(',') : installed;
+
+// Each backend in its own process, like a trial: one engine, no leftovers between backends.
+const rows = [];
+for (const backend of backends) {
+  for (const model of models) {
+    for (const batch of sizes) {
+      log(`bench ${model} b=${batch} on ${backend}…`);
+      const r = spawnSync(process.execPath, [fileURLToPath(new URL('./one.js', import.meta.url)), backend, model, String(batch), String(runs)], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
+      if (r.status !== 0) {
+        rows.push({ backend, model, batch, error: (r.stderr || '').trim().split('\n').pop() });
+        continue;
+      }
+      rows.push(JSON.parse(r.stdout));
+    }
+  }
+}
+
+let findMax = null;
+if (!values['skip-find-max']) {
+  log('bench find-max (MLP, --memory-limit 2MiB)…');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['bin/bstune.js', 'find-max', '--json', '--memory-limit', '2MiB'], { encoding: 'utf8', cwd: root });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.stdout) {
+    const doc = JSON.parse(r.stdout);
+    const train = doc.trials.reduce((a, t) => a + t.seconds - t.overheadSeconds, 0);
+    findMax = { wallSeconds: wall, trials: doc.trials.length, maxBatchSize: doc.maxBatchSize, trialOverheadSeconds: doc.overheadSeconds, trainingSeconds: train, outsideTrainingShare: (wall - train) / wall };
+  }
+}
+
+const dataLoad = JSON.parse(spawnSync(process.execPath, [fileURLToPath(new URL('./one.js', import.meta.url)), 'data'], { encoding: 'utf8', cwd: root }).stdout);
+
+if (values.json) {
+  process.stdout.write(`${JSON.stringify({ node: process.version, rows, findMax, dataLoad }, null, 2)}\n`);
+} else {
+  const fmt = (n) => (n == null ? '–' : Math.round(n).toLocaleString('en-US'));
+  console.log('model  backend      batch  samples/s (median)  spread (min–max)   runs  peak tensor memory');
+  for (const r of rows) {
+    if (r.error) { console.log(`${r.model.padEnd(6)} ${r.backend.padEnd(12)} ${String(r.batch).padStart(5)}  error: ${r.error}`); continue; }
+    console.log(`${r.model.padEnd(6)} ${r.backend.padEnd(12)} ${String(r.batch).padStart(5)}  ${fmt(r.median).padStart(18)}  ${`${fmt(r.min)}–${fmt(r.max)}`.padStart(16)}  ${String(r.runs).padStart(5)}  ${(r.peakMemoryBytes / 2 ** 20).toFixed(1)} MiB${r.note ? `  (${r.note})` : ''}`);
+  }
+  console.log(`data: embedded MNIST from the cache in ${dataLoad.cachedMs.toFixed(0)} ms (first load this run ${dataLoad.firstMs.toFixed(0)} ms)`);
+  if (findMax) console.log(`find-max (MLP, limit 2 MiB): ${findMax.wallSeconds.toFixed(2)} s for ${findMax.trials} trials → ${findMax.maxBatchSize}; ${(findMax.outsideTrainingShare * 100).toFixed(0)}% outside training (process start, backend init, data load)`);
+}
