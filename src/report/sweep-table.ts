@@ -5,7 +5,7 @@ import { dash, fmtBytes, fmtLr, fmtPct, fmtRate, paint } from './format.js';
 const pm = (s: Stat, f: (n: number) => string, repeats: boolean): string =>
   s.mean === null ? dash : repeats && s.n > 1 ? `${f(s.mean)} ± ${f(s.std ?? 0)}` : f(s.mean);
 
-export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target: number | null; stream: NodeJS.WriteStream }): string {
+export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target: number | null; targetConfigured?: boolean; stream: NodeJS.WriteStream }): string {
   const r = opts.repeats > 1;
   const table = new Table({
     head: ['batch', 'lr', 'peak memory', 'samples/s', 's/epoch', 'val acc', 'val loss', 'best val acc (epoch)', 'gap', `epochs to ${opts.target === null ? 'target' : fmtPct(opts.target)}`],
@@ -36,7 +36,10 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target
   if (ok.length > 0) {
     const bestAcc = ok.reduce((a, b) => (b.valAccuracy.mean! > a.valAccuracy.mean! ? b : a));
     const bestSpeed = ok.reduce((a, b) => ((b.samplesPerSecond.mean ?? 0) > (a.samplesPerSecond.mean ?? 0) ? b : a));
-    footer.push(`best validation accuracy: batch ${bestAcc.batchSize} (${fmtPct(bestAcc.valAccuracy.mean)}); best throughput: batch ${bestSpeed.batchSize} (${fmtRate(bestSpeed.samplesPerSecond.mean)} samples/s)`);
+    footer.push(`highest final val acc: batch ${bestAcc.batchSize} (${fmtPct(bestAcc.valAccuracy.mean)}); highest throughput: batch ${bestSpeed.batchSize} (${fmtRate(bestSpeed.samplesPerSecond.mean)} samples/s)`);
+  }
+  if (opts.target !== null) {
+    footer.push(`epochs to ${fmtPct(opts.target)} = first epoch whose val acc reached it (${opts.targetConfigured ? 'sweep.targetAccuracy' : '99% of the best val acc any run reached'}; – = never)`);
   }
   footer.push('gap = final-epoch train accuracy (averaged over the epoch) minus validation accuracy; peak memory = peak tensor bytes of a training step');
   return `${table.toString()}\n${footer.join('\n')}\n`;

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runTrial } from '../../trial/run.js';
 import { makeDocument } from '../../report/document.js';
@@ -26,6 +27,10 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const outPath = resumeFrom ?? (ctx.args.out !== undefined ? resolve(ctx.cwd, ctx.args.out) : defaultResultsPath(ctx.cwd, config.name));
   if (resumeFrom && ctx.args.out !== undefined && resolve(ctx.cwd, ctx.args.out) !== resumeFrom) {
     throw new BstuneError('BSTUNE_USAGE', '--resume continues the given file; leave out --out', '--out');
+  }
+  if (!resumeFrom && existsSync(outPath) && statSync(outPath).isFile() && statSync(outPath).size > 0) {
+    // Appending a new sweep to an old one would mix their runs in one file.
+    throw new BstuneError('BSTUNE_USAGE', `results file already holds runs; continue it with --resume ${outPath} or choose another --out`, outPath);
   }
   const done: StoredTrial[] = resumeFrom ? readResults(resumeFrom, hash) : [];
   ensureWritable(outPath);
@@ -60,7 +65,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     }
   }
   if (interrupted) {
-    throw new BstuneError('BSTUNE_INTERRUPTED', `interrupted; ${trials.length} finished runs are saved; continue with: bstune sweep --resume ${outPath}${ctx.args.common.config ? ` -c ${ctx.args.common.config}` : ''}`, outPath);
+    throw new BstuneError('BSTUNE_INTERRUPTED', `interrupted; ${trials.length} finished runs are saved; continue with: ${resumeCommand(ctx, outPath)}`);
   }
   const ordered = plan.map((r) => trials.find((t) => t.batchSize === r.batchSize && t.seed === r.seed)!).filter(Boolean);
   const target = targetAccuracy(ordered.filter((t) => t.outcome === 'ok'), config.sweep.targetAccuracy);
@@ -69,7 +74,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const document = makeDocument('sweep', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials: ordered }, {
     resultsFile: outPath, targetAccuracy: target, summary: rows,
   });
-  const human = `${renderSweep(rows, { repeats, target, stream: ctx.stdout })}results: ${outPath}\n`;
+  const human = `${renderSweep(rows, { repeats, target, targetConfigured: config.sweep.targetAccuracy !== null, stream: ctx.stdout })}results: ${outPath}\n`;
   return { document, human, exitCode: failed > 0 ? ExitCode.failure : ExitCode.ok };
 }
 
@@ -77,4 +82,19 @@ function eta(started: number, done: number, total: number): string {
   if (done === 0) return '';
   const per = (performance.now() - started) / 1000 / done;
   return ` (ETA ${Math.round(per * (total - done))} s)`;
+}
+
+/**
+ * The command that continues this sweep: the results file plus the config and every flag
+ * that changed it, since a resume must reproduce the same config hash.
+ */
+function resumeCommand(ctx: Context, outPath: string): string {
+  const words = ['bstune', 'sweep', '--resume', outPath];
+  if (ctx.args.common.config !== undefined) words.push('-c', ctx.args.common.config);
+  for (const o of ctx.args.overrides) {
+    if (o.flag === '--data-dir' && o.path[o.path.length - 1] !== 'idxDir') continue; // one flag sets two keys
+    if (o.value === true) words.push(o.flag);
+    else words.push(o.flag, Array.isArray(o.value) ? o.value.join(',') : String(o.value));
+  }
+  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

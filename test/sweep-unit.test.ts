@@ -1,0 +1,247 @@
+/**
+ * The sweep's pure statistics (summarizeSweep, targetAccuracy), its results store
+ * (readResults, appendResult) on temporary files, and the table built from them.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { summarizeSweep, targetAccuracy } from '../src/sweep/summarize.js';
+import { appendResult, configHash, defaultResultsPath, readResults, type StoredTrial } from '../src/sweep/results.js';
+import { renderSweep } from '../src/report/sweep-table.js';
+import { parseConfigText } from '../src/config/load.js';
+import { BstuneError } from '../src/errors.js';
+import type { TrialResult } from '../src/trial/protocol.js';
+
+/** A trial with one history entry per [trainAccuracy, valAccuracy] pair. */
+function trial(over: Partial<TrialResult> & { batchSize: number; epochs?: [number, number][] }): StoredTrial {
+  const { epochs = [[0.5, 0.5]], ...rest } = over;
+  const history = epochs.map(([trainAccuracy, valAccuracy], i) => ({
+    epoch: i + 1, trainLoss: 1 - trainAccuracy, trainAccuracy, valLoss: 1 - valAccuracy, valAccuracy, learningRate: 0.001, seconds: 1 + i, steps: 10,
+  }));
+  const last = history[history.length - 1];
+  return {
+    learningRate: (0.001 * over.batchSize) / 32, seed: 42, outcome: 'ok', reason: null,
+    peakMemoryBytes: 1000, memoryBaselineBytes: 100, memorySource: 'test', processPeakRssBytes: null, deviceMemoryBytes: null,
+    samplesPerSecond: 100, epochSeconds: history.map((h) => h.seconds), valAccuracy: last?.valAccuracy ?? null, valLoss: last?.valLoss ?? null,
+    history, steps: 10 * history.length, seconds: 5, overheadSeconds: 1, configHash: 'h1',
+    ...rest,
+  };
+}
+
+const failed = (batchSize: number, outcome: 'oom' | 'error' | 'timeout', reason: string, seed = 42): StoredTrial =>
+  trial({ batchSize, seed, outcome, reason, epochs: [], peakMemoryBytes: null, samplesPerSecond: null, valAccuracy: null, valLoss: null });
+
+describe('targetAccuracy', () => {
+  it('is 99% of the best validation accuracy any run reached at any epoch', () => {
+    const ts = [trial({ batchSize: 16, epochs: [[0.5, 0.6], [0.6, 0.9], [0.7, 0.8]] }), trial({ batchSize: 32, epochs: [[0.5, 0.85]] })];
+    expect(targetAccuracy(ts, null)).toBeCloseTo(0.891, 12);
+  });
+  it('uses the configured target when there is one', () => {
+    expect(targetAccuracy([trial({ batchSize: 16, epochs: [[0.5, 0.9]] })], 0.5)).toBe(0.5);
+  });
+  it('is null when no run has a history', () => {
+    expect(targetAccuracy([], null)).toBeNull();
+    expect(targetAccuracy([failed(64, 'oom', 'x')], null)).toBeNull();
+  });
+});
+
+describe('summarizeSweep', () => {
+  it('means and sample standard deviations over the repeats of a size', () => {
+    const ts = [
+      trial({ batchSize: 16, seed: 1, samplesPerSecond: 100, peakMemoryBytes: 1000, epochs: [[0.6, 0.5], [0.8, 0.7]] }),
+      trial({ batchSize: 16, seed: 2, samplesPerSecond: 200, peakMemoryBytes: 1000, epochs: [[0.6, 0.6], [0.8, 0.9]] }),
+    ];
+    const [s] = summarizeSweep(ts, [16], null);
+    expect(s!.runs).toBe(2);
+    expect(s!.samplesPerSecond.mean).toBe(150);
+    expect(s!.samplesPerSecond.std).toBeCloseTo(Math.SQRT2 * 50, 10);
+    expect(s!.samplesPerSecond.n).toBe(2);
+    expect(s!.peakMemoryBytes).toEqual({ mean: 1000, std: 0, n: 2 });
+    expect(s!.valAccuracy.mean).toBeCloseTo(0.8, 12);
+    expect(s!.valAccuracy.std).toBeCloseTo(Math.SQRT2 * 0.1, 12);
+    // s/epoch pools every epoch of every run: 1, 2, 1, 2.
+    expect(s!.epochSeconds).toMatchObject({ mean: 1.5, n: 4 });
+  });
+
+  it('best validation accuracy and its epoch; the first epoch wins a tie', () => {
+    const [a, b] = summarizeSweep([
+      trial({ batchSize: 16, epochs: [[0.5, 0.5], [0.7, 0.8], [0.9, 0.7]] }),
+      trial({ batchSize: 32, epochs: [[0.5, 0.6], [0.7, 0.6]] }),
+    ], [16, 32], null);
+    expect(a!.bestValAccuracy.mean).toBe(0.8);
+    expect(a!.bestEpoch.mean).toBe(2);
+    expect(a!.valAccuracy.mean).toBe(0.7); // final, not best
+    expect(b!.bestEpoch.mean).toBe(1);
+  });
+
+  it('generalization gap is the final epoch train accuracy minus validation accuracy', () => {
+    const [s] = summarizeSweep([trial({ batchSize: 16, epochs: [[0.2, 0.9], [0.95, 0.75]] })], [16], null);
+    expect(s!.generalizationGap.mean).toBeCloseTo(0.2, 12);
+    const [neg] = summarizeSweep([trial({ batchSize: 16, epochs: [[0.7, 0.8]] })], [16], null);
+    expect(neg!.generalizationGap.mean).toBeCloseTo(-0.1, 12);
+  });
+
+  it('epochs to target: the first epoch at or above it; a run that never gets there counts as not reached', () => {
+    const ts = [
+      trial({ batchSize: 16, seed: 1, epochs: [[0.5, 0.5], [0.6, 0.75], [0.7, 0.9]] }),
+      trial({ batchSize: 16, seed: 2, epochs: [[0.5, 0.5], [0.6, 0.6], [0.7, 0.7]] }),
+      trial({ batchSize: 32, epochs: [[0.5, 0.6], [0.6, 0.7]] }),
+    ];
+    const [a, b] = summarizeSweep(ts, [16, 32], 0.75);
+    expect(a!.epochsToTarget).toEqual({ mean: 2, std: 0, n: 1 });
+    expect(a!.reachedTarget).toBe(1);
+    expect(b!.epochsToTarget).toEqual({ mean: null, std: null, n: 0 });
+    expect(b!.reachedTarget).toBe(0);
+    const [none] = summarizeSweep(ts, [16], null);
+    expect(none!.epochsToTarget.n).toBe(0);
+  });
+
+  it('failed runs are listed with their reasons and left out of every statistic', () => {
+    const ts = [
+      trial({ batchSize: 64, seed: 1, samplesPerSecond: 300, epochs: [[0.5, 0.8]] }),
+      failed(64, 'timeout', 'no result within 600 s', 2),
+      failed(128, 'oom', 'RangeError: Array buffer allocation failed'),
+    ];
+    const [part, all, absent] = summarizeSweep(ts, [64, 128, 256], null);
+    expect(part!.runs).toBe(2);
+    expect(part!.failed).toEqual([{ outcome: 'timeout', reason: 'no result within 600 s' }]);
+    expect(part!.samplesPerSecond).toEqual({ mean: 300, std: 0, n: 1 });
+    expect(part!.valAccuracy).toEqual({ mean: 0.8, std: 0, n: 1 });
+    expect(all!.runs).toBe(1);
+    expect(all!.failed).toEqual([{ outcome: 'oom', reason: 'RangeError: Array buffer allocation failed' }]);
+    expect(all!.learningRate).toBeCloseTo(0.004, 12);
+    for (const k of ['peakMemoryBytes', 'samplesPerSecond', 'valAccuracy', 'bestValAccuracy', 'generalizationGap', 'epochsToTarget'] as const) {
+      expect(all![k]).toEqual({ mean: null, std: null, n: 0 });
+    }
+    expect(absent!.runs).toBe(0);
+  });
+});
+
+describe('renderSweep', () => {
+  const stream = { isTTY: false } as NodeJS.WriteStream;
+  const line = (table: string, b: number) => table.split('\n').find((l) => l.startsWith(`│ ${b} `)) ?? '';
+
+  it('a failed size shows its outcome and reason; the footer names the best sizes', () => {
+    const ts = [trial({ batchSize: 32, samplesPerSecond: 500, epochs: [[0.5, 0.8]] }), failed(64, 'error', 'TypeError: boom')];
+    const rows = summarizeSweep(ts, [32, 64], 0.79);
+    const out = renderSweep(rows, { repeats: 1, target: 0.79, stream });
+    expect(line(out, 64)).toContain('error: TypeError: boom');
+    expect(line(out, 32)).toContain('80.00%');
+    expect(out).toContain('epochs to 79.00%');
+    expect(out).toMatch(/highest final val acc: batch 32 \(80\.00%\); highest throughput: batch 32 \(500 samples\/s\)/);
+    expect(out).not.toContain('±');
+  });
+
+  it('with repeats, cells show mean ± std', () => {
+    const ts = [trial({ batchSize: 16, seed: 1, epochs: [[0.5, 0.8]] }), trial({ batchSize: 16, seed: 2, epochs: [[0.5, 0.6]] })];
+    const out = renderSweep(summarizeSweep(ts, [16], null), { repeats: 2, target: null, stream });
+    expect(line(out, 16)).toContain('70.00% ± 14.14%');
+  });
+});
+
+describe('results file', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'bstune-results-'));
+  const codeOf = (f: () => unknown): { code: string; exit: number; message: string } => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof BstuneError) return { code: e.code, exit: e.exitCode, message: e.line };
+      throw e;
+    }
+    throw new Error('expected a BstuneError');
+  };
+
+  it('appends one fsynced line per run and reads them back', () => {
+    const f = join(dir(), 'sub', 'r.jsonl'); // the folder is created
+    const a = trial({ batchSize: 16 });
+    const b = failed(32, 'oom', 'x');
+    appendResult(f, a);
+    appendResult(f, b);
+    expect(readFileSync(f, 'utf8').split('\n')).toHaveLength(3);
+    expect(readResults(f, 'h1')).toEqual([a, b]);
+  });
+
+  it('drops a last line cut mid-write and cuts it off the file, so the next append starts clean', () => {
+    const f = join(dir(), 'r.jsonl');
+    const a = trial({ batchSize: 16 });
+    appendResult(f, a);
+    const whole = readFileSync(f, 'utf8');
+    const half = JSON.stringify(trial({ batchSize: 32 })).slice(0, 100);
+    writeFileSync(f, whole + half);
+    expect(readResults(f, 'h1')).toEqual([a]);
+    expect(readFileSync(f, 'utf8')).toBe(whole);
+    const c = trial({ batchSize: 64 });
+    appendResult(f, c);
+    expect(readResults(f, 'h1')).toEqual([a, c]);
+  });
+
+  it('a complete record without its newline is treated as cut too (it runs again)', () => {
+    const f = join(dir(), 'r.jsonl');
+    const a = trial({ batchSize: 16 });
+    writeFileSync(f, `${JSON.stringify(a)}\n${JSON.stringify(trial({ batchSize: 32 }))}`);
+    expect(readResults(f, 'h1')).toEqual([a]);
+    expect(readFileSync(f, 'utf8')).toBe(`${JSON.stringify(a)}\n`);
+  });
+
+  it('tolerates blank lines between records', () => {
+    const f = join(dir(), 'r.jsonl');
+    const a = trial({ batchSize: 16 });
+    writeFileSync(f, `${JSON.stringify(a)}\n\n${JSON.stringify(a)}\n`);
+    expect(readResults(f, 'h1')).toHaveLength(2);
+  });
+
+  it('a record made under another config hash is a usage error and the file is left as it was', () => {
+    const f = join(dir(), 'r.jsonl');
+    appendResult(f, trial({ batchSize: 16 }));
+    const before = readFileSync(f, 'utf8');
+    const e = codeOf(() => readResults(f, 'h2'));
+    expect(e).toMatchObject({ code: 'BSTUNE_USAGE', exit: 2 });
+    expect(e.message).toMatch(/different config \(hash h1, now h2\).*r\.jsonl:1/);
+    expect(readFileSync(f, 'utf8')).toBe(before);
+  });
+
+  it('a line that is not a trial record (before the last) is an error naming its line', () => {
+    const f = join(dir(), 'r.jsonl');
+    const a = JSON.stringify(trial({ batchSize: 16 }));
+    for (const bad of ['not json', '{"batchSize":16}', '[1,2]', 'null']) {
+      writeFileSync(f, `${a}\n${bad}\n${a}\n`);
+      const e = codeOf(() => readResults(f, 'h1'));
+      expect(e.code).toBe('BSTUNE_USAGE');
+      expect(e.message).toMatch(/line 2 is not a bstune trial record/);
+    }
+  });
+
+  it('a directory or a missing file is a usage error', () => {
+    const d = dir();
+    mkdirSync(join(d, 'x.jsonl'));
+    expect(codeOf(() => readResults(join(d, 'x.jsonl'), 'h1')).message).toMatch(/is a directory/);
+    expect(codeOf(() => readResults(join(d, 'nope.jsonl'), 'h1')).message).toMatch(/not found/);
+  });
+
+  it('an empty file has no runs', () => {
+    const f = join(dir(), 'r.jsonl');
+    writeFileSync(f, '');
+    expect(readResults(f, 'h1')).toEqual([]);
+  });
+});
+
+describe('configHash and the default path', () => {
+  const text = readFileSync(resolve('configs/mnist-mlp.yaml'), 'utf8');
+  const cfg = (overrides: { path: string[]; value: unknown }[] = []) =>
+    parseConfigText(text, 'mnist-mlp.yaml', overrides.map((o) => ({ ...o, flag: 'test' })));
+
+  it('changes with what decides a run, not with the list of sizes or repeats', () => {
+    const h = configHash(cfg());
+    expect(configHash(cfg())).toBe(h);
+    expect(configHash(cfg([{ path: ['training', 'seed'], value: 1 }]))).not.toBe(h);
+    expect(configHash(cfg([{ path: ['training', 'epochs'], value: 1 }]))).not.toBe(h);
+    expect(configHash(cfg([{ path: ['data', 'trainLimit'], value: 300 }]))).not.toBe(h);
+    expect(configHash(cfg([{ path: ['sweep', 'sizes'], value: [8] }]))).toBe(h);
+    expect(configHash(cfg([{ path: ['sweep', 'repeats'], value: 3 }]))).toBe(h);
+  });
+
+  it('defaults to .bstune/<name>-<UTC time>.jsonl in the working folder', () => {
+    expect(defaultResultsPath('/w', 'my exp', new Date('2024-05-06T07:08:09.123Z'))).toBe('/w/.bstune/my-exp-2024-05-06T070809Z.jsonl');
+  });
+});
