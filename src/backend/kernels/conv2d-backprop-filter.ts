@@ -1,0 +1,124 @@
+// Conv2DBackpropFilter for wasm (tfjs-backend-wasm has none):
+// dW[KK, CO] = colT[KK, P] · dy[P, CO], with colT built in JS and the product
+// run by the backend's XNNPACK matmul. The batch is processed in chunks so
+// the im2col buffer stays cache-sized; partial products are summed in JS.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { im2colTransposed } from './im2col.js';
+import {
+  asWasmBackend, dispose, f32Offset, heapF32, tensorData, wasmTranspose, withHeapView,
+  xnnConv2d, xnnMatMul, type WasmBackendLike,
+} from './wasm-internals.js';
+
+// ~1 MiB of im2col per chunk bounds memory at large batches (speed was
+// within noise of unchunked on the bench shapes).
+const CHUNK_FLOATS = 1 << 18;
+
+// Below this many input channels the im2col + matmul path measured faster.
+const CONV_PATH_MIN_IN_CHANNELS = 4;
+
+interface FilterAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
+    attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = asWasmBackend(args.backend);
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = args.attrs as unknown as FilterAttrs;
+  if (attrs.dataFormat === 'NCHW') {
+    throw new Error('wasm Conv2DBackpropFilter supports only NHWC');
+  }
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
+    attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const { batchSize, outHeight, outWidth, filterHeight, filterWidth, inChannels, outChannels } = info;
+  const kk = filterHeight * filterWidth * inChannels;
+  const perImage = outHeight * outWidth;
+  const chunk = Math.max(1, Math.min(batchSize, Math.floor(CHUNK_FLOATS / (kk * perImage))));
+  const geometry = {
+    inH: info.inHeight, inW: info.inWidth, inC: inChannels, outH: outHeight, outW: outWidth,
+    fh: filterHeight, fw: filterWidth, strideH: info.strideHeight, strideW: info.strideWidth,
+    dilationH: 1, dilationW: 1, padTop: info.padInfo.top, padLeft: info.padInfo.left,
+  };
+
+  if (info.strideHeight === 1 && info.strideWidth === 1 && inChannels >= CONV_PATH_MIN_IN_CHANNELS) {
+    return filterGradViaConv(backend, x, dy, info);
+  }
+  const out = backend.makeOutput(attrs.filterShape, 'float32');
+  const col = backend.makeOutput([kk, chunk * perImage], 'float32');
+  const partial = chunk < batchSize ? backend.makeOutput([kk, outChannels], 'float32') : null;
+  const dyData = tensorData(backend, dy);
+  const outSize = kk * outChannels;
+  try {
+    for (let b0 = 0; b0 < batchSize; b0 += chunk) {
+      const b1 = Math.min(batchSize, b0 + chunk);
+      const p = (b1 - b0) * perImage;
+      im2colTransposed(heapF32(backend), f32Offset(backend, x), f32Offset(backend, col), b0, b1, geometry);
+      const target = b0 === 0 ? out : (partial as TensorInfo);
+      const dyByteOffset = dyData.memoryOffset + b0 * perImage * outChannels * 4;
+      withHeapView(backend, dyByteOffset, p * outChannels, (dyId) => {
+        xnnMatMul(backend, tensorData(backend, col).id, kk, p, dyId, outChannels,
+          tensorData(backend, target).id);
+      });
+      if (b0 > 0) {
+        const heap = heapF32(backend);
+        const o = f32Offset(backend, out);
+        const q = f32Offset(backend, target);
+        for (let i = 0; i < outSize; i++) heap[o + i] += heap[q + i];
+      }
+    }
+  } finally {
+    dispose(backend, col);
+    if (partial) dispose(backend, partial);
+  }
+  return out;
+}
+
+/**
+ * Stride-1 dW as an XNNPACK convolution with batch and channels swapped:
+ * dW[ci,kh,kw,co] = conv(xᵀ[ci,H,W,b], dyᵀ[oh,ow,b,co]) with the forward
+ * padding. No im2col buffer; faster than the matmul path once inC >= 4.
+ */
+function filterGradViaConv(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo,
+    info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outChannels, outHeight, outWidth,
+    filterHeight: fh, filterWidth: fw } = info;
+  const xT = wasmTranspose(backend, x, [3, 1, 2, 0]);
+  const dyT = wasmTranspose(backend, dy, [1, 2, 0, 3]);
+  const tmp = backend.makeOutput([inChannels, fh, fw, outChannels], 'float32');
+  const out = backend.makeOutput(info.filterShape, 'float32');
+  try {
+    xnnConv2d(backend, tensorData(backend, xT).id, tensorData(backend, dyT).id,
+      tensorData(backend, tmp).id, {
+        batch: inChannels, inH: inHeight, inW: inWidth, inC: batchSize, outC: outChannels,
+        fh: outHeight, fw: outWidth, padTop: info.padInfo.top, padBottom: info.padInfo.bottom,
+        padLeft: info.padInfo.left, padRight: info.padInfo.right,
+        strideH: 1, strideW: 1, dilationH: 1, dilationW: 1,
+      });
+    // [ci, kh, kw, co] -> [kh, kw, ci, co]; tiny, so plain JS.
+    const heap = heapF32(backend);
+    const src = f32Offset(backend, tmp);
+    const dst = f32Offset(backend, out);
+    const taps = fh * fw;
+    for (let ci = 0; ci < inChannels; ci++) {
+      for (let t = 0; t < taps; t++) {
+        const s = src + (ci * taps + t) * outChannels;
+        heap.copyWithin(dst + (t * inChannels + ci) * outChannels, s, s + outChannels);
+      }
+    }
+  } finally {
+    // Disposing dyT also drops the XNNPACK operator cached on it as a filter.
+    dispose(backend, xT, dyT, tmp);
+  }
+  return out;
+}
+
+export const conv2DBackpropFilterConfig: KernelConfig = {
+  kernelName: tf.Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
+};

@@ -1,0 +1,41 @@
+// Training kernels for the tfjs wasm backend. Usage:
+//   await initWasmBackend();            // or:
+//   await tf.setBackend('wasm'); registerWasmTrainingKernels();
+// Registration works before or after the backend is created: tfjs looks
+// kernels up by name on every op, and ours need no per-backend setup.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
+import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
+import { setupWasmBackend } from './init-wasm.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
+
+export { wasmBinaryDir } from './init-wasm.js';
+
+export const wasmTrainingKernels: readonly KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  unsortedSegmentSumConfig,
+  maxPoolGradConfig,
+];
+
+/** Idempotent; replaces stock wasm kernels where ours are faster. */
+export function registerWasmTrainingKernels(): void {
+  for (const config of wasmTrainingKernels) {
+    const existing = tf.getKernel(config.kernelName, 'wasm');
+    if (existing === config) continue;
+    // Unregister first so replacing a stock kernel doesn't log a warning.
+    if (existing != null) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
+}
+
+/** Loads @tensorflow/tfjs-backend-wasm, selects it and registers our kernels. */
+export function initWasmBackend(): Promise<void> {
+  return setupWasmBackend(registerWasmTrainingKernels);
+}

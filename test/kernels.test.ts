@@ -1,0 +1,233 @@
+// Each wasm training kernel is checked against the cpu backend on fresh
+// random inputs; a short CNN run checks the kernels compose into training.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initWasmBackend, registerWasmTrainingKernels } from '../src/backend/kernels/index.js';
+
+type Shape = number[];
+const TOL = 1e-4;
+
+function rand(shape: Shape): Float32Array {
+  return Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => Math.random() * 2 - 1);
+}
+
+async function on<T>(backend: string, f: () => T): Promise<T> {
+  await tf.setBackend(backend);
+  return tf.tidy(f);
+}
+
+/** Runs a kernel on cpu and wasm with the same inputs; returns max relative error. */
+async function compareKernel(name: string, inputs: Record<string, [Float32Array | Int32Array, Shape]>,
+    attrs: tf.NamedAttrMap): Promise<{ err: number; shape: Shape }> {
+  const run = (): [Float32Array, Shape] => {
+    const ins: tf.NamedTensorMap = {};
+    for (const [k, [v, s]] of Object.entries(inputs)) {
+      ins[k] = v instanceof Int32Array ? tf.tensor(v, s, 'int32') : tf.tensor(v, s);
+    }
+    const out = tf.engine().runKernel(name, ins, attrs) as tf.Tensor;
+    return [Float32Array.from(out.dataSync()), out.shape];
+  };
+  const [ref, refShape] = await on('cpu', run);
+  const [got, gotShape] = await on('wasm', run);
+  expect(gotShape).toEqual(refShape);
+  return { err: relErr(got, ref), shape: gotShape };
+}
+
+function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  expect(got.length).toBe(ref.length);
+  let diff = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < ref.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i] - ref[i]));
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  return Number.isNaN(diff) ? Infinity : diff / scale;
+}
+
+interface ConvCase { b: number; h: number; w: number; ci: number; co: number; k: number;
+  s: number; pad: 'same' | 'valid' }
+
+const convCases: ConvCase[] = [];
+for (const s of [1, 2]) {
+  for (const pad of ['same', 'valid'] as const) {
+    convCases.push({ b: 1, h: 7, w: 9, ci: 3, co: 5, k: 3, s, pad });
+    convCases.push({ b: 4, h: 11, w: 6, ci: 1, co: 8, k: 5, s, pad });
+    convCases.push({ b: 3, h: 8, w: 8, ci: 8, co: 16, k: 4, s, pad });
+    convCases.push({ b: 2, h: 5, w: 5, ci: 2, co: 3, k: 1, s, pad });
+  }
+}
+// MNIST-CNN shapes; batch 40 crosses the filter kernel's chunk boundary.
+convCases.push({ b: 40, h: 28, w: 28, ci: 1, co: 8, k: 5, s: 1, pad: 'valid' });
+convCases.push({ b: 40, h: 12, w: 12, ci: 8, co: 16, k: 5, s: 1, pad: 'valid' });
+convCases.push({ b: 3, h: 10, w: 9, ci: 2, co: 3, k: 3, s: 3, pad: 'same' });
+
+const caseName = (c: ConvCase): string =>
+  `b${c.b} ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}`;
+
+function convOutShape(c: ConvCase, depthwise = false, dilation = 1): Shape {
+  const info = tf.backend_util.computeConv2DInfo([c.b, c.h, c.w, c.ci],
+    [c.k, c.k, c.ci, depthwise ? c.co / c.ci : c.co], c.s, dilation, c.pad, undefined, depthwise);
+  return info.outShape;
+}
+
+beforeAll(async () => {
+  await initWasmBackend();
+  registerWasmTrainingKernels(); // idempotent: a second call must be harmless
+});
+
+describe('Conv2DBackpropFilter / Conv2DBackpropInput (wasm vs cpu)', () => {
+  it.each(convCases.map((c) => [caseName(c), c] as const))('%s', async (_n, c) => {
+    const filterShape = [c.k, c.k, c.ci, c.co];
+    const x = rand([c.b, c.h, c.w, c.ci]);
+    const dyShape = convOutShape(c);
+    const dy = rand(dyShape);
+    const common = { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC' };
+    const dw = await compareKernel('Conv2DBackpropFilter', { x: [x, [c.b, c.h, c.w, c.ci]], dy: [dy, dyShape] },
+      { ...common, filterShape });
+    expect(dw.err).toBeLessThanOrEqual(TOL);
+    const dx = await compareKernel('Conv2DBackpropInput',
+      { dy: [dy, dyShape], filter: [rand(filterShape), filterShape] },
+      { ...common, inputShape: [c.b, c.h, c.w, c.ci] });
+    expect(dx.err).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe('DepthwiseConv2dNative backprop (wasm vs cpu)', () => {
+  const cases = convCases.filter((c) => c.b < 10).map((c) => ({ ...c, co: c.ci * (c.k % 2 === 0 ? 2 : 1) }));
+  it.each(cases.map((c) => [caseName(c), c] as const))('%s', async (_n, c) => {
+    const filterShape = [c.k, c.k, c.ci, c.co / c.ci];
+    const xShape = [c.b, c.h, c.w, c.ci];
+    const dyShape = convOutShape(c, true);
+    const dy = rand(dyShape);
+    const common = { strides: [c.s, c.s], dilations: [1, 1], pad: c.pad };
+    const dw = await compareKernel('DepthwiseConv2dNativeBackpropFilter',
+      { x: [rand(xShape), xShape], dy: [dy, dyShape] }, { ...common, filterShape });
+    expect(dw.err).toBeLessThanOrEqual(TOL);
+    const dx = await compareKernel('DepthwiseConv2dNativeBackpropInput',
+      { dy: [dy, dyShape], filter: [rand(filterShape), filterShape] }, { ...common, inputShape: xShape });
+    expect(dx.err).toBeLessThanOrEqual(TOL);
+  });
+
+  // The cpu backprop kernels ignore dilation, so dilated cases are checked
+  // through adjoint identities against the cpu forward op (which honours it):
+  // <conv(x, W), dy> = <x, dx(dy, W)> = <W, dW(x, dy)>.
+  it.each([['same', 1], ['valid', 2]] as const)('dilation 2, pad %s, chMul %i', async (pad, mul) => {
+    const c = { b: 2, h: 9, w: 10, ci: 3, co: 3 * mul, k: 3, s: 1, pad };
+    const xShape = [c.b, c.h, c.w, c.ci];
+    const filterShape = [c.k, c.k, c.ci, mul];
+    const x = rand(xShape);
+    const w = rand(filterShape);
+    const dyShape = convOutShape(c, true, 2);
+    const dy = rand(dyShape);
+    const attrs = { strides: [1, 1], dilations: [2, 2], pad };
+    const forward = await on('cpu', () => tf.sum(tf.mul(
+      tf.depthwiseConv2d(tf.tensor4d(x, xShape as [number, number, number, number]),
+        tf.tensor4d(w, filterShape as [number, number, number, number]), 1, pad, 'NHWC', 2),
+      tf.tensor(dy, dyShape))).dataSync()[0]);
+    const [viaDx, viaDw] = await on('wasm', () => {
+      const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
+        { dy: tf.tensor(dy, dyShape), filter: tf.tensor(w, filterShape) }, { ...attrs, inputShape: xShape }) as tf.Tensor;
+      const dw = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter',
+        { x: tf.tensor(x, xShape), dy: tf.tensor(dy, dyShape) }, { ...attrs, filterShape }) as tf.Tensor;
+      return [tf.sum(tf.mul(dx, tf.tensor(x, xShape))).dataSync()[0],
+        tf.sum(tf.mul(dw, tf.tensor(w, filterShape))).dataSync()[0]];
+    });
+    expect(Math.abs(viaDx - forward)).toBeLessThanOrEqual(TOL * Math.max(1, Math.abs(forward)) * 10);
+    expect(Math.abs(viaDw - forward)).toBeLessThanOrEqual(TOL * Math.max(1, Math.abs(forward)) * 10);
+  });
+});
+
+describe('UnsortedSegmentSum (wasm vs cpu)', () => {
+  it.each([
+    ['rank-1 ids, rows of 4', [9, 4], [9], 5],
+    ['rank-1 ids, scalars', [11], [11], 4],
+    ['rank-1 ids, [6,2,3] rows', [6, 2, 3], [6], 8],
+  ] as const)('%s', async (_n, xShape, idShape, numSegments) => {
+    const ids = Int32Array.from({ length: tf.util.sizeFromShape([...idShape]) },
+      () => Math.floor(Math.random() * (numSegments + 2)) - 1);
+    const { err } = await compareKernel('UnsortedSegmentSum',
+      { x: [rand([...xShape]), [...xShape]], segmentIds: [ids, [...idShape]] }, { numSegments });
+    expect(err).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe('MaxPoolGrad replacement (wasm vs cpu)', () => {
+  // Inputs are relu'd so windows contain tied zeros: routing must pick the
+  // first maximum exactly like the cpu kernel.
+  it.each([
+    ['2x2 s2 valid', [3, 8, 10, 4], 2, 2, 'valid'],
+    ['3x3 s2 same', [2, 7, 9, 3], 3, 2, 'same'],
+    ['3x3 s1 same', [1, 6, 5, 5], 3, 1, 'same'],
+    ['2x2 s2 valid, CNN shape', [32, 24, 24, 8], 2, 2, 'valid'],
+  ] as const)('%s', async (_n, shape, size, stride, pad) => {
+    const xv = rand([...shape]).map((v) => Math.max(0, v));
+    const attrs = { filterSize: size, strides: stride, pad };
+    const run = (): Float32Array => {
+      const x = tf.tensor(xv, [...shape]) as tf.Tensor4D;
+      const y = tf.maxPool(x, size, stride, pad);
+      const dy = tf.tensor(rand(y.shape), y.shape);
+      return Float32Array.from((tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, attrs) as tf.Tensor).dataSync());
+    };
+    const seed = Math.random();
+    // Same dy on both backends: re-seed the generator used by rand().
+    const orig = Math.random;
+    let s = Math.floor(seed * 2 ** 31);
+    const seeded = (): number => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    Math.random = seeded;
+    const ref = await on('cpu', run);
+    s = Math.floor(seed * 2 ** 31);
+    const got = await on('wasm', run);
+    Math.random = orig;
+    expect(relErr(got, ref)).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe('CNN training on wasm matches cpu', () => {
+  it('same loss curve from the same initial weights', async () => {
+    const build = (): tf.Sequential => {
+      const m = tf.sequential();
+      m.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 5, activation: 'relu' }));
+      m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+      m.add(tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu', padding: 'same', strides: 2 }));
+      m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+      m.add(tf.layers.flatten());
+      m.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
+      return m;
+    };
+    const n = 96;
+    const batch = 32;
+    const xs = rand([n, 28, 28, 1]).map((v) => Math.max(0, v));
+    const ys = new Float32Array(n * 10);
+    for (let i = 0; i < n; i++) ys[i * 10 + (i % 10)] = 1;
+    await tf.setBackend('cpu');
+    const init = build().getWeights().map((w) => ({ shape: w.shape, values: w.dataSync().slice() }));
+    const train = async (backend: string): Promise<number[]> => {
+      await tf.setBackend(backend);
+      const model = build();
+      model.setWeights(init.map((w) => tf.tensor(w.values, w.shape)));
+      const opt = tf.train.adam(0.01);
+      const losses: number[] = [];
+      for (let epoch = 0; epoch < 2; epoch++) {
+        for (let s = 0; s < n; s += batch) {
+          const loss = tf.tidy(() => {
+            const xb = tf.tensor4d(xs.subarray(s * 784, (s + batch) * 784), [batch, 28, 28, 1]);
+            const yb = tf.tensor2d(ys.subarray(s * 10, (s + batch) * 10), [batch, 10]);
+            return opt.minimize(() => tf.metrics.categoricalCrossentropy(yb,
+              model.apply(xb) as tf.Tensor).mean() as tf.Scalar, true) as tf.Scalar;
+          });
+          losses.push(loss.dataSync()[0]);
+          loss.dispose();
+        }
+      }
+      model.dispose();
+      opt.dispose();
+      return losses;
+    };
+    const ref = await train('cpu');
+    const got = await train('wasm');
+    expect(ref[ref.length - 1]).toBeLessThan(ref[0]); // it actually trained
+    for (let i = 0; i < ref.length; i++) {
+      expect(Math.abs(got[i] - ref[i])).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(ref[i])));
+    }
+  }, 60_000);
+});
