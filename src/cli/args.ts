@@ -40,6 +40,12 @@ const fraction = (v: string): number => {
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a fraction in [0, 1)');
   return n;
 };
+/** Matches sweep.targetAccuracy in the schema: (0, 1], so 1.0 (every digit right) is allowed. */
+const accuracy = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected an accuracy in (0, 1]');
+  return n;
+};
 const seconds = (v: string): number => {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
@@ -99,6 +105,37 @@ function common(cmd: Command, training: boolean): Command {
     .option('--data-dir <dir>', 'read the full MNIST IDX files from this folder (sets data.source: mnist-full)');
 }
 
+/**
+ * Commander's messages (`option '-b, --batch-size <n>' argument '0' is invalid. ...`) put the
+ * flag inside the sentence; bstune's contract is `<what> (<where>)` with the flag as the where.
+ */
+function commanderUsageError(e: CommanderError): BstuneError {
+  const [first = '', ...rest] = e.message.replace(/^error: /, '').split('\n');
+  const hint = /^\(Did you mean (.+)\?\)$/.exec(rest.join(' ').trim())?.[1];
+  const suggestion = hint ? `; did you mean ${hint}?` : '';
+  const flagOf = (spec: string) => spec.split(/[ ,]+/).filter((w) => w.startsWith('-')).pop() ?? spec;
+  let m: RegExpExecArray | null;
+  if ((m = /^option '(.+?)' argument '([\s\S]*)' is invalid\. ?([\s\S]*)$/.exec(first))) {
+    const flag = flagOf(m[1]!);
+    // `--epochs --json`: commander takes the next word as the value even when it is an option.
+    if (/^--?[a-z]/i.test(m[2]!)) return new BstuneError('BSTUNE_USAGE', `${flag} needs a value, got the option ${m[2]}`, flag);
+    const why = m[3] ? m[3].charAt(0).toLowerCase() + m[3].slice(1).replace(/\.$/, '') : 'not accepted';
+    return new BstuneError('BSTUNE_USAGE', `invalid value "${m[2]}": ${why}`, flag);
+  }
+  if ((m = /^option '(.+?)' argument missing$/.exec(first))) {
+    return new BstuneError('BSTUNE_USAGE', `${flagOf(m[1]!)} needs a value`, flagOf(m[1]!));
+  }
+  if ((m = /^unknown option '(.+)'$/.exec(first))) return new BstuneError('BSTUNE_USAGE', `unknown option${suggestion}`, m[1]);
+  if ((m = /^unknown command '(.+)'$/.exec(first))) {
+    return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || '; commands: find-max, sweep, train, config check, config schema'}`, m[1]);
+  }
+  if ((m = /^too many arguments for '(.+?)'\. Expected (\d+) arguments? but got (\d+)\.$/.exec(first))) {
+    const hintFile = m[2] === '0' ? '; give a config file with --config FILE' : '';
+    return new BstuneError('BSTUNE_USAGE', `too many arguments: expected ${m[2]}, got ${m[3]}${hintFile}`, m[1]);
+  }
+  return new BstuneError('BSTUNE_USAGE', `${first}${suggestion}`);
+}
+
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 
 /** The whole command line, as data. Pure: no config is read and nothing is printed. */
@@ -153,7 +190,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .description('train each batch size (learning rate scaled, with warmup) and compare memory, speed and validation accuracy')
     .option('--sizes <list>', 'batch sizes, comma-separated (sweep.sizes)', parseSizes)
     .option('--repeats <n>', 'runs per size with different seeds; the table shows mean ± std', intParser('repeats', 1))
-    .option('--target-accuracy <fraction>', 'validation accuracy for the "epochs to target" column', fraction)
+    .option('--target-accuracy <fraction>', 'validation accuracy for the "epochs to target" column', accuracy)
     .option('--out <file>', 'results file (JSONL, one line per finished run; default .bstune/<name>-<time>.jsonl)')
     .option('--resume <file>', 'continue a sweep from its results file, skipping finished runs')
     .addHelpText('after', examples([
@@ -178,7 +215,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .addHelpText('after', examples(['bstune config check configs/mnist-cnn.yaml', 'bstune config check --json my-experiment.yaml']))
     .action((file: string | undefined, opts: Record<string, unknown>) => {
       if (file !== undefined && typeof opts.config === 'string' && file !== opts.config) {
-        throw new BstuneError('BSTUNE_USAGE', 'give the config file once: as an argument or with --config', 'config check');
+        throw new BstuneError('BSTUNE_USAGE', `give the config file once: as an argument (${file}) or with --config (${opts.config}), not both`, '--config');
       }
       finish('config-check', { ...opts, ...(file !== undefined ? { config: file } : {}) });
     });
@@ -192,7 +229,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') {
         throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train or config check (see bstune --help)');
       }
-      throw new BstuneError('BSTUNE_USAGE', e.message.replace(/^error: /, '').split('\n')[0]!);
+      throw commanderUsageError(e);
     }
     throw e;
   }

@@ -1,7 +1,7 @@
 import { readFileSync, statSync, existsSync } from 'node:fs';
 import { resolve, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { BstuneError } from '../errors.js';
 import { configSchema, type Config, type ParsedConfig } from './schema.js';
 import { semanticProblems } from './rules.js';
@@ -79,9 +79,11 @@ export function parseConfigText(text: string, file: string, overrides: Override[
   let doc: Document.Parsed;
   try {
     // yaml's core schema has no custom tags (no code execution) and caps alias expansion.
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    // Its uniqueKeys check is quadratic (80k keys: a minute), so duplicates are found below.
+    // logLevel 'error': yaml must not print its own warnings; every problem becomes our one line.
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
   } catch (e) {
-    throw new BstuneError('BSTUNE_CONFIG_INVALID', `YAML could not be parsed: ${firstLine(e)}`, file);
+    throw invalid(`YAML could not be parsed: ${yamlMessage(e)}`, file);
   }
   const where = (offset: number | undefined) => {
     if (offset === undefined) return file;
@@ -90,17 +92,26 @@ export function parseConfigText(text: string, file: string, overrides: Override[
   };
   const yamlError = doc.errors[0];
   if (yamlError) {
-    throw new BstuneError('BSTUNE_CONFIG_INVALID', `YAML syntax error: ${firstLine(yamlError.message)}`, where(yamlError.pos[0]));
+    throw invalid(`YAML syntax error: ${yamlMessage(yamlError.message)}`, where(yamlError.pos[0]));
   }
-  if (doc.contents === null) throw new BstuneError('BSTUNE_CONFIG_INVALID', 'config file is empty', file);
+  // yaml only warns on an unknown tag (`!!js/function`, `!foo`) and keeps the bare value;
+  // a tag in an experiment file is a mistake or an attempt at code, so refuse it.
+  const badTag = doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
+  if (badTag) {
+    const tag = firstLine(badTag.message).replace(/^Unresolved tag:\s*/, '').replace(/^tag:yaml\.org,2002:/, '!!');
+    throw invalid(`unknown YAML tag ${tag}; write plain values (numbers, strings, lists, mappings)`, where(badTag.pos[0]));
+  }
+  const badKey = findBadKey(doc.contents);
+  if (badKey) throw invalid(badKey.message, where(badKey.node.range?.[0]));
+  if (doc.contents === null) throw invalid('config file is empty', file);
   if (!isMap(doc.contents)) {
-    throw new BstuneError('BSTUNE_CONFIG_INVALID', 'config must be a YAML mapping of keys (name, data, model, ...)', where(doc.contents.range?.[0]));
+    throw invalid('config must be a YAML mapping of keys (name, data, model, ...)', where(doc.contents.range?.[0]));
   }
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    throw new BstuneError('BSTUNE_CONFIG_INVALID', `YAML could not be read: ${firstLine(e)}`, file);
+    throw invalid(`YAML could not be read: ${yamlMessage(e)}`, file);
   }
   const fromFlag = new Map<string, string>();
   for (const o of overrides) {
@@ -123,11 +134,11 @@ export function parseConfigText(text: string, file: string, overrides: Override[
       ? `unknown key "${keyPath}"${first.keys.length > 1 ? ` (also: ${first.keys.slice(1).join(', ')})` : ''}`
       : `${keyPath}: ${first.message}`;
     const more = issues.length > 1 ? `; and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''}` : '';
-    throw new BstuneError('BSTUNE_CONFIG_INVALID', `invalid config: ${message}${more}`, locate(first.path, key));
+    throw invalid(`invalid config: ${message}${more}`, locate(first.path, key));
   }
   const problems = semanticProblems(parsed.data as ParsedConfig);
   const problem = problems[0];
-  if (problem) throw new BstuneError('BSTUNE_CONFIG_INVALID', `invalid config: ${problem.message}`, locate(problem.path));
+  if (problem) throw invalid(`invalid config: ${problem.message}`, locate(problem.path));
   return finalize(parsed.data as ParsedConfig);
 }
 
@@ -145,6 +156,37 @@ function setIn(obj: Record<string, unknown>, path: string[], value: unknown): vo
     cur = cur[k] as Record<string, unknown>;
   }
   cur[path[path.length - 1]!] = value;
+}
+
+/**
+ * The first key that is repeated within one mapping or is itself a list or mapping, anywhere
+ * in the document. Linear, and iterative so a deep document cannot overflow the stack.
+ */
+function findBadKey(root: unknown): { node: YamlNode; message: string } | null {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        const key = pair.key;
+        if (isScalar(key)) {
+          if (seen.has(key.value)) {
+            return { node: key, message: `YAML syntax error: duplicate key ${JSON.stringify(String(key.value))} (map keys must be unique)` };
+          }
+          seen.add(key.value);
+        } else if (isMap(key) || isSeq(key)) {
+          return { node: key, message: 'YAML key is a list or mapping; keys must be plain names' };
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push(item);
+    } else if (isPair(node)) {
+      stack.push(node.value);
+    }
+  }
+  return null;
 }
 
 /** Offset of the deepest node of `path` that exists in the document (the key itself when `key` is given). */
@@ -171,6 +213,26 @@ function findOffset(doc: Document.Parsed, path: PropertyKey[], key?: string): nu
     node = found;
   }
   return offset;
+}
+
+/**
+ * The error is printed as one line, but keys and values come from the file and may hold
+ * newlines or control characters (`"a\\nb": 1`): show those escaped.
+ */
+function invalid(message: string, where: string): BstuneError {
+  return new BstuneError('BSTUNE_CONFIG_INVALID', escapeControls(message), escapeControls(where));
+}
+
+const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+function escapeControls(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** yaml reports a too-deep document as the engine's stack overflow; say what it means. */
+function yamlMessage(e: unknown): string {
+  const text = firstLine(e);
+  return /call stack/i.test(text) ? 'the document is nested too deeply' : text;
 }
 
 function firstLine(e: unknown): string {

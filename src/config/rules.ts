@@ -1,4 +1,5 @@
 import { parseSize } from '../report/stats.js';
+import { checkModelFits } from '../model/build.js';
 import type { ParsedConfig } from './schema.js';
 
 export interface Problem {
@@ -8,7 +9,7 @@ export interface Problem {
 
 /** Rules that relate two values or need parsing beyond the schema; each is a small pure check. */
 export function semanticProblems(c: ParsedConfig): Problem[] {
-  return [searchRange, uniqueSizes, warmupExclusive, memoryLimit, idxDirNeedsFull]
+  return [searchRange, uniqueSizes, warmupExclusive, memoryLimit, idxDirNeedsFull, modelFits]
     .map((rule) => rule(c))
     .filter((p): p is Problem => p !== null);
 }
@@ -49,4 +50,11 @@ function idxDirNeedsFull(c: ParsedConfig): Problem | null {
   return c.data.idxDir !== undefined && c.data.source !== 'mnist-full'
     ? { path: ['data', 'idxDir'], message: 'data.idxDir is set but data.source is "embedded"; set source: mnist-full' }
     : null;
+}
+
+/** A CNN whose kernels or pools shrink the 28x28 digits to nothing fails at model build, long after the file was read. */
+function modelFits(c: ParsedConfig): Problem | null {
+  const why = checkModelFits(c.model);
+  if (why === null) return null;
+  return { path: ['model', why.startsWith('model.poolSize') ? 'poolSize' : 'kernelSize'], message: why };
 }

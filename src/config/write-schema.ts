@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { configSchema } from './schema.js';
@@ -13,6 +13,8 @@ export function configJsonSchema(): string {
 export const schemaPath = join(defaultConfigPath, '..', 'bstune.schema.json');
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
-  writeFileSync(schemaPath, configJsonSchema());
+  // Write then rename, so an interrupted run never leaves a half-written schema for editors.
+  writeFileSync(`${schemaPath}.tmp`, configJsonSchema());
+  renameSync(`${schemaPath}.tmp`, schemaPath);
   process.stderr.write(`wrote ${schemaPath}\n`);
 }

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgs, type RunArgs } from '../src/cli/args.js';
+import { BstuneError } from '../src/errors.js';
+
+const common = { json: false, quiet: false, verbose: false };
+type Row = [argv: string, expected: Partial<RunArgs> & { overrides?: RunArgs['overrides'] }];
+
+/** argv in, resolved options out. Omitted fields must be absent (undefined) in the result. */
+const rows: Row[] = [
+  ['find-max', { command: 'find-max', common, overrides: [] }],
+  ['sweep', { command: 'sweep', common, overrides: [] }],
+  ['train', { command: 'train', common, overrides: [] }],
+  ['config check', { command: 'config-check', common, overrides: [] }],
+  ['config schema', { command: 'config-schema', common, overrides: [] }],
+  ['config check my.yaml', { command: 'config-check', common: { ...common, config: 'my.yaml' }, overrides: [] }],
+  ['config check my.yaml --config my.yaml', { command: 'config-check', common: { ...common, config: 'my.yaml' }, overrides: [] }],
+  ['config check --json -c x.yaml', { command: 'config-check', common: { ...common, json: true, config: 'x.yaml' }, overrides: [] }],
+  ['find-max --config a.yaml --json --quiet --verbose', { command: 'find-max', common: { config: 'a.yaml', json: true, quiet: true, verbose: true }, overrides: [] }],
+  ['find-max -c a.yaml -q -v', { command: 'find-max', common: { config: 'a.yaml', json: false, quiet: true, verbose: true }, overrides: [] }],
+  ['find-max --backend wasm', { overrides: [{ path: ['device', 'backend'], value: 'wasm', flag: '--backend' }] }],
+  ['find-max --backend tensorflow-gpu', { overrides: [{ path: ['device', 'backend'], value: 'tensorflow-gpu', flag: '--backend' }] }],
+  ['find-max --memory-limit 512MiB', { overrides: [{ path: ['device', 'memoryLimit'], value: 512 * 1024 ** 2, flag: '--memory-limit' }] }],
+  ['find-max --memory-limit 1.5GB', { overrides: [{ path: ['device', 'memoryLimit'], value: 1.5e9, flag: '--memory-limit' }] }],
+  ['find-max --memory-limit 1048576', { overrides: [{ path: ['device', 'memoryLimit'], value: 1048576, flag: '--memory-limit' }] }],
+  ['train --epochs 3', { command: 'train', overrides: [{ path: ['training', 'epochs'], value: 3, flag: '--epochs' }] }],
+  ['train --seed 0', { overrides: [{ path: ['training', 'seed'], value: 0, flag: '--seed' }] }],
+  ['train --train-limit 100', { overrides: [{ path: ['data', 'trainLimit'], value: 100, flag: '--train-limit' }] }],
+  ['train --data-dir /data/mnist', {
+    overrides: [
+      { path: ['data', 'source'], value: 'mnist-full', flag: '--data-dir' },
+      { path: ['data', 'idxDir'], value: '/data/mnist', flag: '--data-dir' },
+    ],
+  }],
+  ['find-max --start 256', { overrides: [{ path: ['search', 'start'], value: 256, flag: '--start' }] }],
+  ['find-max --min 8', { overrides: [{ path: ['search', 'min'], value: 8, flag: '--min' }] }],
+  ['find-max --steps 2', { overrides: [{ path: ['search', 'stepsPerTrial'], value: 2, flag: '--steps' }] }],
+  ['find-max --refine', { overrides: [{ path: ['search', 'refine'], value: true, flag: '--refine' }] }],
+  ['find-max --margin 0.1', { overrides: [{ path: ['search', 'margin'], value: 0.1, flag: '--margin' }] }],
+  ['find-max --margin 0', { overrides: [{ path: ['search', 'margin'], value: 0, flag: '--margin' }] }],
+  ['find-max --trial-timeout 2.5', { overrides: [{ path: ['search', 'trialTimeout'], value: 2.5, flag: '--trial-timeout' }] }],
+  ['sweep --sizes 16,32,64', { command: 'sweep', overrides: [{ path: ['sweep', 'sizes'], value: [16, 32, 64], flag: '--sizes' }] }],
+  ['sweep --sizes 128', { overrides: [{ path: ['sweep', 'sizes'], value: [128], flag: '--sizes' }] }],
+  ['sweep --sizes 8,4', { overrides: [{ path: ['sweep', 'sizes'], value: [8, 4], flag: '--sizes' }] }],
+  ['sweep --repeats 3', { overrides: [{ path: ['sweep', 'repeats'], value: 3, flag: '--repeats' }] }],
+  ['sweep --target-accuracy 0.95', { overrides: [{ path: ['sweep', 'targetAccuracy'], value: 0.95, flag: '--target-accuracy' }] }],
+  ['sweep --target-accuracy 1', { overrides: [{ path: ['sweep', 'targetAccuracy'], value: 1, flag: '--target-accuracy' }] }],
+  ['sweep --out r.jsonl', { command: 'sweep', out: 'r.jsonl', overrides: [] }],
+  ['sweep --resume r.jsonl', { command: 'sweep', resume: 'r.jsonl', overrides: [] }],
+  ['train --batch-size 64', { command: 'train', batchSize: 64, overrides: [] }],
+  ['train -b 1', { command: 'train', batchSize: 1, overrides: [] }],
+  ['train --memory-limit=2GiB --epochs=2', {
+    overrides: [
+      { path: ['device', 'memoryLimit'], value: 2 * 1024 ** 3, flag: '--memory-limit' },
+      { path: ['training', 'epochs'], value: 2, flag: '--epochs' },
+    ],
+  }],
+  ['find-max --epochs 1 --epochs 4', { overrides: [{ path: ['training', 'epochs'], value: 4, flag: '--epochs' }] }],
+];
+
+describe('parseArgs: argv in, options out', () => {
+  it.each(rows)('%s', (argv, expected) => {
+    const parsed = parseArgs(argv.split(' '));
+    expect(parsed.kind).toBe('run');
+    if (parsed.kind !== 'run') return;
+    for (const [key, value] of Object.entries(expected)) expect(parsed[key as keyof RunArgs], key).toEqual(value);
+    // Fields a row does not mention must not be set by accident.
+    for (const key of ['batchSize', 'out', 'resume'] as const) if (!(key in expected)) expect(parsed[key], key).toBeUndefined();
+  });
+
+  it('covers every option each command declares', () => {
+    const mentioned = new Set(rows.flatMap(([argv]) => argv.split(' ').filter((w) => w.startsWith('-')).map((w) => w.split('=')[0])));
+    const declared = ['--config', '-c', '--json', '--quiet', '-q', '--verbose', '-v', '--backend', '--memory-limit', '--epochs', '--seed',
+      '--train-limit', '--data-dir', '--start', '--min', '--steps', '--refine', '--margin', '--trial-timeout', '--sizes', '--repeats',
+      '--target-accuracy', '--out', '--resume', '--batch-size', '-b'];
+    expect(declared.filter((f) => !mentioned.has(f))).toEqual([]);
+  });
+
+  it.each([['--help'], ['-V'], ['--version'], ['find-max --help'], ['sweep --help']])('%s is output, not a run', (argv) => {
+    const parsed = parseArgs(argv.split(' '));
+    expect(parsed.kind).toBe('output');
+    if (parsed.kind === 'output') expect(parsed.text.length).toBeGreaterThan(0);
+  });
+});
+
+/** Bad command lines: each throws BSTUNE_USAGE naming the flag (or word) at fault. */
+const bad: [argv: string[], where: RegExp][] = [
+  [[], /./],
+  [['frobnicate'], /frobnicate/],
+  [['find-mx'], /find-mx/],
+  [['find-max', '--bogus'], /--bogus/],
+  [['find-max', 'extra.yaml'], /find-max/],
+  [['find-max', '--epochs'], /--epochs/],
+  [['find-max', '--epochs', '--json'], /--epochs/],
+  [['find-max', '--epochs', '0'], /--epochs/],
+  [['find-max', '--epochs', '1.5'], /--epochs/],
+  [['find-max', '--epochs', 'abc'], /--epochs/],
+  [['find-max', '--epochs', '99999999999'], /--epochs/],
+  [['find-max', '--seed', '-1'], /--seed/],
+  [['find-max', '--margin', '1'], /--margin/],
+  [['find-max', '--margin', '-0.1'], /--margin/],
+  [['find-max', '--steps', '1'], /--steps/],
+  [['find-max', '--start', '0'], /--start/],
+  [['find-max', '--min', '0'], /--min/],
+  [['find-max', '--trial-timeout', '0'], /--trial-timeout/],
+  [['find-max', '--backend', 'tpu'], /--backend/],
+  [['find-max', '--memory-limit', '12XB'], /--memory-limit/],
+  [['find-max', '--memory-limit', '-1MiB'], /--memory-limit/],
+  [['find-max', '--memory-limit', ''], /--memory-limit/],
+  [['find-max', '--train-limit', '0'], /--train-limit/],
+  [['find-max', '--sizes', '16'], /--sizes/],
+  [['sweep', '--sizes', '16,abc'], /--sizes/],
+  [['sweep', '--sizes', ''], /--sizes/],
+  [['sweep', '--sizes', '16,,32'], /--sizes/],
+  [['sweep', '--sizes', '16,32,16'], /--sizes/],
+  [['sweep', '--sizes', '0,16'], /--sizes/],
+  [['sweep', '--repeats', '0'], /--repeats/],
+  [['sweep', '--target-accuracy', '0'], /--target-accuracy/],
+  [['sweep', '--target-accuracy', '1.5'], /--target-accuracy/],
+  [['train', '--batch-size', '0'], /--batch-size/],
+  [['train', '-b', '-3'], /--batch-size/],
+  [['train', '--sizes', '16'], /--sizes/],
+  [['config', 'check', 'a.yaml', '--config', 'b.yaml'], /--config/],
+  [['config', 'check', '--epochs', '3'], /--epochs/],
+  [['config', 'check', 'a.yaml', 'b.yaml'], /check/],
+];
+
+describe('parseArgs: bad argv', () => {
+  it.each(bad)('%j', (argv, where) => {
+    let thrown: unknown;
+    try {
+      parseArgs(argv);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(BstuneError);
+    const err = thrown as BstuneError;
+    expect(err.code).toBe('BSTUNE_USAGE');
+    expect(err.exitCode).toBe(2);
+    expect(err.line).not.toMatch(/\n/);
+    expect(err.line).toMatch(where);
+  });
+
+  it('names the flag as the where, in parentheses', () => {
+    expect(() => parseArgs(['sweep', '--sizes', '16,abc'])).toThrow(expect.objectContaining({ where: '--sizes', message: expect.stringMatching(/abc/) }));
+    expect(() => parseArgs(['train', '-b', '0'])).toThrow(expect.objectContaining({ where: '--batch-size' }));
+    expect(() => parseArgs(['find-max', '--epoch', '2'])).toThrow(expect.objectContaining({ where: '--epoch', message: expect.stringMatching(/did you mean --epochs/) }));
+  });
+});

@@ -1,0 +1,218 @@
+/**
+ * Every input a user can get wrong, end to end through the bin: exit 2, exactly one stderr
+ * line `bstune: error: <what> (<where>)` naming the key/flag/file, no stack trace, empty
+ * stdout, and no file left behind in the working directory.
+ */
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, tmpDir, writeFiles } from './helpers/cli.js';
+
+interface Case {
+  name: string;
+  /** Files written in the case's own folder (its cwd). */
+  files?: Record<string, string | Buffer>;
+  /** `@/` at the start of a word is replaced by the case folder. */
+  args: string[];
+  /** What the one stderr line must name: the key, flag or file, with the location. */
+  names: RegExp;
+  /** Why the case cannot run here, or false. */
+  skip?: () => string | false;
+  /** Done before the run, e.g. chmod. */
+  setup?: (dir: string) => void;
+}
+
+const F = 'bad.yaml';
+/** The file's location in the line: `bad.yaml:LINE:COL)` at the end. */
+const at = (line: number, col: number) => new RegExp(`/${F.replace('.', '\\.')}:${line}:${col}\\)$`);
+const both = (what: RegExp, where: RegExp) => new RegExp(`${what.source}.*${where.source}`);
+
+/** A config case, through `config check FILE --json` or `find-max --config FILE --json` (fails at load, before any training). */
+function cfg(name: string, yaml: string | Buffer, names: RegExp, via: 'check' | 'find-max' = 'check'): Case {
+  const args = via === 'check' ? ['config', 'check', `@/${F}`, '--json'] : ['find-max', '--config', `@/${F}`, '--json'];
+  return { name: `${name} [${via}]`, files: { [F]: yaml }, args, names };
+}
+function flag(name: string, args: string[], names: RegExp): Case {
+  return { name, args: [...args, '--json'], names };
+}
+
+function billionLaughs(): string {
+  const lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
+  for (let i = 1; i < 10; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const cur = String.fromCharCode(97 + i);
+    lines.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Root can read a chmod 000 file (CI runs as root); the case only means something when it cannot. */
+function rootReadsAnyway(): string | false {
+  const dir = tmpDir('bstune-perm-');
+  const probe = join(dir, 'probe');
+  writeFileSync(probe, 'x');
+  chmodSync(probe, 0o000);
+  let readable = false;
+  try {
+    readFileSync(probe);
+    readable = true;
+  } catch {
+    readable = false;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return readable ? 'this user (root?) can read a chmod 000 file' : false;
+}
+
+const cases: Case[] = [
+  // Keys
+  cfg('unknown top-level key', 'name: x\ncolour: red\n', both(/unknown key "colour"/, at(2, 1))),
+  cfg('unknown top-level key', 'colour: red\n', both(/unknown key "colour"/, at(1, 1)), 'find-max'),
+  cfg('unknown nested key', 'model:\n  kind: mlp\n  hiddn: [10]\n', both(/unknown key "model\.hiddn"/, at(3, 3))),
+  cfg('unknown deeply nested key', 'optimizer:\n  warmup:\n    epoch: 1\n', both(/unknown key "optimizer\.warmup\.epoch"/, at(3, 5)), 'find-max'),
+  cfg('key with a newline in it', '"a\\nb": 1\n', both(/unknown key "a\\nb"/, at(1, 1))),
+  // Types and ranges
+  cfg('wrong type (string for int)', 'training:\n  epochs: five\n', both(/training\.epochs/, at(2, 11))),
+  cfg('wrong type (null for a section)', 'data: null\n', both(/\bdata\b/, at(1, 7))),
+  cfg('wrong type (list for a section)', 'search: [1, 2]\n', both(/\bsearch\b/, at(1, 9)), 'find-max'),
+  cfg('negative size in sweep.sizes', 'sweep:\n  sizes: [16, -32]\n', both(/sweep\.sizes\.1/, at(2, 15))),
+  cfg('zero search.start', 'search:\n  start: 0\n', both(/search\.start/, at(2, 10)), 'find-max'),
+  cfg('zero data.trainLimit', 'data:\n  trainLimit: 0\n', both(/data\.trainLimit/, at(2, 15))),
+  cfg('float where int expected (epochs)', 'training:\n  epochs: 2.5\n', both(/training\.epochs/, at(2, 11))),
+  cfg('float where int expected (baseBatchSize)', 'optimizer:\n  baseBatchSize: 32.5\n', both(/optimizer\.baseBatchSize/, at(2, 18)), 'find-max'),
+  cfg('duplicate sizes in the file', 'sweep:\n  sizes: [16, 32, 16]\n', both(/sweep\.sizes lists 16 twice/, at(2, 19))),
+  cfg('memoryLimit with an unknown unit', 'device:\n  memoryLimit: 12XB\n', both(/device\.memoryLimit.*12XB/, at(2, 16)), 'find-max'),
+  cfg('memoryLimit negative number', 'device:\n  memoryLimit: -5\n', both(/device\.memoryLimit/, at(2, 16))),
+  cfg('memoryLimit empty string', 'device:\n  memoryLimit: ""\n', both(/device\.memoryLimit/, at(2, 16))),
+  cfg('min larger than start', 'search:\n  start: 64\n  min: 128\n', both(/search\.min/, at(3, 8)), 'find-max'),
+  cfg('validationSplit 0', 'data:\n  validationSplit: 0\n', both(/data\.validationSplit/, at(2, 20))),
+  cfg('validationSplit 1', 'data:\n  validationSplit: 1\n', both(/data\.validationSplit/, at(2, 20)), 'find-max'),
+  cfg('stepsPerTrial 1', 'search:\n  stepsPerTrial: 1\n', both(/search\.stepsPerTrial/, at(2, 18))),
+  cfg('unknown backend in the file', 'device:\n  backend: tpu\n', both(/device\.backend/, at(2, 12)), 'find-max'),
+  cfg('unknown optimizer', 'optimizer:\n  name: adamw\n', both(/optimizer\.name/, at(2, 9))),
+  cfg('unknown model kind', 'model:\n  kind: rnn\n', both(/model\.kind/, at(2, 9))),
+  cfg('warmup with both epochs and steps', 'optimizer:\n  warmup:\n    epochs: 1\n    steps: 10\n', both(/optimizer\.warmup/, at(3, 5))),
+  cfg('data.idxDir with source embedded', 'data:\n  source: embedded\n  idxDir: /tmp\n', both(/data\.idxDir/, at(3, 11)), 'find-max'),
+  cfg('CNN kernelSize that leaves no pixels', 'model:\n  kind: cnn\n  kernelSize: 30\n', both(/model\.kernelSize/, at(3, 15)), 'find-max'),
+  cfg('CNN poolSize that leaves no pixels', 'model:\n  kind: cnn\n  filters: [8]\n  poolSize: 40\n', both(/model\.poolSize/, at(4, 13))),
+  // The shape of the file
+  cfg('empty file', '', /empty.*\/bad\.yaml\)$/),
+  cfg('whitespace-only file', '   \n\n  \n', /empty.*\/bad\.yaml\)$/, 'find-max'),
+  cfg('comment-only file', '# nothing here\n# at all\n', /empty.*\/bad\.yaml\)$/),
+  cfg('a YAML list as the root', '- 16\n- 32\n', both(/mapping/, at(1, 1))),
+  cfg('a YAML scalar as the root', 'just a string\n', both(/mapping/, at(1, 1)), 'find-max'),
+  cfg('YAML syntax error (unclosed flow list)', 'name: x\nsweep:\n  sizes: [16, 32\n', both(/YAML syntax error/, /\/bad\.yaml:\d+:\d+\)$/)),
+  cfg('YAML syntax error (unclosed quote)', 'name: "abc\ntraining: {}\n', both(/YAML syntax error/, /\/bad\.yaml:\d+:\d+\)$/), 'find-max'),
+  cfg('duplicate keys', 'name: a\nname: b\n', both(/unique/, at(2, 1))),
+  cfg('a mapping used as a key', 'training:\n  { seed: 42 }: 1\n', both(/key/, at(2, 3)), 'find-max'),
+  cfg('duplicate keys deep inside', 'optimizer:\n  warmup:\n    epochs: 1\n    epochs: 2\n', both(/duplicate key "epochs"/, at(4, 5))),
+  cfg('tab indentation', 'data:\n\tsource: embedded\n', both(/[Tt]ab/, at(2, 1))),
+  cfg('non-UTF-8 bytes', Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x3a, 0x20, 0xff, 0xfe, 0x0a]), /UTF-8.*\/bad\.yaml\)$/),
+  cfg('a 50 MB config', Buffer.alloc(50 * 1024 * 1024, 'name: x\n'), /bytes.*\/bad\.yaml\)$/, 'find-max'),
+  cfg('10,000 levels of [', `${'['.repeat(10_000)}\n`, both(/nested too deeply|YAML/, /\/bad\.yaml(:\d+:\d+)?\)$/)),
+  cfg('10,000 levels of { in a value', `name: ${'{a: '.repeat(10_000)}1${'}'.repeat(10_000)}\n`, /\/bad\.yaml(:\d+:\d+)?\)$/, 'find-max'),
+  cfg('billion laughs alias bomb', billionLaughs(), /alias.*\/bad\.yaml\)$/),
+  cfg('custom tag !!js/function', 'name: !!js/function "function () { return 1 }"\n', both(/!!js\/function/, at(1, 7)), 'find-max'),
+  cfg('custom local tag !foo', 'name: !foo bar\n', both(/!foo/, at(1, 7))),
+  // Files
+  { name: 'a directory as the config', files: { 'conf.d/x': '' }, args: ['config', 'check', '@/conf.d', '--json'], names: /directory.*\/conf\.d\)$/ },
+  { name: 'a missing config file', args: ['find-max', '--config', '@/missing.yaml', '--json'], names: /not found.*\/missing\.yaml\)$/ },
+  {
+    name: 'an unreadable config file (chmod 000)', files: { [F]: 'name: x\n' }, args: ['config', 'check', `@/${F}`, '--json'],
+    names: /EACCES.*\/bad\.yaml\)$/, setup: (dir) => chmodSync(join(dir, F), 0o000), skip: rootReadsAnyway,
+  },
+  { name: '--resume file that does not exist', args: ['sweep', '--resume', '@/gone.jsonl', '--sizes', '16', '--train-limit', '100', '--json'], names: /gone\.jsonl\)$/ },
+  { name: '--data-dir pointing at a missing folder', args: ['find-max', '--data-dir', '@/no-such-dir', '--json'], names: /\/no-such-dir\)$/ },
+  // Flags
+  flag('--sizes 16,abc', ['sweep', '--sizes', '16,abc'], both(/abc/, /\(--sizes\)$/)),
+  flag("--sizes ''", ['sweep', '--sizes', ''], /\(--sizes\)$/),
+  flag('--sizes 16,,32', ['sweep', '--sizes', '16,,32'], /\(--sizes\)$/),
+  flag('duplicate sizes in the flag', ['sweep', '--sizes', '16,32,16'], both(/16/, /\(--sizes\)$/)),
+  flag('--memory-limit 12XB', ['find-max', '--memory-limit', '12XB'], both(/12XB/, /\(--memory-limit\)$/)),
+  flag('--memory-limit -1MiB', ['find-max', '--memory-limit', '-1MiB'], both(/-1MiB/, /\(--memory-limit\)$/)),
+  flag('unknown backend in the flag', ['find-max', '--backend', 'tpu'], both(/tpu/, /\(--backend\)$/)),
+  flag('unknown option', ['find-max', '--bogus'], /\(--bogus\)$/),
+  flag('misspelt option gets a suggestion', ['train', '--epoch', '2'], both(/--epochs/, /\(--epoch\)$/)),
+  flag('unknown command', ['frobnicate'], /\(frobnicate\)$/),
+  flag('a positional file where --config is needed', ['find-max', 'my.yaml'], both(/--config/, /\(find-max\)$/)),
+  { name: 'missing option argument (--epochs at the end)', args: ['find-max', '--json', '--epochs'], names: /\(--epochs\)$/ },
+  flag('--epochs 0', ['train', '--epochs', '0'], /\(--epochs\)$/),
+  flag('--epochs 1.5', ['train', '--epochs', '1.5'], /\(--epochs\)$/),
+  flag('--seed -1', ['train', '--seed', '-1'], /\(--seed\)$/),
+  flag('--margin 1', ['find-max', '--margin', '1'], /\(--margin\)$/),
+  flag('--steps 1', ['find-max', '--steps', '1'], /\(--steps\)$/),
+  flag('train --batch-size 0', ['train', '--batch-size', '0'], /\(--batch-size\)$/),
+  flag('--repeats 0', ['sweep', '--repeats', '0'], /\(--repeats\)$/),
+  {
+    name: 'config check with a file and a different --config', files: { 'a.yaml': 'name: a\n', 'b.yaml': 'name: b\n' },
+    args: ['config', 'check', '@/a.yaml', '--config', '@/b.yaml', '--json'], names: /\(--config\)$/,
+  },
+  {
+    name: 'a flag that breaks a rule with the file names the flag', files: { 'ok.yaml': 'search:\n  start: 64\n' },
+    args: ['find-max', '--config', '@/ok.yaml', '--min', '128', '--json'], names: both(/search\.min/, /\(--min\)$/),
+  },
+  flag('train --batch-size larger than the training set', ['train', '--train-limit', '100', '--batch-size', '200'], both(/200/, /\(--batch-size\)$/)),
+  // Human mode: the same one line, and nothing on stdout either.
+  { name: 'human mode: unknown key', files: { [F]: 'colour: red\n' }, args: ['config', 'check', `@/${F}`], names: both(/colour/, at(1, 1)) },
+  { name: 'human mode: bad flag', args: ['sweep', '--sizes', '16,abc'], names: /\(--sizes\)$/ },
+];
+
+let root = '';
+beforeAll(() => {
+  root = tmpDir('bstune-bad-inputs-');
+});
+afterAll(() => {
+  if (!root) return;
+  // chmod 000 files must be made removable for non-root users.
+  for (const path of walk(root)) chmodSync(path, 0o644);
+  rmSync(root, { recursive: true, force: true });
+});
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    return e.isDirectory() ? [p, ...walk(p)] : [p];
+  });
+}
+
+describe('bad inputs: exit 2, one line naming what and where, nothing else', () => {
+  it('has enough cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(45);
+    expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
+  });
+
+  // Concurrent tests must use the context's expect so each failure is pinned on its own case.
+  it.concurrent.for(cases.map((c, i) => ({ ...c, i })))('$name', async (c, { expect, skip }) => {
+    const { i } = c;
+    const skipped = c.skip?.();
+    if (skipped) {
+      skip(skipped);
+      return;
+    }
+    const dir = join(root, String(i));
+    mkdirSync(dir);
+    writeFiles(dir, c.files ?? {});
+    c.setup?.(dir);
+    const before = walk(dir).map((p) => relative(dir, p)).sort();
+    const args = c.args.map((a) => (a.startsWith('@/') ? join(dir, a.slice(2)) : a));
+
+    const r = await runCli(args, { cwd: dir, timeoutMs: 60_000 });
+
+    expect(r.timedOut, 'timed out').toBe(false);
+    expect(r.stderr, 'no stack trace').not.toMatch(/^\s{4}at /m);
+    expect(r.stderr.endsWith('\n')).toBe(true);
+    const lines = r.stderr.slice(0, -1).split('\n');
+    expect(lines, `exactly one stderr line, got:\n${r.stderr}`).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line).toMatch(/^bstune: error: .+ \(.+\)$/);
+    expect(line).not.toMatch(/unexpected failure/);
+    expect(line).toMatch(c.names);
+    expect(r.code, line).toBe(2);
+    expect(r.stdout).toBe('');
+    // Nothing created (results files, caches) or left half-written in the working directory.
+    expect(walk(dir).map((p) => relative(dir, p)).sort()).toEqual(before);
+    for (const [rel, content] of Object.entries(c.files ?? {})) {
+      const path = join(dir, rel);
+      if (statSync(path).mode & 0o400) expect(readFileSync(path).equals(Buffer.from(content))).toBe(true);
+    }
+  });
+});

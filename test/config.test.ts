@@ -1,0 +1,178 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseArgs } from '../src/cli/args.js';
+import { defaultConfigPath, loadConfig, parseConfigText, resolveConfigPath } from '../src/config/load.js';
+import { configSchema } from '../src/config/schema.js';
+import { configJsonSchema, schemaPath } from '../src/config/write-schema.js';
+import { checkModelFits } from '../src/model/build.js';
+import { scaledLearningRate } from '../src/train/schedule.js';
+import { BstuneError } from '../src/errors.js';
+import { repoRoot, runCli, tmpDir, writeFiles } from './helpers/cli.js';
+import { rmSync } from 'node:fs';
+
+const configsDir = join(repoRoot, 'configs');
+const mlpPath = join(configsDir, 'mnist-mlp.yaml');
+const cnnPath = join(configsDir, 'mnist-cnn.yaml');
+
+describe('the shipped configs', () => {
+  it.each([mlpPath, cnnPath])('%s starts with the schema modeline and parses', (path) => {
+    const text = readFileSync(path, 'utf8');
+    expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=./bstune.schema.json');
+    const config = loadConfig(path, repoRoot).config;
+    expect(configSchema.safeParse(config).success).toBe(true);
+    expect(checkModelFits(config.model)).toBeNull();
+  });
+
+  it('mnist-mlp.yaml is what its comment says: 784-10-10, Adam 0.001 tuned at batch 32', () => {
+    const text = readFileSync(mlpPath, 'utf8');
+    const m = /(\d+) inputs -> Dense\((\d+), relu\) -> Dense\((\d+), softmax\), Adam ([\d.e-]+) tuned at batch (\d+)/.exec(text);
+    expect(m, 'the header comment describes the model').not.toBeNull();
+    const [, inputs, hidden, out, lr, batch] = m!;
+    expect([inputs, out]).toEqual(['784', '10']);
+    const { config } = loadConfig(mlpPath, repoRoot);
+    expect(config.model).toEqual({ kind: 'mlp', hidden: [Number(hidden)] });
+    expect(config.optimizer).toMatchObject({ name: 'adam', learningRate: Number(lr), baseBatchSize: Number(batch), scaling: 'linear' });
+    expect(config.optimizer.learningRate).toBe(0.001);
+    expect(config.optimizer.baseBatchSize).toBe(32);
+    expect(config.data).toEqual({ source: 'embedded', validationSplit: 0.2 });
+    // "rate = 0.001 * batch / 32": the scaling the comment promises.
+    expect(text).toMatch(/rate = 0\.001 \* batch \/ 32/);
+    expect(scaledLearningRate(config.optimizer, 64)).toBeCloseTo(0.002, 12);
+    expect(scaledLearningRate(config.optimizer, 512)).toBeCloseTo(0.016, 12);
+    expect(config.optimizer.warmup).toEqual({ epochs: 1 });
+    expect(config.device).toEqual({ backend: 'auto', memoryLimit: null });
+  });
+
+  it('mnist-cnn.yaml is what its comment says: conv 8@5x5, pool 2, conv 16@5x5, pool 2, Dense(10)', () => {
+    const text = readFileSync(cnnPath, 'utf8');
+    const convs = [...text.matchAll(/conv (\d+)@(\d+)x\2 relu, maxpool (\d+)/g)];
+    expect(convs).toHaveLength(2);
+    const { config } = loadConfig(cnnPath, repoRoot);
+    expect(config.model).toEqual({
+      kind: 'cnn',
+      filters: convs.map((c) => Number(c[1])),
+      kernelSize: Number(convs[0]![2]),
+      poolSize: Number(convs[0]![3]),
+      dense: [],
+    });
+    expect(text).toMatch(/flatten, Dense\(10, softmax\)/);
+    expect(config.optimizer).toMatchObject({ name: 'adam', learningRate: 0.001, baseBatchSize: 32 });
+  });
+
+  it('configs/bstune.schema.json is the generated JSON Schema (regenerate: npm run schema)', () => {
+    expect(schemaPath).toBe(join(configsDir, 'bstune.schema.json'));
+    expect(readFileSync(schemaPath, 'utf8')).toBe(configJsonSchema());
+    const schema = JSON.parse(configJsonSchema()) as { properties: Record<string, unknown>; additionalProperties?: unknown };
+    expect(Object.keys(schema.properties).sort()).toEqual(['$schema', 'data', 'device', 'model', 'name', 'optimizer', 'search', 'sweep', 'training']);
+    expect(schema.additionalProperties).toBe(false);
+  });
+});
+
+describe('flags override the file', () => {
+  const overridesOf = (argv: string[]) => {
+    const parsed = parseArgs(argv);
+    if (parsed.kind !== 'run') throw new Error('expected a run');
+    return parsed.overrides;
+  };
+
+  it('each flag lands at its config path; the rest of the file is kept', () => {
+    const overrides = overridesOf(['sweep', '--epochs', '2', '--seed', '7', '--memory-limit', '64MiB', '--sizes', '8,16', '--backend', 'cpu', '--repeats', '3', '--train-limit', '500', '--target-accuracy', '0.9']);
+    const file = loadConfig(cnnPath, repoRoot).config;
+    const { config } = loadConfig(cnnPath, repoRoot, overrides);
+    expect(config.training).toEqual({ epochs: 2, seed: 7 });
+    expect(config.device).toEqual({ backend: 'cpu', memoryLimit: 64 * 1024 ** 2 });
+    expect(config.sweep).toEqual({ sizes: [8, 16], repeats: 3, targetAccuracy: 0.9 });
+    expect(config.data.trainLimit).toBe(500);
+    expect(config.model).toEqual(file.model);
+    expect(config.optimizer).toEqual(file.optimizer);
+    expect(config.search).toEqual(file.search);
+  });
+
+  it('find-max flags set search.*', () => {
+    const overrides = overridesOf(['find-max', '--start', '64', '--min', '4', '--steps', '3', '--refine', '--margin', '0.25', '--trial-timeout', '30']);
+    const { config } = loadConfig(mlpPath, repoRoot, overrides);
+    expect(config.search).toMatchObject({ start: 64, min: 4, stepsPerTrial: 3, refine: true, margin: 0.25, trialTimeout: 30 });
+  });
+
+  it('--data-dir switches the source to mnist-full', () => {
+    const { config } = loadConfig(mlpPath, repoRoot, overridesOf(['train', '--data-dir', '/data/mnist']));
+    expect(config.data).toMatchObject({ source: 'mnist-full', idxDir: '/data/mnist' });
+  });
+
+  it('a flag replaces a bad file value, and a flag that breaks a rule is named as the flag', () => {
+    const text = 'training:\n  epochs: five\nsearch:\n  start: 64\n';
+    expect(() => parseConfigText(text, 'f.yaml')).toThrow(expect.objectContaining({ where: 'f.yaml:2:11' }));
+    expect(parseConfigText(text, 'f.yaml', overridesOf(['train', '--epochs', '3'])).training.epochs).toBe(3);
+    expect(() => parseConfigText(text, 'f.yaml', overridesOf(['find-max', '--epochs', '3', '--min', '128'])))
+      .toThrow(expect.objectContaining({ code: 'BSTUNE_CONFIG_INVALID', where: '--min', message: expect.stringMatching(/search\.min \(128\).*search\.start \(64\)/) }));
+  });
+});
+
+describe('error locations', () => {
+  const cases: [string, string, string, RegExp][] = [
+    ['unknown top-level key', 'name: x\n\ncolour: red\n', 'x.yaml:3:1', /unknown key "colour"/],
+    ['unknown key in a flow map', 'data: { source: embedded, sauce: 1 }\n', 'x.yaml:1:27', /unknown key "data\.sauce"/],
+    ['wrong type deep inside', 'optimizer:\n  warmup:\n    epochs: lots\n', 'x.yaml:3:13', /optimizer\.warmup\.epochs/],
+    ['bad list item', 'model:\n  kind: mlp\n  hidden:\n    - 10\n    - -4\n', 'x.yaml:5:7', /model\.hidden\.1/],
+    ['second of two duplicate sizes', 'sweep:\n  sizes:\n    - 16\n    - 32\n    - 16\n', 'x.yaml:5:7', /sweep\.sizes lists 16 twice/],
+    ['min above start', 'search: {start: 8, min: 16}\n', 'x.yaml:1:25', /search\.min/],
+    ['kernel too large', 'model:\n  kind: cnn\n  filters: [4, 4, 4]\n  kernelSize: 7\n', 'x.yaml:4:15', /model\.kernelSize 7 leaves no pixels after conv layer 3/],
+    ['syntax error', 'name: x\ndata:\n  source: [embedded\n', 'x.yaml:4:1', /YAML syntax error/],
+    ['duplicate key', 'name: a\ndata: {}\nname: b\n', 'x.yaml:3:1', /duplicate key "name"/],
+  ];
+  it.each(cases)('%s', (_name, text, where, message) => {
+    let thrown: unknown;
+    try {
+      parseConfigText(text, 'x.yaml');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(BstuneError);
+    expect((thrown as BstuneError).code).toBe('BSTUNE_CONFIG_INVALID');
+    expect((thrown as BstuneError).where).toBe(where);
+    expect((thrown as BstuneError).message).toMatch(message);
+  });
+});
+
+describe('which file is read', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = tmpDir('bstune-config-');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--config wins, then ./bstune.yaml, then the packaged MLP config', () => {
+    expect(resolveConfigPath(undefined, dir)).toEqual({ path: defaultConfigPath, chosenBy: 'built-in default' });
+    expect(defaultConfigPath).toBe(mlpPath);
+    writeFiles(dir, { 'bstune.yaml': 'name: local\n', 'other.yaml': 'name: other\n' });
+    expect(loadConfig(undefined, dir)).toMatchObject({ path: join(dir, 'bstune.yaml'), chosenBy: './bstune.yaml', config: { name: 'local' } });
+    expect(loadConfig('other.yaml', dir)).toMatchObject({ path: join(dir, 'other.yaml'), chosenBy: '--config', config: { name: 'other' } });
+  });
+});
+
+describe('bstune config check (end to end)', () => {
+  it('exits 0 on the shipped CNN config and says it is valid', async () => {
+    const r = await runCli(['config', 'check', 'configs/mnist-cnn.yaml']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/mnist-cnn\.yaml is valid/);
+    expect(r.stdout).toMatch(/kind: cnn/);
+  });
+
+  it('--json prints one parseable document: schemaVersion 1, command config-check', async () => {
+    const r = await runCli(['config', 'check', 'configs/mnist-cnn.yaml', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(doc).toMatchObject({ schemaVersion: 1, command: 'config-check', configPath: cnnPath });
+    expect(doc.config).toEqual(JSON.parse(JSON.stringify(loadConfig(cnnPath, repoRoot).config)));
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('}');
+  });
+
+  it('config schema prints the checked-in schema', async () => {
+    const r = await runCli(['config', 'schema']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(schemaPath, 'utf8'));
+  });
+});
