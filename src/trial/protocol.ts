@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { ConcreteBackend } from '../backend/resolve.js';
-import type { EpochRecord } from '../train/loop.js';
+import type { EpochRecord, TrainResult } from '../train/loop.js';
 import type { Outcome } from '../backend/oom.js';
 
 /** What the parent asks a trial process to do. */
@@ -14,21 +14,11 @@ export interface TrialSpec {
   cacheDir?: string;
 }
 
-export interface TrialMeasurements {
-  steps: number;
-  samplesPerSecond: number | null;
-  steadySteps: number;
-  warmupStepSeconds: number[];
-  epochSeconds: number[];
-  peakMemoryBytes: number;
-  memoryBaselineBytes: number;
-  memorySource: string;
-  exceededMemoryLimit: boolean;
+export interface TrialMeasurements extends TrainResult {
   /** Process peak resident set (getrusage maxrss). */
   processPeakRssBytes: number;
   /** Device memory in use by the trial per nvidia-smi, on a GPU backend where it is present. */
   deviceMemoryBytes: number | null;
-  history: EpochRecord[];
   /** Seconds spent in the trial process before training: backend init, data load, model build. */
   setupSeconds: { backend: number; data: number; model: number };
   trainSeconds: number;
