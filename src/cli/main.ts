@@ -56,6 +56,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     if (verbose) process.stderr.write(`${err.stack}\n`);
     return ExitCode.failure;
   } finally {
+    // No trial process (not even a prewarmed spare) outlives the command.
+    if (progress !== null) (await import('../trial/pool.js')).killAllTrials();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -12,6 +12,8 @@ interface Summary {
   notes: string[];
   seconds: number;
   overheadSeconds: number;
+  /** Set when a trial failed with an error or a timeout and the search stopped there. */
+  stoppedBy?: { batchSize: number; outcome: string; reason: string } | null;
 }
 
 export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: { name: string; device: string } }, stream: NodeJS.WriteStream): string {
@@ -21,7 +23,10 @@ export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: {
     table.push([t.batchSize, fmtLr(t.learningRate), outcome, t.reason ?? dash, fmtBytes(t.peakMemoryBytes), fmtRate(t.samplesPerSecond), fmtSec(t.seconds)]);
   }
   const lines: string[] = [];
-  if (s.maxBatchSize === null) {
+  if (s.stoppedBy) {
+    const fit = s.largestFit !== null ? `; ${s.largestFit} had fitted` : '';
+    lines.push(paint(stream, 'red', `search stopped: the trial at ${s.stoppedBy.batchSize} failed with ${s.stoppedBy.outcome}, not an out-of-memory${fit}`));
+  } else if (s.maxBatchSize === null) {
     lines.push(paint(stream, 'red', 'nothing fits: even the smallest batch size tried ran out of memory'));
   } else {
     const margin = s.largestFit !== null && s.largestFit !== s.maxBatchSize ? ` (${s.largestFit} fits; margin applied)` : '';

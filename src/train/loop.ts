@@ -3,6 +3,7 @@ import type { Dataset, Split } from '../data/types.js';
 import type { OptimizerConfig } from '../config/schema.js';
 import { learningRateAt } from './schedule.js';
 import { BatchFiller, shuffledOrder } from './batches.js';
+import { WasmFusedAdamOptimizer } from '../backend/kernels/fused-adam.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -63,6 +64,9 @@ export interface TrainResult {
 
 export function createOptimizer(tf: Tf, cfg: OptimizerConfig, learningRate: number): Optimizer {
   if (cfg.name === 'sgd') return cfg.momentum > 0 ? tf.train.momentum(learningRate, cfg.momentum) : tf.train.sgd(learningRate);
+  // On wasm the same Adam math in one pass per variable (bit-identical to tf.train.adam
+  // there): the stock optimizer's ~14 tiny kernels per variable dominate small-model steps.
+  if (tf.getBackend() === 'wasm') return new WasmFusedAdamOptimizer(learningRate, 0.9, 0.999) as unknown as Optimizer;
   return tf.train.adam(learningRate);
 }
 
@@ -73,8 +77,15 @@ function setLearningRate(opt: Optimizer, lr: number): void {
   else (opt as unknown as { learningRate: number }).learningRate = lr;
 }
 
+/**
+ * The rate the next update will really use: SGD and momentum multiply by a kept scalar
+ * tensor `c` = −rate (rebuilt by setLearningRate), so that is read, not the plain field
+ * they also keep; Adam reads its `learningRate` field on every step.
+ */
 export function readLearningRate(opt: Optimizer): number {
-  return (opt as unknown as { learningRate: number }).learningRate;
+  const o = opt as unknown as { learningRate: number; c?: { dataSync(): ArrayLike<number>; isDisposed?: boolean } };
+  if (o.c && !o.c.isDisposed) return -o.c.dataSync()[0]!;
+  return o.learningRate;
 }
 
 const PROFILED_STEP = 1;
@@ -83,7 +94,11 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   const train = data.train;
   const stepsPerEpoch = Math.max(1, Math.floor(train.count / o.batchSize));
   const totalSteps = o.maxSteps ?? stepsPerEpoch * o.epochs;
+  // A probe (find-max trial) runs maxSteps steps as one pass even when the training set
+  // holds fewer batches (the batch filler wraps around): a large batch on a small set
+  // must still reach the profiled step, or its peak memory would read 0.
   const epochs = o.maxSteps !== undefined ? 1 : o.epochs;
+  const stepsInEpoch = o.maxSteps !== undefined ? totalSteps : stepsPerEpoch;
   const warmupSteps = o.warmupSteps ?? Math.min(2, Math.floor(totalSteps / 2));
   const optimizer = createOptimizer(tf, o.optimizer, learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps, step: 0 }));
   const filler = new BatchFiller(train, o.batchSize);
@@ -121,7 +136,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
     let seen = 0;
     let lr = 0;
     let s = 0;
-    for (; s < stepsPerEpoch && globalStep < totalSteps; s++, globalStep++) {
+    for (; s < stepsInEpoch && globalStep < totalSteps; s++, globalStep++) {
       lr = learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps, step: globalStep });
       setLearningRate(optimizer, lr);
       const t0 = performance.now();
@@ -153,7 +168,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
         steadySeconds += seconds;
         result.steadySteps++;
       }
-      o.onStep?.({ epoch, step: s + 1, stepsPerEpoch, globalStep, loss: lossValue[0]!, learningRate: lr, optimizerLearningRate: readLearningRate(optimizer), seconds });
+      o.onStep?.({ epoch, step: s + 1, stepsPerEpoch: stepsInEpoch, globalStep, loss: lossValue[0]!, learningRate: lr, optimizerLearningRate: readLearningRate(optimizer), seconds });
       o.afterStep?.(globalStep);
       if (o.memoryLimit !== null && result.peakMemoryBytes > o.memoryLimit) {
         result.exceededMemoryLimit = true;

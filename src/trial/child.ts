@@ -4,6 +4,7 @@
  * heap, a V8 heap limit) takes down only this trial. Talks to the parent over IPC.
  */
 import { execFileSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { isBstuneError } from '../errors.js';
 import { setupBackend } from '../backend/setup.js';
 import { loadDataset } from '../data/index.js';
@@ -12,6 +13,7 @@ import { train } from '../train/loop.js';
 import { parseFaults, faultAfterStep } from './faults.js';
 import type { ChildMessage, ParentMessage, TrialSpec, TrialMeasurements } from './protocol.js';
 import type { Tf } from '../tf.js';
+import type { ConcreteBackend } from '../backend/resolve.js';
 
 const send = (m: ChildMessage): Promise<void> =>
   new Promise((resolve) => (process.send ? process.send(m, undefined, {}, () => resolve()) : resolve()));
@@ -20,13 +22,30 @@ const send = (m: ChildMessage): Promise<void> =>
 process.on('SIGINT', () => {});
 // If the parent dies (even by SIGKILL) the IPC channel closes: never outlive it.
 process.on('disconnect', () => process.exit(70));
+// 'disconnect' needs a free event loop, but a long synchronous kernel (a big batch on
+// wasm/cpu) or a real hang blocks it; a watchdog thread notices the parent is gone
+// (this process re-parented) and ends the process from outside the blocked loop.
+if (process.send) {
+  const watchdog = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     setInterval(() => { if (process.ppid !== workerData.parent) process.kill(process.pid, 'SIGKILL'); }, 500);`,
+    { eval: true, workerData: { parent: process.ppid }, resourceLimits: { maxOldGenerationSizeMb: 8 } },
+  );
+  watchdog.unref();
+}
 
 let tfRef: Tf | null = null;
+
+// The parent names the backend at fork time, so loading TensorFlow.js (most of a trial's
+// start-up) can begin before the trial's spec arrives: a spare process is ready at once.
+const early = process.argv[2] as ConcreteBackend | undefined;
+const earlyTf: Promise<Tf> | null = early ? setupBackend(early) : null;
+earlyTf?.catch(() => {}); // a failure is reported when the trial runs
 
 async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   const { config, batchSize } = spec;
   const t0 = performance.now();
-  const tf = await setupBackend(spec.backend);
+  const tf = earlyTf && early === spec.backend ? await earlyTf : await setupBackend(spec.backend);
   tfRef = tf;
   const t1 = performance.now();
   const data = await loadDataset(config.data, { seed: config.training.seed, ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });

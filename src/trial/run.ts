@@ -1,14 +1,12 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { BstuneError } from '../errors.js';
 import { classifyFailure } from '../backend/oom.js';
 import { scaledLearningRate } from '../train/schedule.js';
 import { formatBytes } from '../report/stats.js';
 import type { ChildMessage, TrialResult, TrialSpec, TrialMeasurements } from './protocol.js';
 import type { EpochRecord } from '../train/loop.js';
+import { takeTrialProcess } from './pool.js';
 
-const childPath = fileURLToPath(new URL('./child.js', import.meta.url));
-const STDERR_KEEP = 64 * 1024;
+export { releaseSpare, killAllTrials } from './pool.js';
 
 export interface TrialHooks {
   onStep?: (m: Extract<ChildMessage, { type: 'step' }>) => void;
@@ -17,12 +15,8 @@ export interface TrialHooks {
   signal?: AbortSignal;
   /** Forward the trial's stderr (TensorFlow's own logs) to ours. */
   verbose?: boolean;
-}
-
-/** Live trial processes, so an interrupted bstune leaves no orphans. */
-const live = new Set<ChildProcess>();
-export function killAllTrials(): void {
-  for (const c of live) c.kill('SIGKILL');
+  /** More trials will follow: have the next trial process load its backend meanwhile. */
+  prewarmNext?: boolean;
 }
 
 export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<TrialResult> {
@@ -38,16 +32,13 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
 
   return new Promise<TrialResult>((resolve, reject) => {
     if (hooks.signal?.aborted) return reject(interrupted());
-    const execArgv = process.env.BSTUNE_TEST_FAULT?.includes('heap:') ? ['--max-old-space-size=96'] : [];
     const env = { ...process.env, ...(spec.backend === 'tensorflow-gpu' && spec.config.device.memoryLimit !== null ? { TF_FORCE_GPU_ALLOW_GROWTH: 'true' } : {}) };
-    const child = fork(childPath, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv, env, serialization: 'advanced' });
-    live.add(child);
-    let stderr = '';
-    child.stderr?.on('data', (b: Buffer) => {
-      if (hooks.verbose) process.stderr.write(b);
-      stderr = (stderr + b.toString()).slice(-STDERR_KEEP);
-    });
-    let readyAt: number | null = null;
+    const proc = takeTrialProcess(spec.backend, env, hooks.prewarmNext === true);
+    const { child } = proc;
+    if (hooks.verbose) proc.onStderr = (b) => process.stderr.write(b);
+    const runIt = () => child.send({ type: 'run', spec });
+    if (proc.readyAt !== null) runIt();
+    else proc.onReady = runIt;
     let outcome: { measurements: TrialMeasurements } | { failure: Extract<ChildMessage, { type: 'failure' }> } | null = null;
     let timedOut = false;
     let aborted = false;
@@ -63,10 +54,7 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
 
     child.on('message', (m: ChildMessage) => {
-      if (m.type === 'ready') {
-        readyAt = performance.now();
-        child.send({ type: 'run', spec });
-      } else if (m.type === 'step') hooks.onStep?.(m);
+      if (m.type === 'step') hooks.onStep?.(m);
       else if (m.type === 'epoch') {
         history.push(m.record);
         hooks.onEpoch?.(m.record);
@@ -76,27 +64,25 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
     child.on('error', (e) => {
       // Only when the process could not be started at all.
       clearTimeout(timer);
-      live.delete(child);
       reject(new BstuneError('BSTUNE_RUNTIME', `cannot start a trial process: ${e.message}`));
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      live.delete(child);
       hooks.signal?.removeEventListener('abort', onAbort);
       if (aborted) return reject(interrupted());
       const seconds = (performance.now() - started) / 1000;
       const r = { ...base(), seconds, history };
-      if (outcome && 'measurements' in outcome) return resolve(fromMeasurements(r, outcome.measurements, spec, started, readyAt));
+      if (outcome && 'measurements' in outcome) return resolve(fromMeasurements(r, outcome.measurements, spec, started, proc.readyAt));
       if (outcome && 'failure' in outcome) {
         const f = outcome.failure;
         // A user-facing problem found in the trial (bad data, missing backend) is not a trial outcome.
         if (f.code && f.code !== 'BSTUNE_RUNTIME') {
           return reject(new BstuneError(f.code as BstuneError['code'], f.message, f.where ?? undefined));
         }
-        const c = classifyFailure({ message: f.message, name: f.name, stderr, wasmHeapBytes: f.wasmHeapBytes, exitCode: code, signal });
+        const c = classifyFailure({ message: f.message, name: f.name, stderr: proc.stderr(), wasmHeapBytes: f.wasmHeapBytes, exitCode: code, signal });
         return resolve({ ...r, outcome: c.outcome, reason: c.reason });
       }
-      const c = classifyFailure({ timedOut, exitCode: code, signal, stderr });
+      const c = classifyFailure({ timedOut, exitCode: code, signal, stderr: proc.stderr() });
       const reason = timedOut ? `no result within search.trialTimeout (${spec.config.search.trialTimeout} s)` : c.reason;
       resolve({ ...r, outcome: c.outcome, reason });
     });
@@ -105,7 +91,8 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
 
 function fromMeasurements(r: TrialResult, m: TrialMeasurements, spec: TrialSpec, started: number, readyAt: number | null): TrialResult {
   const last = m.history[m.history.length - 1];
-  const spawnSeconds = readyAt !== null ? (readyAt - started) / 1000 : 0;
+  // A prewarmed process was ready before this trial began: it cost no waiting.
+  const spawnSeconds = readyAt !== null ? Math.max(0, readyAt - started) / 1000 : 0;
   const overhead = spawnSeconds + m.setupSeconds.backend + m.setupSeconds.data + m.setupSeconds.model;
   const limit = spec.config.device.memoryLimit;
   const oom = m.exceededMemoryLimit && limit !== null;

@@ -5,6 +5,7 @@
 // kernels up by name on every op, and ours need no per-backend setup.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { batchMatMulConfig, setStockBatchMatMul } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
@@ -22,6 +23,7 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   depthwiseConv2dNativeBackpropInputConfig,
   unsortedSegmentSumConfig,
   maxPoolGradConfig,
+  batchMatMulConfig,
 ];
 
 /** Idempotent; replaces stock wasm kernels where ours are faster. */
@@ -29,6 +31,8 @@ export function registerWasmTrainingKernels(): void {
   for (const config of wasmTrainingKernels) {
     const existing = tf.getKernel(config.kernelName, 'wasm');
     if (existing === config) continue;
+    // Ours delegates the cases it doesn't speed up to the stock kernel.
+    if (config === batchMatMulConfig) setStockBatchMatMul(existing);
     // Unregister first so replacing a stock kernel doesn't log a warning.
     if (existing != null) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);

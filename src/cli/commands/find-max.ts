@@ -1,4 +1,4 @@
-import { runTrial } from '../../trial/run.js';
+import { runTrial, releaseSpare } from '../../trial/run.js';
 import { findMaxBatch } from '../../search/find-max.js';
 import { makeDocument } from '../../report/document.js';
 import { renderFindMax } from '../../report/find-max-table.js';
@@ -20,7 +20,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     async (batchSize) => {
       ctx.progress.start(`trying ${batchSize}…`);
       const t = await runTrial({ config, backend: p.backend.name, batchSize, mode: 'probe', seed: config.training.seed }, {
-        signal: ctx.signal, verbose: ctx.args.common.verbose,
+        signal: ctx.signal, verbose: ctx.args.common.verbose, prewarmNext: true,
         onStep: (m) => ctx.progress.update(`trying ${batchSize}… step ${m.step}/${Math.min(s.stepsPerTrial, m.stepsPerEpoch)}`),
       });
       trials.push(t);

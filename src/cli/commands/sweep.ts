@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runTrial } from '../../trial/run.js';
+import { runTrial, releaseSpare } from '../../trial/run.js';
 import { makeDocument } from '../../report/document.js';
 import { trialProgress } from '../../report/trial-progress.js';
 import { renderSweep } from '../../report/sweep-table.js';
@@ -48,7 +48,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     ctx.progress.start(`${label}: starting…${eta(started, i, todo.length)}`);
     try {
       const t = await runTrial({ config, backend: p.backend.name, batchSize: r.batchSize, mode: 'full', seed: r.seed }, {
-        ...trialProgress(ctx.progress, label, config.training.epochs), signal: ctx.signal, verbose: ctx.args.common.verbose,
+        ...trialProgress(ctx.progress, label, config.training.epochs), signal: ctx.signal, verbose: ctx.args.common.verbose, prewarmNext: i < todo.length - 1,
       });
       const stored: StoredTrial = { ...t, configHash: hash };
       appendResult(outPath, stored);

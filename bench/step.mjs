@@ -1,0 +1,94 @@
+// Step-level bench on the project's own loop, robust to a shared machine:
+// reports samples/s by wall time AND by process CPU time (the wasm backend is
+// single-threaded, so CPU time is what other processes can't inflate much),
+// plus a per-kernel profile of one step of the real train() loop.
+//   npx tsc -p tsconfig.json && node bench/step.mjs [cnn|mlp] [batch] [runs] [--profile [--shapes]]
+import { loadDataset } from '../dist/data/index.js';
+import { setupBackend } from '../dist/backend/setup.js';
+import { buildModel } from '../dist/model/build.js';
+import { train } from '../dist/train/loop.js';
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const [kind = 'cnn', batchText = '128', runsText = '7'] = args;
+const batchSize = Number(batchText);
+const runs = Number(runsText);
+const tf = await setupBackend(process.env.BSTUNE_BACKEND ?? 'wasm');
+const data = await loadDataset({ source: 'embedded', validationSplit: 0.2 }, { seed: 42 });
+const modelCfg = kind === 'cnn' ? { kind: 'cnn', filters: [8, 16], kernelSize: 5, poolSize: 2, dense: [] } : { kind: 'mlp', hidden: [10] };
+const optimizer = { name: 'adam', learningRate: 0.001, baseBatchSize: 32, scaling: 'none', momentum: 0.9, warmup: {}, decay: 'none', minLearningRate: 0 };
+const model = buildModel(tf, modelCfg, 42);
+const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+const steps = Math.max(8, Math.round(4096 / batchSize));
+
+// Step timings come from onStep (the loop's own per-step seconds); CPU time is
+// taken around the same steps via process.cpuUsage (user+system of this process).
+async function timed(seed) {
+  const secs = [];
+  let cpu0 = null;
+  let cpu = 0;
+  await train(tf, model, data, {
+    batchSize, epochs: 1, maxSteps: steps + 2, optimizer, seed, memoryLimit: null, warmupSteps: 2,
+    onStep: (e) => {
+      if (e.globalStep >= 2) secs.push(e.seconds);
+      if (e.globalStep === 1) cpu0 = process.cpuUsage();
+      if (e.globalStep === steps + 1) { const d = process.cpuUsage(cpu0); cpu = (d.user + d.system) / 1e6; }
+    },
+  });
+  // secs excludes step 0/1; the last step's onStep fires after cpu is read, fine.
+  return { wall: (secs.length * batchSize) / secs.reduce((a, b) => a + b, 0), cpu: (steps * batchSize) / cpu, stepMs: median(secs) * 1000 };
+}
+
+await timed(1);
+const wall = [];
+const cpu = [];
+const stepMs = [];
+for (let r = 0; r < runs; r++) {
+  const t = await timed(r + 2);
+  wall.push(t.wall); cpu.push(t.cpu); stepMs.push(t.stepMs);
+}
+const f = (a) => `${Math.round(median(a))} [${Math.round(Math.min(...a))}–${Math.round(Math.max(...a))}]`;
+console.log(`${kind} b${batchSize} ${tf.getBackend()}: wall ${f(wall)} samples/s; cpu-time ${f(cpu)} samples/s; median step ${median(stepMs).toFixed(2)} ms (${runs} runs x ${steps} steps)`);
+
+if (process.argv.includes('--profile')) {
+  // Profile steps of the real loop by wrapping the engine's kernel dispatch
+  // (train() uses tf.profile itself at step 1, and tf.profile can't nest).
+  // Times include the engine's per-op bookkeeping, which is what we pay.
+  const engine = tf.engine();
+  const byKernel = new Map();
+  let count = 0;
+  let on = false;
+  let stepNo = 0;
+  const runKernelFunc = engine.runKernelFunc.bind(engine);
+  engine.runKernelFunc = (cfg) => {
+    if (!on) return runKernelFunc(cfg);
+    const shapes = process.argv.includes('--shapes') && cfg.inputs
+      ? ' ' + Object.values(cfg.inputs).map((t) => JSON.stringify(t?.shape)).join(',') : '';
+    const name = (cfg.kernelName ?? 'anon') + shapes;
+    const t0 = performance.now();
+    const out = runKernelFunc(cfg);
+    const ms = performance.now() - t0;
+    count++;
+    const e = byKernel.get(name) ?? { perStep: new Map(), n: 0 };
+    e.perStep.set(stepNo, (e.perStep.get(stepNo) ?? 0) + ms);
+    e.n++;
+    byKernel.set(name, e);
+    return out;
+  };
+  // Later steps only: the first steps of a train() call run cold (JIT, slots).
+  const reps = 20;
+  const skip = 20;
+  await train(tf, model, data, {
+    batchSize, epochs: 1, maxSteps: skip + reps + 1, optimizer, seed: 9, memoryLimit: null, warmupSteps: 2,
+    onStep: (e) => { stepNo = e.globalStep + 1; on = e.globalStep >= skip - 1 && e.globalStep < skip - 1 + reps; },
+  });
+  on = false;
+  // Median over steps per kernel name: contention spikes hit single steps.
+  const rows = [...byKernel].map(([name, e]) => {
+    const per = [...e.perStep.values()];
+    while (per.length < reps) per.push(0);
+    return { name, ms: median(per), n: e.n / reps };
+  }).sort((a, b) => b.ms - a.ms);
+  const total = rows.reduce((s, r) => s + r.ms, 0);
+  console.log(`per-step kernels (median of ${reps} steps, incl. engine overhead per op): ${count / reps} kernel calls, ${total.toFixed(2)} ms`);
+  for (const r of rows) console.log(`  ${r.name.padEnd(process.argv.includes('--shapes') ? 48 : 24)} ${r.ms.toFixed(2).padStart(7)} ms  x${r.n}`);
+}

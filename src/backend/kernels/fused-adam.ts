@@ -1,0 +1,118 @@
+// Adam with the per-variable update done in one JS pass over the wasm heap.
+// tf.train.adam issues ~14 small kernels per variable per step (mul, add,
+// square, div, sqrt, ...); on wasm each costs ~5-10 µs of engine overhead
+// while the math itself is tiny, so for small models the optimizer dominates
+// the step. The arithmetic below mirrors AdamOptimizer.applyGradients op for
+// op, rounding to float32 after every operation (Math.fround): float32
+// +,-,*,/,sqrt computed in double and rounded once are correctly rounded, as
+// the wasm kernels' are, so results match tf.train.adam on wasm bit for bit.
+// On any other backend it defers to the stock implementation.
+import * as tf from '@tensorflow/tfjs-core';
+import { asWasmBackend, f32Offset, heapF32, type WasmBackendLike } from './wasm-internals.js';
+
+type AdamGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
+
+interface Slot { originalName: string; variable: tf.Variable }
+
+/** AdamOptimizer's fields, protected in its typings. */
+interface AdamInternals {
+  learningRate: number; beta1: number; beta2: number; epsilon: number;
+  accBeta1: tf.Variable; accBeta2: tf.Variable;
+  accumulatedFirstMoment: Slot[]; accumulatedSecondMoment: Slot[];
+  incrementIterations(): void;
+}
+
+export class WasmFusedAdamOptimizer extends tf.AdamOptimizer {
+  override applyGradients(variableGradients: AdamGradients): void {
+    if (tf.getBackend() !== 'wasm') {
+      super.applyGradients(variableGradients);
+      return;
+    }
+    const self = this as unknown as AdamInternals;
+    const backend = asWasmBackend(tf.backend());
+    const f = Math.fround;
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const heap0 = heapF32(backend);
+    const accB1 = heap0[f32Offset(backend, self.accBeta1)]!;
+    const accB2 = heap0[f32Offset(backend, self.accBeta2)]!;
+    // The scalars tfjs would build from these numbers are float32.
+    const k = {
+      b1: f(self.beta1), omb1: f(1 - self.beta1), b2: f(self.beta2), omb2: f(1 - self.beta2),
+      c1: f(1 - accB1), c2: f(1 - accB2), eps: f(self.epsilon), negLr: f(-self.learningRate),
+    };
+    names.forEach((name, i) => {
+      const value = tf.engine().registeredVariables[name]!;
+      self.accumulatedFirstMoment[i] ??= {
+        originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
+      self.accumulatedSecondMoment[i] ??= {
+        originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
+      const gradient = Array.isArray(variableGradients)
+        ? variableGradients[i]!.tensor : variableGradients[name] as tf.Tensor | undefined;
+      if (gradient == null) return;
+      if (gradient.dtype !== 'float32' || value.dtype !== 'float32') {
+        throw new Error(`fused Adam: ${name} is not float32`);
+      }
+      updateVariable(backend, value, gradient, self.accumulatedFirstMoment[i]!.variable,
+        self.accumulatedSecondMoment[i]!.variable, k);
+    });
+    assignNew(backend, self.accBeta1, [f(accB1 * k.b1)]);
+    assignNew(backend, self.accBeta2, [f(accB2 * k.b2)]);
+    self.incrementIterations();
+  }
+}
+
+interface AdamConstants {
+  b1: number; omb1: number; b2: number; omb2: number; c1: number; c2: number; eps: number; negLr: number;
+}
+
+/**
+ * Writes new value/m/v into fresh buffers and assigns them, like the stock
+ * optimizer's variable.assign (never in place: another tensor may share a
+ * variable's data, e.g. a clone).
+ */
+function updateVariable(backend: WasmBackendLike, value: tf.Variable, gradient: tf.Tensor,
+    m: tf.Variable, v: tf.Variable, k: AdamConstants): void {
+  const n = value.size;
+  const outV = backend.makeOutput(value.shape, 'float32');
+  const outM = backend.makeOutput(value.shape, 'float32');
+  const outS = backend.makeOutput(value.shape, 'float32');
+  const heap = heapF32(backend); // after allocating: malloc may grow memory
+  const g0 = f32Offset(backend, gradient);
+  const m0 = f32Offset(backend, m);
+  const s0 = f32Offset(backend, v);
+  const x0 = f32Offset(backend, value);
+  const om = f32Offset(backend, outM);
+  const os = f32Offset(backend, outS);
+  const ox = f32Offset(backend, outV);
+  const f = Math.fround;
+  const { b1, omb1, b2, omb2, c1, c2, eps, negLr } = k;
+  for (let i = 0; i < n; i++) {
+    const g = heap[g0 + i]!;
+    const mi = f(f(heap[m0 + i]! * b1) + f(g * omb1));
+    const si = f(f(heap[s0 + i]! * b2) + f(f(g * g) * omb2));
+    const mHat = f(mi / c1);
+    const sHat = f(si / c2);
+    const step = f(f(mHat / f(f(Math.sqrt(sHat)) + eps)) * negLr);
+    heap[om + i] = mi;
+    heap[os + i] = si;
+    heap[ox + i] = f(step + heap[x0 + i]!);
+  }
+  assignInfo(m, outM);
+  assignInfo(v, outS);
+  assignInfo(value, outV);
+}
+
+function assignInfo(variable: tf.Variable, info: tf.TensorInfo): void {
+  const t = tf.engine().makeTensorFromTensorInfo(info);
+  variable.assign(t);
+  t.dispose();
+}
+
+function assignNew(backend: WasmBackendLike, variable: tf.Variable, values: number[]): void {
+  const out = backend.makeOutput(variable.shape, 'float32');
+  heapF32(backend).set(values, f32Offset(backend, out));
+  assignInfo(variable, out);
+}

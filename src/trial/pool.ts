@@ -1,0 +1,86 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { ConcreteBackend } from '../backend/resolve.js';
+import type { ChildMessage } from './protocol.js';
+
+const childPath = fileURLToPath(new URL('./child.js', import.meta.url));
+const STDERR_KEEP = 64 * 1024;
+
+/** A trial process, with what it said before anyone listened: its readiness and its stderr tail. */
+export interface TrialProcess {
+  child: ChildProcess;
+  backend: ConcreteBackend;
+  readyAt: number | null;
+  stderr: () => string;
+  /** Set by the taker: gets the trial's stderr as it comes (for --verbose). */
+  onStderr: ((b: Buffer) => void) | null;
+  onReady: (() => void) | null;
+}
+
+/** Trial processes alive now, so an interrupted bstune leaves no orphans. */
+const live = new Set<ChildProcess>();
+let spare: TrialProcess | null = null;
+
+function start(backend: ConcreteBackend, env: NodeJS.ProcessEnv): TrialProcess {
+  const execArgv = process.env.BSTUNE_TEST_FAULT?.includes('heap:') ? ['--max-old-space-size=96'] : [];
+  const child = fork(childPath, [backend], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv, env, serialization: 'advanced' });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
+  child.on('error', () => live.delete(child));
+  let tail = '';
+  const p: TrialProcess = { child, backend, readyAt: null, stderr: () => tail, onStderr: null, onReady: null };
+  child.stderr?.on('data', (b: Buffer) => {
+    p.onStderr?.(b);
+    tail = (tail + b.toString()).slice(-STDERR_KEEP);
+  });
+  child.on('message', (m: ChildMessage) => {
+    if (m.type !== 'ready') return;
+    p.readyAt = performance.now();
+    p.onReady?.();
+  });
+  return p;
+}
+
+/**
+ * Only the offline backends are prepared ahead: loading libtensorflow in a spare process
+ * would create a CUDA context and distort the running trial's device-memory figures.
+ */
+const prewarmable = (b: ConcreteBackend) => b === 'wasm' || b === 'cpu';
+
+/**
+ * A process for the next trial. The spare, if one is ready for this backend, has already
+ * loaded TensorFlow.js and its backend while the previous trial ran, so the search does
+ * not wait for start-up. With `prewarmNext`, a new spare starts at once, at low priority:
+ * it loads on the idle core while this trial's own start-up runs.
+ */
+export function takeTrialProcess(backend: ConcreteBackend, env: NodeJS.ProcessEnv, prewarmNext: boolean): TrialProcess {
+  let p: TrialProcess;
+  if (spare && spare.backend === backend && spare.child.exitCode === null && spare.child.signalCode === null && !env.TF_FORCE_GPU_ALLOW_GROWTH) {
+    p = spare;
+    spare = null;
+  } else {
+    releaseSpare();
+    p = start(backend, env);
+  }
+  if (prewarmNext && prewarmable(backend)) {
+    spare = start(backend, env);
+    try {
+      if (spare.child.pid !== undefined) setPriority(spare.child.pid, 10);
+    } catch {
+      // lowering priority is a courtesy; some systems refuse it
+    }
+  }
+  return p;
+}
+
+/** Ends the spare process: call when no more trials will run. */
+export function releaseSpare(): void {
+  spare?.child.kill('SIGKILL');
+  spare = null;
+}
+
+export function killAllTrials(): void {
+  spare = null;
+  for (const c of live) c.kill('SIGKILL');
+}
