@@ -6,9 +6,7 @@ import { fmtPct, fmtRate } from './format.js';
 export function trialProgress(progress: Progress, label: string, epochs: number): Pick<TrialHooks, 'onStep' | 'onEpoch'> {
   return {
     onStep: (m) => progress.update(`${label}: epoch ${m.epoch}/${epochs} step ${m.step}/${m.stepsPerEpoch} · ${fmtRate(m.samplesPerSecond)} samples/s · loss ${m.loss.toFixed(4)}`),
-    onEpoch: (r) => {
-      if (progress.mode === 'lines') progress.info(`${label}: epoch ${r.epoch} val acc ${fmtPct(r.valAccuracy)} loss ${r.valLoss.toFixed(4)} (${r.seconds.toFixed(1)} s)`);
-      else progress.update(`${label}: epoch ${r.epoch}/${epochs} done · val acc ${fmtPct(r.valAccuracy)}`);
-    },
+    // Off a TTY (a log file, CI) only finished trials get a line: no per-epoch chatter.
+    onEpoch: (r) => progress.update(`${label}: epoch ${r.epoch}/${epochs} done · val acc ${fmtPct(r.valAccuracy)}`),
   };
 }
