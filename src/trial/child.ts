@@ -52,6 +52,8 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   const t2 = performance.now();
   const model = buildModel(tf, config.model, spec.seed);
   const t3 = performance.now();
+  // Sent before training, so even a trial that then fails accounts for its start-up.
+  void send({ type: 'setup', seconds: (t3 - t0) / 1000 });
   const faults = parseFaults(process.env.BSTUNE_TEST_FAULT);
   let lastStepSent = 0;
   const result = await train(tf, model, data, {

@@ -29,6 +29,7 @@ export interface TrialMeasurements extends TrainResult {
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; learningRate: number; samplesPerSecond: number }
+  | { type: 'setup'; seconds: number }
   | { type: 'epoch'; record: EpochRecord }
   | { type: 'result'; measurements: TrialMeasurements }
   | { type: 'failure'; name: string; message: string; stack: string | null; code: string | null; where: string | null; wasmHeapBytes: number | null };

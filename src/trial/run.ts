@@ -41,6 +41,7 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
     else proc.onReady = runIt;
     let outcome: { measurements: TrialMeasurements } | { failure: Extract<ChildMessage, { type: 'failure' }> } | null = null;
     let timedOut = false;
+    let setupSeconds = 0;
     let aborted = false;
     const history: EpochRecord[] = [];
     const timer = setTimeout(() => {
@@ -55,6 +56,7 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
 
     child.on('message', (m: ChildMessage) => {
       if (m.type === 'step') hooks.onStep?.(m);
+      else if (m.type === 'setup') setupSeconds = m.seconds;
       else if (m.type === 'epoch') {
         history.push(m.record);
         hooks.onEpoch?.(m.record);
@@ -71,7 +73,8 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
       hooks.signal?.removeEventListener('abort', onAbort);
       if (aborted) return reject(interrupted());
       const seconds = (performance.now() - started) / 1000;
-      const r = { ...base(), seconds, history };
+      const waited = proc.readyAt !== null ? Math.max(0, proc.readyAt - started) / 1000 : 0;
+      const r = { ...base(), seconds, history, overheadSeconds: Math.min(seconds, waited + setupSeconds) };
       if (outcome && 'measurements' in outcome) return resolve(fromMeasurements(r, outcome.measurements, spec, started, proc.readyAt));
       if (outcome && 'failure' in outcome) {
         const f = outcome.failure;
