@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { cpus, totalmem, arch } from 'node:os';
 import { BstuneError } from '../errors.js';
@@ -47,7 +48,9 @@ const install = {
  * not enough. TensorFlow logs each device it creates; a short child process reads that.
  */
 export function probeGpu(timeoutMs = 60_000): { ok: true; device: string } | { ok: false; why: string } {
-  const script = `import('${packages['tensorflow-gpu']}').then((tf) => { tf.matMul(tf.ones([8, 8]), tf.ones([8, 8])).dataSync(); })`;
+  // Resolved here, not by the probe: the user's working directory may not see our node_modules.
+  const url = pathToFileURL(requireHere.resolve(packages['tensorflow-gpu'])).href;
+  const script = `import(${JSON.stringify(url)}).then((m) => { const tf = m.default ?? m; tf.matMul(tf.ones([8, 8]), tf.ones([8, 8])).dataSync(); })`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '0' },
   });

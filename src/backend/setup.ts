@@ -16,7 +16,9 @@ export async function setupBackend(name: ConcreteBackend): Promise<Tf> {
   if (name === 'tensorflow-gpu' || name === 'tensorflow') {
     // tfjs-node(-gpu) re-exports @tensorflow/tfjs with its native backend registered.
     const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
-    const tf = (await import(pkg)) as Tf;
+    // A CommonJS package: its namespace's default export is the full module.exports.
+    const mod = (await import(pkg)) as Tf & { default?: Tf };
+    const tf = mod.default ?? mod;
     await tf.setBackend('tensorflow');
     return tf;
   }
