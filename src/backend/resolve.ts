@@ -63,7 +63,7 @@ export function probeGpu(timeoutMs = 60_000): { ok: true; device: string } | { o
 }
 
 /** Decides the backend in the parent, once, so every trial runs on the same one. */
-export function chooseBackend(requested: BackendName, gpuProbe: typeof probeGpu = probeGpu): BackendChoice {
+export function chooseBackend(requested: BackendName, gpuProbe: typeof probeGpu = probeGpu, installed: (pkg: string) => boolean = isInstalled): BackendChoice {
   const ram = `host RAM (${(totalmem() / 2 ** 30).toFixed(0)} GiB); not a GPU answer`;
   const cpuChoice = (name: 'wasm' | 'cpu', why: string): BackendChoice => ({
     name, why, device: name === 'wasm' ? `${cpuDevice()}, wasm SIMD 1 thread` : cpuDevice(),
@@ -72,7 +72,7 @@ export function chooseBackend(requested: BackendName, gpuProbe: typeof probeGpu 
   if (requested === 'cpu') return cpuChoice('cpu', 'requested');
   if (requested === 'wasm') return cpuChoice('wasm', 'requested');
   if (requested === 'tensorflow-gpu' || requested === 'auto') {
-    if (isInstalled(packages['tensorflow-gpu'])) {
+    if (installed(packages['tensorflow-gpu'])) {
       const probe = gpuProbe();
       if (probe.ok) return { name: 'tensorflow-gpu', device: probe.device, why: requested === 'auto' ? 'auto: tfjs-node-gpu found a GPU' : 'requested', memory: 'GPU device memory' };
       if (requested === 'tensorflow-gpu') throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend tensorflow-gpu: ${probe.why}`, '--backend');
@@ -81,7 +81,7 @@ export function chooseBackend(requested: BackendName, gpuProbe: typeof probeGpu 
     }
   }
   if (requested === 'tensorflow' || requested === 'auto') {
-    if (isInstalled(packages.tensorflow)) {
+    if (installed(packages.tensorflow)) {
       return { name: 'tensorflow', device: `${cpuDevice()}, libtensorflow`, why: requested === 'auto' ? 'auto: @tensorflow/tfjs-node found' : 'requested', memory: ram };
     }
     if (requested === 'tensorflow') {
