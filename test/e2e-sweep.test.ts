@@ -147,7 +147,7 @@ describe('bstune sweep (end to end)', () => {
 
     const repaired = await runCli([...args, '--resume', cut], { cwd: dir });
     expect(repaired.code, repaired.stderr).toBe(0);
-    expect(repaired.stderr).toMatch(/resuming: 1 runs already there/);
+    expect(repaired.stderr).toMatch(/resuming: 1 finished runs there/);
     const fixed = readLines(cut);
     expect(sizesOf(fixed)).toEqual([16, 32, 64]);
     expect(readFileSync(cut, 'utf8').split('\n')[0]).toBe(first); // kept, not run again
@@ -197,7 +197,7 @@ describe('bstune sweep (end to end)', () => {
       expect(t.history).toHaveLength(2);
       t.history.forEach((h: Record<string, number>, i: number) => {
         expect(h.epoch).toBe(i + 1);
-        for (const k of ['trainLoss', 'trainAccuracy', 'valLoss', 'valAccuracy', 'learningRate', 'seconds']) {
+        for (const k of ['trainLoss', 'trainAccuracy', 'trainEvalLoss', 'trainEvalAccuracy', 'valLoss', 'valAccuracy', 'learningRate', 'seconds']) {
           expect(Number.isFinite(h[k]), `${k} of batch ${t.batchSize} epoch ${i + 1}: ${h[k]}`).toBe(true);
         }
         expect(h.valAccuracy).toBeGreaterThanOrEqual(0);
@@ -229,7 +229,7 @@ describe('bstune sweep (end to end)', () => {
     expect(c).not.toEqual(a);
   });
 
-  it('a failing run is recorded with its reason, the sweep goes on, the row shows the reason, exit 1', async () => {
+  it('a failing run is recorded with its reason, the sweep goes on, the row shows the reason, exit 1; --resume re-runs it', async () => {
     const dir = tmpDir();
     const file = join(dir, 'r.jsonl');
     // Batch 64 throws an ordinary bug after its first step; it is listed first, so the sweep must go on past it.
@@ -244,6 +244,14 @@ describe('bstune sweep (end to end)', () => {
     const lines = readLines(file);
     expect(lines.map((l) => [l.batchSize, l.outcome])).toEqual([[64, 'error'], [32, 'ok']]);
     expect(lines[0]!.reason).toMatch(/injected bug at batch 64/);
+    expect(r.stderr).toMatch(/^bstune: error: 1 of 2 runs failed: batch 64 error/m);
+
+    // --resume re-runs the failed run (the fault is gone now), keeps 32, and the newest line for 64 counts.
+    const again = await runCli(['sweep', '--sizes', '64,32', '--epochs', '1', '--train-limit', '300', '--resume', file, '--json'], { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toBe('');
+    expect(readLines(file).map((l) => [l.batchSize, l.outcome])).toEqual([[64, 'error'], [32, 'ok'], [64, 'ok']]);
+    expect(JSON.parse(again.stdout).trials.map((t: Line) => [t.batchSize, t.outcome])).toEqual([[64, 'ok'], [32, 'ok']]);
   });
 
   it('--repeats 2 runs each size with seeds s and s+1; the table shows mean ± std', async () => {
@@ -260,7 +268,7 @@ describe('bstune sweep (end to end)', () => {
     // Resuming a finished sweep runs nothing and prints its table.
     const table = await runCli([...args, '--resume', file], { cwd: dir });
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stderr).toMatch(/resuming: 4 runs already there/);
+    expect(table.stderr).toMatch(/resuming: 4 finished runs there/);
     expect(readLines(file)).toHaveLength(4);
     for (const b of [16, 32]) expect(row(table.stdout, b)).toMatch(/\d+\.\d\d% ± \d+\.\d\d%/);
   });

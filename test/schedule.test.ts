@@ -105,8 +105,13 @@ describe('learningRateAt', () => {
     for (const step of [0, 3, 9, 10]) expect(at(c, step, 32)).toBe(0.001);
   });
 
-  it('warmup descends when η < η_start (batch below base)', () => {
+  it('below the base batch size the default warmup is flat at the scaled rate (no ramp down from the base)', () => {
     const c = cfg({ warmup: { steps: 10 } });
+    for (const t of [0, 5, 10, 50]) expect(at(c, t, 8)).toBeCloseTo(0.00025, 15);
+  });
+
+  it('an explicit startLearningRate above η is honoured, descending to η', () => {
+    const c = cfg({ warmup: { steps: 10, startLearningRate: 0.001 } });
     expect(at(c, 0, 8)).toBe(0.001);
     expect(at(c, 5, 8)).toBeCloseTo(0.000625, 15);
     expect(at(c, 10, 8)).toBeCloseTo(0.00025, 15);

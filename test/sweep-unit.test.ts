@@ -13,11 +13,12 @@ import { parseConfigText } from '../src/config/load.js';
 import { BstuneError } from '../src/errors.js';
 import type { TrialResult } from '../src/trial/protocol.js';
 
-/** A trial with one history entry per [trainAccuracy, valAccuracy] pair. */
+/** A trial with one history entry per [train accuracy, valAccuracy] pair (the running and the evaluated train accuracy differ by 0.1). */
 function trial(over: Partial<TrialResult> & { batchSize: number; epochs?: [number, number][] }): StoredTrial {
   const { epochs = [[0.5, 0.5]], ...rest } = over;
   const history = epochs.map(([trainAccuracy, valAccuracy], i) => ({
-    epoch: i + 1, trainLoss: 1 - trainAccuracy, trainAccuracy, valLoss: 1 - valAccuracy, valAccuracy, learningRate: 0.001, seconds: 1 + i, steps: 10,
+    epoch: i + 1, trainLoss: 1 - trainAccuracy, trainAccuracy: trainAccuracy - 0.1, trainEvalLoss: 1 - trainAccuracy, trainEvalAccuracy: trainAccuracy,
+    valLoss: 1 - valAccuracy, valAccuracy, learningRate: 0.001, seconds: 1 + i, steps: 10,
   }));
   const last = history[history.length - 1];
   return {
@@ -75,11 +76,14 @@ describe('summarizeSweep', () => {
     expect(b!.bestEpoch.mean).toBe(1);
   });
 
-  it('generalization gap is the final epoch train accuracy minus validation accuracy', () => {
+  it('generalization gap is the evaluated train accuracy after the last epoch minus validation accuracy (not the running average)', () => {
     const [s] = summarizeSweep([trial({ batchSize: 16, epochs: [[0.2, 0.9], [0.95, 0.75]] })], [16], null);
     expect(s!.generalizationGap.mean).toBeCloseTo(0.2, 12);
     const [neg] = summarizeSweep([trial({ batchSize: 16, epochs: [[0.7, 0.8]] })], [16], null);
     expect(neg!.generalizationGap.mean).toBeCloseTo(-0.1, 12);
+    const noEval = trial({ batchSize: 16 });
+    noEval.history = noEval.history.map((h) => ({ ...h, trainEvalAccuracy: null, trainEvalLoss: null }));
+    expect(summarizeSweep([noEval], [16], null)[0]!.generalizationGap.n).toBe(0);
   });
 
   it('epochs to target: the first epoch at or above it; a run that never gets there counts as not reached', () => {
@@ -232,13 +236,15 @@ describe('configHash and the default path', () => {
     parseConfigText(text, 'mnist-mlp.yaml', overrides.map((o) => ({ ...o, flag: 'test' })));
 
   it('changes with what decides a run, not with the list of sizes or repeats', () => {
-    const h = configHash(cfg());
-    expect(configHash(cfg())).toBe(h);
-    expect(configHash(cfg([{ path: ['training', 'seed'], value: 1 }]))).not.toBe(h);
-    expect(configHash(cfg([{ path: ['training', 'epochs'], value: 1 }]))).not.toBe(h);
-    expect(configHash(cfg([{ path: ['data', 'trainLimit'], value: 300 }]))).not.toBe(h);
-    expect(configHash(cfg([{ path: ['sweep', 'sizes'], value: [8] }]))).toBe(h);
-    expect(configHash(cfg([{ path: ['sweep', 'repeats'], value: 3 }]))).toBe(h);
+    const h = configHash(cfg(), 'wasm');
+    expect(configHash(cfg(), 'wasm')).toBe(h);
+    expect(configHash(cfg([{ path: ['training', 'seed'], value: 1 }]), 'wasm')).not.toBe(h);
+    expect(configHash(cfg([{ path: ['training', 'epochs'], value: 1 }]), 'wasm')).not.toBe(h);
+    expect(configHash(cfg([{ path: ['data', 'trainLimit'], value: 300 }]), 'wasm')).not.toBe(h);
+    expect(configHash(cfg([{ path: ['sweep', 'sizes'], value: [8] }]), 'wasm')).toBe(h);
+    expect(configHash(cfg([{ path: ['sweep', 'repeats'], value: 3 }]), 'wasm')).toBe(h);
+    // the backend that ran, not the configured `auto`, is part of it
+    expect(configHash(cfg(), 'cpu')).not.toBe(h);
   });
 
   it('defaults to .bstune/<name>-<UTC time>.jsonl in the working folder', () => {

@@ -94,7 +94,7 @@ describe('learning rate per step (in process, cpu backend)', () => {
     const model = buildModel(tf as unknown as Tf, { kind: 'mlp', hidden: [10] }, 42);
     const events: StepEvent[] = [];
     const result = await train(tf as unknown as Tf, model, data, {
-      batchSize: B, epochs: EPOCHS, optimizer: cfg, seed: 42, memoryLimit: null, onStep: (e) => events.push(e),
+      batchSize: B, epochs: EPOCHS, optimizer: cfg, seed: 42, memoryLimit: null, traceLearningRate: true, onStep: (e) => events.push(e),
     });
     model.dispose();
     expect(result.steps).toBe(EPOCHS * (TRAIN / B));
@@ -117,7 +117,7 @@ describe('learning rate per step (in process, cpu backend)', () => {
       const want = learningRateAt(cfg, { batchSize: B, stepsPerEpoch, totalSteps, step: i });
       expect(e.learningRate).toBe(want);
       // Read back from the optimizer itself (for SGD the float32 scalar its update multiplies by).
-      expect(Math.abs(e.optimizerLearningRate - want)).toBeLessThanOrEqual(want * 1e-6);
+      expect(Math.abs(e.optimizerLearningRate! - want)).toBeLessThanOrEqual(want * 1e-6);
     });
     const rates = events.map((e) => e.optimizerLearningRate);
     expect(rates[0]).toBeCloseTo(cfg.learningRate, 9); // warmup starts at the unscaled base rate

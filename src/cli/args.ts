@@ -219,7 +219,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
       }
       finish('config-check', { ...opts, ...(file !== undefined ? { config: file } : {}) });
     });
-  config.command('schema').description('print the JSON Schema of the config file').action(() => finish('config-schema', {}));
+  common(config.command('schema'), false)
+    .description('print the JSON Schema of the config file')
+    .action((opts: Record<string, unknown>) => finish('config-schema', opts));
 
   try {
     program.parse(argv, { from: 'user' });

@@ -17,4 +17,6 @@ export interface CommandOutput {
   /** What human mode prints on stdout. */
   human: string;
   exitCode: number;
+  /** When some runs failed but the command finished: one line for stderr (the document still prints). */
+  error?: string;
 }

@@ -43,6 +43,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     const out: CommandOutput = await mod.run(ctx);
     progress.stop();
     process.stdout.write(parsed.common.json ? `${JSON.stringify(out.document, null, 2)}\n` : out.human);
+    if (out.error) process.stderr.write(`bstune: error: ${out.error}\n`);
     return out.exitCode;
   } catch (e) {
     progress?.stop();

@@ -30,7 +30,9 @@ export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: {
     lines.push(paint(stream, 'red', 'nothing fits: even the smallest batch size tried ran out of memory'));
   } else {
     const margin = s.largestFit !== null && s.largestFit !== s.maxBatchSize ? ` (${s.largestFit} fits; margin applied)` : '';
-    const headroom = s.headroomBytes !== null ? `, headroom ${fmtBytes(s.headroomBytes)} under the ${fmtBytes(s.memoryLimitBytes)} limit` : '';
+    // Headroom was measured at the largest fit, which the margin may have cut below.
+    const at = s.largestFit !== null && s.largestFit !== s.maxBatchSize ? ` at ${s.largestFit}` : '';
+    const headroom = s.headroomBytes !== null ? `, headroom${at} ${fmtBytes(s.headroomBytes)} under the ${fmtBytes(s.memoryLimitBytes)} limit` : '';
     lines.push(paint(stream, 'bold', `largest batch that fits: ${s.maxBatchSize}${margin}${headroom}; use learning rate ${fmtLr(s.learningRate ?? 0)} with it`));
   }
   lines.push(`memory: ${s.memoryMeaning} · ${p.backend.name} on ${p.backend.device}`);

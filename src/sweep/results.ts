@@ -8,8 +8,9 @@ import type { TrialResult } from '../trial/protocol.js';
 export type StoredTrial = TrialResult & { configHash: string };
 
 /** What decides a run's numbers: a results file made under another hash cannot be resumed. */
-export function configHash(c: Config): string {
-  const relevant = { data: c.data, model: c.model, optimizer: c.optimizer, training: c.training, device: c.device, trialTimeout: c.search.trialTimeout };
+export function configHash(c: Config, backend: string): string {
+  // The backend actually used, not `auto`: installing tfjs-node between two runs must not mix backends in one file.
+  const relevant = { data: c.data, model: c.model, optimizer: c.optimizer, training: c.training, device: { ...c.device, backend }, trialTimeout: c.search.trialTimeout };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 16);
 }
 

@@ -57,7 +57,7 @@ export function summarizeSweep(trials: TrialResult[], sizes: number[], target: n
       bestEpoch: stat(best.map((h) => h?.epoch)),
       generalizationGap: stat(ok.map((t) => {
         const last = t.history[t.history.length - 1];
-        return last ? last.trainAccuracy - last.valAccuracy : null;
+        return last && last.trainEvalAccuracy !== null ? last.trainEvalAccuracy - last.valAccuracy : null;
       })),
       epochsToTarget: stat(toTarget),
       reachedTarget: toTarget.filter((e) => e !== null).length,

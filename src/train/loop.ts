@@ -7,8 +7,12 @@ import { WasmFusedAdamOptimizer } from '../backend/kernels/fused-adam.js';
 
 export interface EpochRecord {
   epoch: number;
+  /** Running averages over the epoch's steps, as Keras reports them. */
   trainLoss: number;
   trainAccuracy: number;
+  /** A pass over a fixed training subset after the epoch, like validation; null in find-max trials. */
+  trainEvalLoss: number | null;
+  trainEvalAccuracy: number | null;
   valLoss: number;
   valAccuracy: number;
   /** Rate used by the last step of the epoch. */
@@ -24,8 +28,8 @@ export interface StepEvent {
   globalStep: number;
   loss: number;
   learningRate: number;
-  /** Read back from the optimizer after the step, to prove the schedule reached it. */
-  optimizerLearningRate: number;
+  /** Read back from the optimizer (with traceLearningRate), to prove the schedule reached it. */
+  optimizerLearningRate?: number;
   seconds: number;
 }
 
@@ -41,6 +45,8 @@ export interface TrainOptions {
   /** Steps at the start whose time is kept apart from the steady-state throughput. */
   warmupSteps?: number;
   onStep?: (e: StepEvent) => void;
+  /** Read the rate back from the optimizer each step (a device read for SGD: tests only). */
+  traceLearningRate?: boolean;
   onEpoch?: (r: EpochRecord) => void;
   /** Test-only fault injection, called after each step. */
   afterStep?: (globalStep: number) => void;
@@ -168,7 +174,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
         steadySeconds += seconds;
         result.steadySteps++;
       }
-      o.onStep?.({ epoch, step: s + 1, stepsPerEpoch: stepsInEpoch, globalStep, loss: lossValue[0]!, learningRate: lr, optimizerLearningRate: readLearningRate(optimizer), seconds });
+      o.onStep?.({ epoch, step: s + 1, stepsPerEpoch: stepsInEpoch, globalStep, loss: lossValue[0]!, learningRate: lr, ...(o.traceLearningRate ? { optimizerLearningRate: readLearningRate(optimizer) } : {}), seconds });
       o.afterStep?.(globalStep);
       if (o.memoryLimit !== null && result.peakMemoryBytes > o.memoryLimit) {
         result.exceededMemoryLimit = true;
@@ -179,9 +185,15 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
     }
     const val = await evaluate(tf, model, data.validation, o.batchSize, xShape);
     const seconds = (performance.now() - epochStart) / 1000;
+    // The running train accuracy mixes weights from the whole epoch; comparing it with a
+    // validation pass after the epoch biases the generalization gap. So the same pass is
+    // made over a fixed training subset of the validation set's size (not in find-max
+    // trials, which do not report a gap), outside the timed epoch.
+    const trainEval = o.maxSteps === undefined ? await evaluate(tf, model, trainSubset(train, data.validation.count), o.batchSize, xShape) : null;
     const record: EpochRecord = {
-      epoch, trainLoss: lossSum / seen, trainAccuracy: correctSum / seen, valLoss: val.loss, valAccuracy: val.accuracy,
-      learningRate: lr, seconds, steps: s,
+      epoch, trainLoss: lossSum / seen, trainAccuracy: correctSum / seen,
+      trainEvalLoss: trainEval?.loss ?? null, trainEvalAccuracy: trainEval?.accuracy ?? null,
+      valLoss: val.loss, valAccuracy: val.accuracy, learningRate: lr, seconds, steps: s,
     };
     result.history.push(record);
     result.epochSeconds.push(seconds);
@@ -195,6 +207,11 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
 function finish(r: TrainResult, samples: number, seconds: number): TrainResult {
   r.samplesPerSecond = seconds > 0 ? samples / seconds : null;
   return r;
+}
+
+function trainSubset(train: Split, count: number): Split {
+  const n = Math.min(train.count, count);
+  return { images: train.images.subarray(0, n * 784), labels: train.labels.subarray(0, n), count: n };
 }
 
 /** Validation at the training batch size: a forward pass can also run out of memory. */

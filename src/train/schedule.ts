@@ -100,8 +100,14 @@ export function warmupSteps(cfg: ScheduleConfig, stepsPerEpoch: number): number 
   return 0;
 }
 
-function warmupStart(cfg: ScheduleConfig): number {
-  return cfg.warmup.startLearningRate ?? cfg.learningRate;
+/**
+ * Warmup ramps up from the base rate to a larger scaled rate. Below the base batch size
+ * the scaled rate is smaller than the base, and "warming up" from the base would start
+ * the run at up to b_base/b times the intended rate; there it starts at the scaled rate
+ * (no ramp) unless startLearningRate is set explicitly.
+ */
+function warmupStart(cfg: ScheduleConfig, peak: number): number {
+  return cfg.warmup.startLearningRate ?? Math.min(cfg.learningRate, peak);
 }
 
 /** The rate used for the update at 0-based global step `p.step` (see the file header). */
@@ -115,7 +121,7 @@ export function learningRateAt(cfg: ScheduleConfig, p: StepPosition): number {
   const t = p.step;
 
   if (t < w) {
-    const start = warmupStart(cfg);
+    const start = warmupStart(cfg, peak);
     return start + (peak - start) * (t / w);
   }
   if (cfg.decay === 'none') return peak;
@@ -150,7 +156,7 @@ export function describeSchedule(cfg: ScheduleConfig, batchSize: number, stepsPe
     const epochs = cfg.warmup.epochs;
     const unit = w === 1 ? 'step' : 'steps';
     const asEpochs = epochs !== undefined && epochs > 0 ? ` (${fmt(epochs)} epoch${epochs === 1 ? '' : 's'})` : '';
-    parts.push(`warmup ${w} ${unit}${asEpochs} from ${fmt(warmupStart(cfg))}`);
+    parts.push(`warmup ${w} ${unit}${asEpochs} from ${fmt(warmupStart(cfg, peak))}`);
   } else {
     parts.push('no warmup');
   }

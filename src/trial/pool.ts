@@ -1,5 +1,4 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ConcreteBackend } from '../backend/resolve.js';
 import type { ChildMessage } from './protocol.js';
@@ -51,8 +50,8 @@ const prewarmable = (b: ConcreteBackend) => b === 'wasm' || b === 'cpu';
 /**
  * A process for the next trial. The spare, if one is ready for this backend, has already
  * loaded TensorFlow.js and its backend while the previous trial ran, so the search does
- * not wait for start-up. With `prewarmNext`, a new spare starts at once, at low priority:
- * it loads on the idle core while this trial's own start-up runs.
+ * not wait for start-up. With `prewarmNext`, a new spare starts at once: it loads on the
+ * other core while this trial runs (one training trial uses one core on wasm and cpu).
  */
 export function takeTrialProcess(backend: ConcreteBackend, env: NodeJS.ProcessEnv, prewarmNext: boolean): TrialProcess {
   let p: TrialProcess;
@@ -63,14 +62,9 @@ export function takeTrialProcess(backend: ConcreteBackend, env: NodeJS.ProcessEn
     releaseSpare();
     p = start(backend, env);
   }
-  if (prewarmNext && prewarmable(backend)) {
-    spare = start(backend, env);
-    try {
-      if (spare.child.pid !== undefined) setPriority(spare.child.pid, 10);
-    } catch {
-      // lowering priority is a courtesy; some systems refuse it
-    }
-  }
+  // Same priority as every trial: the spare becomes the next measured trial, and a
+  // process cannot raise its priority back, so a lowered one would skew its samples/s.
+  if (prewarmNext && prewarmable(backend)) spare = start(backend, env);
   return p;
 }
 

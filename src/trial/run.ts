@@ -6,7 +6,6 @@ import type { ChildMessage, TrialResult, TrialSpec, TrialMeasurements } from './
 import type { EpochRecord } from '../train/loop.js';
 import { takeTrialProcess } from './pool.js';
 
-export { releaseSpare, killAllTrials } from './pool.js';
 
 export interface TrialHooks {
   onStep?: (m: Extract<ChildMessage, { type: 'step' }>) => void;
@@ -68,10 +67,13 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
       clearTimeout(timer);
       reject(new BstuneError('BSTUNE_RUNTIME', `cannot start a trial process: ${e.message}`));
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': it waits until the IPC channel and stderr are drained, so the
+    // result message and the last words of a crashed trial (V8's heap OOM) are not lost.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       hooks.signal?.removeEventListener('abort', onAbort);
-      if (aborted) return reject(interrupted());
+      // A run that finished just before the interrupt is kept.
+      if (aborted && !(outcome && 'measurements' in outcome)) return reject(interrupted());
       const seconds = (performance.now() - started) / 1000;
       const waited = proc.readyAt !== null ? Math.max(0, proc.readyAt - started) / 1000 : 0;
       const r = { ...base(), seconds, history, overheadSeconds: Math.min(seconds, waited + setupSeconds) };

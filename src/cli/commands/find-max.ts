@@ -1,4 +1,4 @@
-import { runTrial, releaseSpare } from '../../trial/run.js';
+import { runTrial } from '../../trial/run.js';
 import { findMaxBatch } from '../../search/find-max.js';
 import { makeDocument } from '../../report/document.js';
 import { renderFindMax } from '../../report/find-max-table.js';

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runTrial, releaseSpare } from '../../trial/run.js';
+import { runTrial } from '../../trial/run.js';
 import { makeDocument } from '../../report/document.js';
 import { trialProgress } from '../../report/trial-progress.js';
 import { renderSweep } from '../../report/sweep-table.js';
@@ -17,12 +17,15 @@ interface Run {
 }
 
 export async function run(ctx: Context): Promise<CommandOutput> {
+  if (ctx.args.resume !== undefined && !existsSync(resolve(ctx.cwd, ctx.args.resume))) {
+    throw new BstuneError('BSTUNE_USAGE', 'results file to resume not found', resolve(ctx.cwd, ctx.args.resume));
+  }
   const p = await prepare(ctx);
   const { config } = p;
   const { sizes, repeats } = config.sweep;
   const tooBig = sizes.find((b) => b > p.trainCount);
   if (tooBig !== undefined) throw new BstuneError('BSTUNE_USAGE', `batch size ${tooBig} is larger than the training set (${p.trainCount} samples)`, '--sizes');
-  const hash = configHash(config);
+  const hash = configHash(config, p.backend.name);
   const resumeFrom = ctx.args.resume !== undefined ? resolve(ctx.cwd, ctx.args.resume) : undefined;
   const outPath = resumeFrom ?? (ctx.args.out !== undefined ? resolve(ctx.cwd, ctx.args.out) : defaultResultsPath(ctx.cwd, config.name));
   if (resumeFrom && ctx.args.out !== undefined && resolve(ctx.cwd, ctx.args.out) !== resumeFrom) {
@@ -32,9 +35,14 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     // Appending a new sweep to an old one would mix their runs in one file.
     throw new BstuneError('BSTUNE_USAGE', `results file already holds runs; continue it with --resume ${outPath} or choose another --out`, outPath);
   }
-  const done: StoredTrial[] = resumeFrom ? readResults(resumeFrom, hash) : [];
+  const stored: StoredTrial[] = resumeFrom ? readResults(resumeFrom, hash) : [];
+  // A run that failed (an OOM kill, a timeout) may pass on a second try: resume re-runs it,
+  // and the newest line for a (batch, seed) is the one that counts.
+  const done = stored.filter((t, i) => t.outcome === 'ok' && !stored.slice(i + 1).some((u) => u.batchSize === t.batchSize && u.seed === t.seed));
+  const retried = new Set(stored.filter((t) => t.outcome !== 'ok').map((t) => `${t.batchSize}/${t.seed}`)).size;
   ensureWritable(outPath);
-  ctx.progress.info(`results ${outPath}${done.length ? ` (resuming: ${done.length} runs already there)` : ''}`);
+  const resumeNote = resumeFrom ? ` (resuming: ${done.length} finished runs there${retried ? `, ${retried} failed ones to re-run` : ''})` : '';
+  ctx.progress.info(`results ${outPath}${resumeNote}`);
 
   // Every size sees the same seeds, so the comparison differs only in the batch size.
   const plan: Run[] = sizes.flatMap((batchSize) => Array.from({ length: repeats }, (_, r) => ({ batchSize, seed: config.training.seed + r })));
@@ -75,7 +83,11 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     resultsFile: outPath, targetAccuracy: target, summary: rows,
   });
   const human = `${renderSweep(rows, { repeats, target, targetConfigured: config.sweep.targetAccuracy !== null, stream: ctx.stdout })}results: ${outPath}\n`;
-  return { document, human, exitCode: failed > 0 ? ExitCode.failure : ExitCode.ok };
+  const failures = ordered.filter((t) => t.outcome !== 'ok');
+  const error = failures.length > 0
+    ? `${failures.length} of ${ordered.length} runs failed: ${failures.map((t) => `batch ${t.batchSize} ${t.outcome} (${t.reason ?? 'no reason'})`).join('; ')}`
+    : undefined;
+  return { document, human, exitCode: failed > 0 ? ExitCode.failure : ExitCode.ok, ...(error ? { error } : {}) };
 }
 
 function eta(started: number, done: number, total: number): string {

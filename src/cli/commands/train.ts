@@ -17,5 +17,9 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const trial = await runTrial({ config: p.config, backend: p.backend.name, batchSize, mode: 'full', seed: p.config.training.seed }, { ...hooks, signal: ctx.signal, verbose: ctx.args.common.verbose });
   ctx.progress.done(`batch ${batchSize}: ${trial.outcome}${trial.reason ? ` (${trial.reason})` : ''}`, trial.outcome === 'ok');
   const document = makeDocument('train', { config: p.config, configPath: p.configPath, backend: p.backend, data: p.data, trials: [trial] });
-  return { document, human: renderTrainSummary(trial, p, ctx.stdout), exitCode: trial.outcome === 'ok' ? 0 : 1 };
+  const ok = trial.outcome === 'ok';
+  return {
+    document, human: renderTrainSummary(trial, p, ctx.stdout), exitCode: ok ? 0 : 1,
+    ...(ok ? {} : { error: `training at batch ${batchSize} ended with ${trial.outcome}: ${trial.reason ?? 'no reason given'}` }),
+  };
 }
