@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch-mat-mul.js';
+import { addConfig, setStockBiasKernels, sumConfig } from './bias.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
@@ -24,6 +25,8 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   unsortedSegmentSumConfig,
   maxPoolGradConfig,
   batchMatMulConfig,
+  addConfig,
+  sumConfig,
 ];
 
 /** Idempotent; replaces stock wasm kernels where ours are faster. */
@@ -33,6 +36,8 @@ export function registerWasmTrainingKernels(): void {
     if (existing === config) continue;
     // Ours delegates the cases it doesn't speed up to the stock kernel.
     if (config === batchMatMulConfig) setStockBatchMatMul(existing);
+    if (config === addConfig) setStockBiasKernels(existing, undefined);
+    if (config === sumConfig) setStockBiasKernels(undefined, existing);
     // Unregister first so replacing a stock kernel doesn't log a warning.
     if (existing != null) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);

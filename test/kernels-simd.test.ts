@@ -1,0 +1,186 @@
+// The hand-written SIMD module (src/backend/kernels/simd/kernels.wat): the
+// committed binary must match the source, the module must load against the
+// tfjs heap, and every kernel path that uses it (plus its JS fallback) must
+// match the cpu backend.
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initWasmBackend } from '../src/backend/kernels/index.js';
+import { setSimdKernelsEnabled, simdKernels } from '../src/backend/kernels/simd/index.js';
+import { KERNELS_WASM_BASE64 } from '../src/backend/kernels/simd/kernels-wasm.js';
+import { asWasmBackend } from '../src/backend/kernels/wasm-internals.js';
+// @ts-ignore plain ESM build script without type declarations
+import { assemble, loadWabt, paths, tsModule } from '../scripts/build-wasm.mjs';
+
+type Shape = number[];
+const TOL = 1e-4;
+
+function rand(shape: Shape): Float32Array {
+  return Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => Math.random() * 2 - 1);
+}
+
+function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  expect(got.length).toBe(ref.length);
+  let diff = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < ref.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i] - ref[i]));
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  return Number.isNaN(diff) ? Infinity : diff / scale;
+}
+
+/** Runs a kernel on cpu and wasm with the same inputs; returns max relative error. */
+async function compareKernel(name: string, inputs: Record<string, [Float32Array | Int32Array, Shape]>,
+    attrs: tf.NamedAttrMap): Promise<number> {
+  const run = (): [Float32Array | Int32Array, Shape, string] => tf.tidy(() => {
+    const ins: tf.NamedTensorMap = {};
+    for (const [k, [v, s]] of Object.entries(inputs)) {
+      ins[k] = v instanceof Int32Array ? tf.tensor(v, s, 'int32') : tf.tensor(v, s);
+    }
+    const out = tf.engine().runKernel(name, ins, attrs) as tf.Tensor;
+    return [out.dataSync().slice() as Float32Array | Int32Array, out.shape, out.dtype];
+  });
+  await tf.setBackend('cpu');
+  const [ref, refShape, refDtype] = run();
+  await tf.setBackend('wasm');
+  const [got, gotShape, gotDtype] = run();
+  expect(gotShape).toEqual(refShape);
+  expect(gotDtype).toBe(refDtype);
+  return relErr(got, ref);
+}
+
+beforeAll(async () => {
+  await initWasmBackend();
+});
+
+afterEach(() => setSimdKernelsEnabled(true));
+
+describe('SIMD module build', () => {
+  const wasm = readFileSync(paths.wasm as string);
+
+  it('kernels-wasm.ts embeds exactly the committed kernels.wasm', () => {
+    expect(Buffer.from(KERNELS_WASM_BASE64, 'base64').equals(wasm)).toBe(true);
+    expect(readFileSync(paths.ts as string, 'utf8')).toBe(tsModule(wasm));
+  });
+
+  it('committed kernels.wasm is up to date with kernels.wat', async (ctx) => {
+    const wabt = await loadWabt();
+    if (wabt == null) {
+      console.warn('skipping the kernels.wat -> kernels.wasm staleness check: `wabt` is not installed');
+      ctx.skip();
+      return;
+    }
+    const fresh = Buffer.from(assemble(wabt, readFileSync(paths.wat as string, 'utf8')) as Uint8Array);
+    expect(fresh.equals(wasm), 'kernels.wasm is stale: run node scripts/build-wasm.mjs').toBe(true);
+  });
+
+  it('instantiates against the tfjs heap on this runtime', () => {
+    expect(simdKernels(asWasmBackend(tf.backend()))).not.toBeNull();
+  });
+});
+
+interface ConvCase { b: number; h: number; w: number; ci: number; co: number; k: number;
+  s: number; pad: 'same' | 'valid' }
+const convCases: ConvCase[] = [];
+for (const s of [1, 2]) {
+  for (const pad of ['same', 'valid'] as const) {
+    convCases.push({ b: 1, h: 9, w: 7, ci: 1, co: 4, k: 5, s, pad }); // contiguous im2col rows
+    convCases.push({ b: 3, h: 7, w: 11, ci: 5, co: 3, k: 3, s, pad }); // odd run lengths
+    convCases.push({ b: 2, h: 6, w: 6, ci: 4, co: 8, k: 2, s, pad }); // even filter, vector runs
+  }
+}
+convCases.push({ b: 20, h: 12, w: 12, ci: 8, co: 16, k: 5, s: 1, pad: 'valid' }); // CNN layer 2 shape
+
+describe.each([['simd', true], ['js fallback', false]] as const)('conv backprop, %s', (_mode, simd) => {
+  it.each(convCases.map((c) => [`b${c.b} ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}`, c] as const))(
+    '%s', async (_n, c) => {
+      setSimdKernelsEnabled(simd);
+      const xShape = [c.b, c.h, c.w, c.ci];
+      const filterShape = [c.k, c.k, c.ci, c.co];
+      const dyShape = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number],
+        filterShape as [number, number, number, number], c.s, 1, c.pad).outShape;
+      const dy = rand(dyShape);
+      const common = { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC' };
+      expect(await compareKernel('Conv2DBackpropFilter', { x: [rand(xShape), xShape], dy: [dy, dyShape] },
+        { ...common, filterShape })).toBeLessThanOrEqual(TOL);
+      expect(await compareKernel('Conv2DBackpropInput', { dy: [dy, dyShape], filter: [rand(filterShape), filterShape] },
+        { ...common, inputShape: xShape })).toBeLessThanOrEqual(TOL);
+    });
+});
+
+describe.each([['simd', true], ['js fallback', false]] as const)('MaxPoolGrad, %s', (_mode, simd) => {
+  // relu'd inputs give tied zeros; NaN/-Inf entries must never win.
+  it.each([
+    ['2x2 s2 valid, c=8', [2, 6, 8, 8], 2, 2, 'valid'],
+    ['2x2 s2 valid, c=7 (vector + scalar tail)', [3, 8, 6, 7], 2, 2, 'valid'],
+    ['2x2 s2 valid, odd sizes, c=3', [2, 9, 7, 3], 2, 2, 'valid'],
+    ['2x2 s2 same, odd sizes (general)', [1, 9, 7, 5], 2, 2, 'same'],
+    ['3x3 s2 same, c=9 (general)', [2, 7, 9, 9], 3, 2, 'same'],
+    ['3x3 s1 valid, c=4 (general)', [1, 6, 5, 4], 3, 1, 'valid'],
+    ['2x2 s1 same, c=1 (general)', [4, 5, 5, 1], 2, 1, 'same'],
+  ] as const)('%s', async (_n, shape, size, stride, pad) => {
+    setSimdKernelsEnabled(simd);
+    const xv = rand([...shape]).map((v, i) => (i % 97 === 5 ? NaN : i % 89 === 3 ? -Infinity : Math.max(0, v)));
+    const yShape = tf.backend_util.computePool2DInfo([...shape] as [number, number, number, number],
+      size, stride, 1, pad).outShape;
+    const dy = rand(yShape);
+    const attrs = { filterSize: size, strides: stride, pad };
+    const run = (): Float32Array => tf.tidy(() => {
+      const x = tf.tensor(xv, [...shape]) as tf.Tensor4D;
+      const y = tf.maxPool(x, size, stride, pad);
+      return (tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor(dy, yShape), input: x, output: y },
+        attrs) as tf.Tensor).dataSync().slice() as Float32Array;
+    });
+    await tf.setBackend('cpu');
+    const ref = run();
+    await tf.setBackend('wasm');
+    expect(relErr(run(), ref)).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe('Sum (bias gradient fast path, else stock)', () => {
+  it.each([
+    ['[128,6,6,8] axes 0,1,2 (CNN bias grad)', [128, 6, 6, 8], [0, 1, 2], false],
+    ['[300,16] axis 0', [300, 16], [0], false],
+    ['[5,7,12] axes 0,1 keepDims', [5, 7, 12], [0, 1], true],
+    ['[1,4] axis 0', [1, 4], [0], false],
+    ['[600,3] axis 0 (general width)', [600, 3], [0], false],
+    ['[9,2,20] axes -3,-2 (general width)', [9, 2, 20], [-3, -2], false],
+    ['[4,5,6] axis 1 (stock)', [4, 5, 6], [1], false],
+    ['[4,5,6] axis 2 (stock)', [4, 5, 6], [2], true],
+    ['[4,5] all axes (stock)', [4, 5], [0, 1], false],
+    ['[7] axis 0 (stock)', [7], [0], false],
+  ] as const)('%s', async (_n, shape, axis, keepDims) => {
+    expect(await compareKernel('Sum', { x: [rand([...shape]), [...shape]] }, { axis: [...axis], keepDims }))
+      .toBeLessThanOrEqual(TOL);
+  });
+
+  it('int32 input goes to the stock kernel', async () => {
+    const x = Int32Array.from({ length: 24 }, (_, i) => i - 7);
+    expect(await compareKernel('Sum', { x: [x, [6, 4]] }, { axis: [0], keepDims: false })).toBe(0);
+  });
+});
+
+describe('Add (bias add fast path, else stock)', () => {
+  it.each([
+    ['[2,5,5,8] + [8]', [2, 5, 5, 8], [8]],
+    ['[16] + [3,4,16]', [16], [3, 4, 16]],
+    ['[3,7] + [1,7] (general width)', [3, 7], [1, 7]],
+    ['[4,20] + [20] (general width)', [4, 20], [20]],
+    ['[1,12] + [12]', [1, 12], [12]],
+    ['same shape (stock)', [3, 4], [3, 4]],
+    ['[3,1] + [3,4] (stock)', [3, 1], [3, 4]],
+    ['[4] + [4] (stock)', [4], [4]],
+    ['scalar + [2,3] (stock)', [], [2, 3]],
+  ] as const)('%s', async (_n, aShape, bShape) => {
+    expect(await compareKernel('Add', { a: [rand([...aShape]), [...aShape]], b: [rand([...bShape]), [...bShape]] }, {}))
+      .toBeLessThanOrEqual(TOL);
+  });
+
+  it('int32 operands go to the stock kernel', async () => {
+    const a = Int32Array.from({ length: 12 }, (_, i) => i);
+    const b = Int32Array.from([5, -2, 9]);
+    expect(await compareKernel('Add', { a: [a, [4, 3]], b: [b, [3]] }, {})).toBe(0);
+  });
+});
