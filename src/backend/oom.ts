@@ -95,6 +95,11 @@ const rules: Rule[] = [
     reason: () => 'wasm heap cannot grow (maximum memory size exceeded)',
   },
   {
+    // bstune's own check of tfjs-backend-wasm's malloc (src/backend/wasm-oom.ts).
+    test: /wasm heap exhausted: cannot allocate ([\d.]+ MiB) \(heap at ([\d.]+ GiB)/i,
+    reason: (_t, m) => `wasm heap exhausted (could not allocate ${m[1]} at ${m[2]} of the 4 GiB cap)`,
+  },
+  {
     test: /Cannot enlarge memory arrays/i,
     reason: () => 'wasm heap exhausted (emscripten: Cannot enlarge memory arrays)',
   },

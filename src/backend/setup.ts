@@ -26,6 +26,7 @@ export async function setupBackend(name: ConcreteBackend): Promise<Tf> {
   if (name === 'wasm') {
     const { initWasmBackend } = await import('./kernels/index.js');
     await initWasmBackend();
+    (await import('./wasm-oom.js')).guardWasmAllocations(tf);
   } else {
     await import('@tensorflow/tfjs-backend-cpu');
     await tf.setBackend('cpu');
