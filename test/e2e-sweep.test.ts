@@ -123,6 +123,25 @@ describe('bstune sweep (end to end)', () => {
     for (const b of [16, 32, 64]) expect(row(resumed.stdout, b)).toMatch(/\d+\.\d\d%/);
   });
 
+  it('SIGTERM during a run: exit 130, the finished run saved and fsync\'d, no trial process left', async () => {
+    const dir = tmpDir();
+    const file = join(dir, 'r.jsonl');
+    const p = start(['sweep', '--sizes', '16,64', ...quick, '--out', file], { cwd: dir, env: { BSTUNE_TEST_FAULT: 'hang:64' } });
+    const pid = p.child.pid!;
+    const seen = new Set<number>();
+    await until('one finished run and the second trial running', () => {
+      if (countLines(file) < 1) return false;
+      for (const c of trialChildren(pid)) seen.add(c);
+      return seen.size > 0;
+    });
+    p.child.kill('SIGTERM');
+    const r = await p.exited;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('bstune: SIGTERM: stopping');
+    expect(sizesOf(readLines(file))).toEqual([16]);
+    for (const c of seen) expect(isTrialAlive(c), `trial process ${c} outlived bstune`).toBe(false);
+  });
+
   it('SIGKILL of the whole process group loses only the run in flight; a resume completes the sweep and repairs a half-written last line', async () => {
     const dir = tmpDir();
     const file = join(dir, 'r.jsonl');
