@@ -129,6 +129,20 @@ describe('failed downloads', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('a redirect to plain http is refused even when the bytes would be right; nothing is kept', async () => {
+    const dir = await freshDir();
+    const body = Buffer.from('any bytes: the channel is refused before they are read');
+    const fetchImpl: typeof fetch = async () => {
+      const res = new Response(new Uint8Array(body), { status: 200 });
+      Object.defineProperty(res, 'url', { value: 'http://example.invalid/t10k-labels-idx1-ubyte.gz' });
+      return res;
+    };
+    const e = await rejection(ensureOfficialFile(MNIST_FILES.testLabels, dir, { fetchImpl }));
+    expect(e.code).toBe('BSTUNE_DATA_UNAVAILABLE');
+    expect(e.message).toContain('redirected to a non-https address (http:)');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('a connection that breaks mid-body is a network failure and leaves no temp file', async () => {
     const dir = await freshDir();
     const fetchImpl: typeof fetch = async () => {

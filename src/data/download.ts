@@ -77,6 +77,11 @@ async function downloadOnce(
     } catch (e) {
       return { url, kind: 'network', detail: describeNetworkError(e) };
     }
+    // Only https, even after redirects (the md5 check guards the bytes; this guards the channel).
+    if (res.url && !res.url.startsWith('https://')) {
+      await res.body?.cancel().catch(() => {});
+      return { url, kind: 'http', detail: `redirected to a non-https address (${new URL(res.url).protocol})` };
+    }
     if (!res.ok || !res.body) {
       // Discard the error page so undici can release the connection.
       await res.body?.cancel().catch(() => {});
