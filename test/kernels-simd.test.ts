@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setDirectConv2D } from '../src/backend/kernels/conv2d.js';
+import { setDirectFilterGrad } from '../src/backend/kernels/conv2d-backprop-filter.js';
 import { initWasmBackend } from '../src/backend/kernels/index.js';
 import { setSimdKernelsEnabled, simdKernels } from '../src/backend/kernels/simd/index.js';
 import { KERNELS_WASM_BASE64 } from '../src/backend/kernels/simd/kernels-wasm.js';
@@ -54,7 +56,11 @@ beforeAll(async () => {
   await initWasmBackend();
 });
 
-afterEach(() => setSimdKernelsEnabled(true));
+afterEach(() => {
+  setSimdKernelsEnabled(true);
+  setDirectFilterGrad(true);
+  setDirectConv2D(true);
+});
 
 describe('SIMD module build', () => {
   const wasm = readFileSync(paths.wasm as string);
@@ -91,11 +97,19 @@ for (const s of [1, 2]) {
   }
 }
 convCases.push({ b: 20, h: 12, w: 12, ci: 8, co: 16, k: 5, s: 1, pad: 'valid' }); // CNN layer 2 shape
+// Direct filter-grad kernel (unpadded): 5-tap x 8-channel blocks, 1-tap
+// leftovers, 4-wide and scalar channel tails, stride 2, batch 1.
+convCases.push({ b: 5, h: 13, w: 11, ci: 1, co: 8, k: 5, s: 1, pad: 'valid' }); // all main blocks
+convCases.push({ b: 1, h: 9, w: 10, ci: 3, co: 13, k: 4, s: 1, pad: 'valid' }); // 12 taps, 8+4+1 channels
+convCases.push({ b: 3, h: 11, w: 12, ci: 2, co: 12, k: 3, s: 2, pad: 'valid' }); // stride 2
+convCases.push({ b: 2, h: 10, w: 9, ci: 1, co: 2, k: 1, s: 1, pad: 'valid' }); // scalar channels only
 
-describe.each([['simd', true], ['js fallback', false]] as const)('conv backprop, %s', (_mode, simd) => {
+describe.each([['simd', true, true], ['simd, xnnpack filter grad', true, false],
+  ['js fallback', false, false]] as const)('conv backprop, %s', (_mode, simd, direct) => {
   it.each(convCases.map((c) => [`b${c.b} ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}`, c] as const))(
     '%s', async (_n, c) => {
       setSimdKernelsEnabled(simd);
+      setDirectFilterGrad(direct);
       const xShape = [c.b, c.h, c.w, c.ci];
       const filterShape = [c.k, c.k, c.ci, c.co];
       const dyShape = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number],
@@ -107,6 +121,25 @@ describe.each([['simd', true], ['js fallback', false]] as const)('conv backprop,
       expect(await compareKernel('Conv2DBackpropInput', { dy: [dy, dyShape], filter: [rand(filterShape), filterShape] },
         { ...common, inputShape: xShape })).toBeLessThanOrEqual(TOL);
     });
+});
+
+describe.each([['simd direct', true, true], ['simd, stock xnnpack', true, false],
+  ['js fallback (stock)', false, true]] as const)('Conv2D forward, %s', (_mode, simd, direct) => {
+  it.each([
+    ['b1 9x11x1->8 k5 s1 valid (pixel tail)', [1, 9, 11, 1], [5, 5, 1, 8], 1, 'valid'],
+    ['b4 28x28x1->8 k5 s1 valid (CNN layer 1)', [4, 28, 28, 1], [5, 5, 1, 8], 1, 'valid'],
+    ['b3 12x12x8->16 k5 s1 valid (CNN layer 2)', [3, 12, 12, 8], [5, 5, 8, 16], 1, 'valid'],
+    ['b2 13x10x3->8 k3 s2 valid', [2, 13, 10, 3], [3, 3, 3, 8], 2, 'valid'],
+    ['b2 9x9x2->16 k4x2 s1 valid', [2, 9, 9, 2], [4, 2, 2, 16], 1, 'valid'],
+    ['b2 8x8x3->8 k3 same (stock)', [2, 8, 8, 3], [3, 3, 3, 8], 1, 'same'],
+    ['b2 8x8x3->12 k3 valid (stock)', [2, 8, 8, 3], [3, 3, 3, 12], 1, 'valid'],
+    ['b1 6x6x20->8 k3 valid (stock)', [1, 6, 6, 20], [3, 3, 20, 8], 1, 'valid'],
+  ] as const)('%s', async (_n, xShape, fShape, stride, pad) => {
+    setSimdKernelsEnabled(simd);
+    setDirectConv2D(direct);
+    expect(await compareKernel('Conv2D', { x: [rand([...xShape]), [...xShape]], filter: [rand([...fShape]), [...fShape]] },
+      { strides: [stride, stride], pad, dataFormat: 'NHWC', dilations: [1, 1] })).toBeLessThanOrEqual(TOL);
+  });
 });
 
 describe.each([['simd', true], ['js fallback', false]] as const)('MaxPoolGrad, %s', (_mode, simd) => {

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch-mat-mul.js';
 import { addConfig, setStockBiasKernels, sumConfig } from './bias.js';
+import { conv2DConfig, setStockConv2D } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
@@ -18,6 +19,7 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 export { wasmBinaryDir } from './init-wasm.js';
 
 export const wasmTrainingKernels: readonly KernelConfig[] = [
+  conv2DConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
@@ -36,6 +38,7 @@ export function registerWasmTrainingKernels(): void {
     if (existing === config) continue;
     // Ours delegates the cases it doesn't speed up to the stock kernel.
     if (config === batchMatMulConfig) setStockBatchMatMul(existing);
+    if (config === conv2DConfig) setStockConv2D(existing);
     if (config === addConfig) setStockBiasKernels(existing, undefined);
     if (config === sumConfig) setStockBiasKernels(undefined, existing);
     // Unregister first so replacing a stock kernel doesn't log a warning.

@@ -22,6 +22,12 @@ export interface SimdKernels {
   max_pool_grad(x: number, dy: number, dx: number, nb: number, inH: number, inW: number,
     c: number, outH: number, outW: number, sh: number, sw: number, fh: number, fw: number,
     dh: number, dw: number, pt: number, pl: number): void;
+  /** Direct dW[fh, fw, inC, outC] of an unpadded NHWC conv (dilation 1); zeroes dw first. */
+  conv_bpf(x: number, dy: number, dw: number, nb: number, inH: number, inW: number, inC: number,
+    outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, outC: number): void;
+  /** Direct y = conv(x, w) of an unpadded NHWC conv (dilation 1), outC a multiple of 8. */
+  conv_fwd(x: number, w: number, y: number, nb: number, inH: number, inW: number, inC: number,
+    outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, outC: number): void;
   /** out[cols] = column sums of x[rows, cols]; tmp: cols floats of scratch. */
   sum_rows(x: number, out: number, tmp: number, rows: number, cols: number): void;
   /** out[rows, cols] = x + v (v broadcast over rows). */
