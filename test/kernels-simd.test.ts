@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { rand, relErr, TOL, type Shape } from './helpers/numeric.js';
 import { setDirectConv2D } from '../src/backend/kernels/conv2d.js';
 import { setDirectFilterGrad } from '../src/backend/kernels/conv2d-backprop-filter.js';
 import { initWasmBackend } from '../src/backend/kernels/index.js';
@@ -14,23 +15,7 @@ import { asWasmBackend } from '../src/backend/kernels/wasm-internals.js';
 // @ts-ignore plain ESM build script without type declarations
 import { assemble, loadWabt, paths, tsModule } from '../scripts/build-wasm.mjs';
 
-type Shape = number[];
-const TOL = 1e-4;
 
-function rand(shape: Shape): Float32Array {
-  return Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => Math.random() * 2 - 1);
-}
-
-function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  expect(got.length).toBe(ref.length);
-  let diff = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return Number.isNaN(diff) ? Infinity : diff / scale;
-}
 
 /** Runs a kernel on cpu and wasm with the same inputs; returns max relative error. */
 async function compareKernel(name: string, inputs: Record<string, [Float32Array | Int32Array, Shape]>,

@@ -2,15 +2,10 @@
 // random inputs; a short CNN run checks the kernels compose into training.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { rand, relErr, TOL, type Shape } from './helpers/numeric.js';
 import { initWasmBackend, registerWasmTrainingKernels } from '../src/backend/kernels/index.js';
 import { WasmFusedAdamOptimizer } from '../src/backend/kernels/fused-adam.js';
 
-type Shape = number[];
-const TOL = 1e-4;
-
-function rand(shape: Shape): Float32Array {
-  return Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => Math.random() * 2 - 1);
-}
 
 async function on<T>(backend: string, f: () => T): Promise<T> {
   await tf.setBackend(backend);
@@ -34,16 +29,6 @@ async function compareKernel(name: string, inputs: Record<string, [Float32Array 
   return { err: relErr(got, ref), shape: gotShape };
 }
 
-function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  expect(got.length).toBe(ref.length);
-  let diff = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return Number.isNaN(diff) ? Infinity : diff / scale;
-}
 
 interface ConvCase { b: number; h: number; w: number; ci: number; co: number; k: number;
   s: number; pad: 'same' | 'valid' }

@@ -8,15 +8,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { im2colTransposed } from './im2col.js';
+import { planConvGrad, type ConvGradAttrs } from './conv-grad-plan.js';
 import { simdKernels } from './simd/index.js';
 import {
   asWasmBackend, dispose, f32Offset, heapF32, tensorData, wasmTranspose, withHeapView,
   xnnConv2d, xnnMatMul, type WasmBackendLike,
 } from './wasm-internals.js';
 
-// ~1 MiB of im2col per chunk bounds memory at large batches (speed was
-// within noise of unchunked on the bench shapes).
-const CHUNK_FLOATS = 1 << 18;
 
 // Below this many input channels the im2col + matmul path measured faster.
 const CONV_PATH_MIN_IN_CHANNELS = 4;
@@ -32,11 +30,7 @@ export function setDirectFilterGrad(on: boolean): void {
   directEnabled = on;
 }
 
-interface FilterAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface FilterAttrs extends ConvGradAttrs {
   filterShape: [number, number, number, number];
 }
 
@@ -45,20 +39,8 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
   const backend = asWasmBackend(args.backend);
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs as unknown as FilterAttrs;
-  if (attrs.dataFormat === 'NCHW') {
-    throw new Error('wasm Conv2DBackpropFilter supports only NHWC');
-  }
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
-    attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const { info, kk, perImage, chunk, geometry } = planConvGrad('Conv2DBackpropFilter', attrs, x.shape as [number, number, number, number], attrs.filterShape);
   const { batchSize, outHeight, outWidth, filterHeight, filterWidth, inChannels, outChannels } = info;
-  const kk = filterHeight * filterWidth * inChannels;
-  const perImage = outHeight * outWidth;
-  const chunk = Math.max(1, Math.min(batchSize, Math.floor(CHUNK_FLOATS / (kk * perImage))));
-  const geometry = {
-    inH: info.inHeight, inW: info.inWidth, inC: inChannels, outH: outHeight, outW: outWidth,
-    fh: filterHeight, fw: filterWidth, strideH: info.strideHeight, strideW: info.strideWidth,
-    dilationH: 1, dilationW: 1, padTop: info.padInfo.top, padLeft: info.padInfo.left,
-  };
 
   const simd = simdKernels(backend);
   const pad = info.padInfo;

@@ -9,18 +9,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { col2imAdd } from './im2col.js';
+import { planConvGrad, type ConvGradAttrs } from './conv-grad-plan.js';
 import { simdKernels } from './simd/index.js';
 import {
   asWasmBackend, dispose, f32Offset, heapF32, tensorData, withHeapView, xnnMatMul,
 } from './wasm-internals.js';
 
-const CHUNK_FLOATS = 1 << 18;
-
-interface InputAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface InputAttrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];
 }
 
@@ -29,21 +24,8 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
   const backend = asWasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const attrs = args.attrs as unknown as InputAttrs;
-  if (attrs.dataFormat === 'NCHW') {
-    throw new Error('wasm Conv2DBackpropInput supports only NHWC');
-  }
-  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape,
-    filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad,
-    attrs.dimRoundingMode, false, 'channelsLast');
-  const { batchSize, outHeight, outWidth, filterHeight, filterWidth, inChannels, outChannels } = info;
-  const kk = filterHeight * filterWidth * inChannels;
-  const perImage = outHeight * outWidth;
-  const chunk = Math.max(1, Math.min(batchSize, Math.floor(CHUNK_FLOATS / (kk * perImage))));
-  const geometry = {
-    inH: info.inHeight, inW: info.inWidth, inC: inChannels, outH: outHeight, outW: outWidth,
-    fh: filterHeight, fw: filterWidth, strideH: info.strideHeight, strideW: info.strideWidth,
-    dilationH: 1, dilationW: 1, padTop: info.padInfo.top, padLeft: info.padInfo.left,
-  };
+  const { info, kk, perImage, chunk, geometry } = planConvGrad('Conv2DBackpropInput', attrs, attrs.inputShape, filter.shape as [number, number, number, number]);
+  const { batchSize, outChannels } = info;
 
   const simd = simdKernels(backend);
   const dx = backend.makeOutput(info.inShape, 'float32');
