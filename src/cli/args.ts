@@ -196,7 +196,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .addHelpText('after', examples([
       'bstune sweep --sizes 16,32,64,128 --epochs 3',
       'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --out cnn.jsonl',
-      'bstune sweep --resume cnn.jsonl',
+      'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --resume cnn.jsonl',
     ]))
     .action((opts: Record<string, unknown>) => finish('sweep', opts, {
       ...(typeof opts.out === 'string' ? { out: opts.out } : {}),
