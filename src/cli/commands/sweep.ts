@@ -49,6 +49,11 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const isDone = (r: Run) => done.some((t) => t.batchSize === r.batchSize && t.seed === r.seed);
   const todo = plan.filter((r) => !isDone(r));
   const trials: StoredTrial[] = done.filter((t) => plan.some((r) => r.batchSize === t.batchSize && r.seed === t.seed));
+  const outside = done.filter((t) => !trials.includes(t));
+  if (outside.length > 0) {
+    // Sizes and repeats are not part of the config hash, so a resume may name fewer of them.
+    ctx.progress.info(`the results file also holds ${outside.length} runs outside this sweep (${[...new Set(outside.map((t) => `batch ${t.batchSize} seed ${t.seed}`))].join(', ')}); pass the same --sizes/--repeats to include them`);
+  }
   const started = performance.now();
   let interrupted = false;
   for (const [i, r] of todo.entries()) {
