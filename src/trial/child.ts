@@ -7,11 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { isBstuneError } from '../errors.js';
 import { setupBackend } from '../backend/setup.js';
-import { loadDataset } from '../data/index.js';
+import { loadDataset, type DataConfig, type Dataset } from '../data/index.js';
 import { buildModel, describeModel } from '../model/build.js';
 import { train } from '../train/loop.js';
 import { parseFaults, faultAfterStep } from './faults.js';
-import type { ChildMessage, ParentMessage, TrialSpec, TrialMeasurements } from './protocol.js';
+import { preloadKey, type ChildMessage, type ParentMessage, type TrialSpec, type TrialMeasurements } from './protocol.js';
 import type { Tf } from '../tf.js';
 import type { ConcreteBackend } from '../backend/resolve.js';
 
@@ -41,6 +41,15 @@ let tfRef: Tf | null = null;
 const early = process.argv[2] as ConcreteBackend | undefined;
 const earlyTf: Promise<Tf> | null = early ? setupBackend(early) : null;
 earlyTf?.catch(() => {}); // a failure is reported when the trial runs
+// Likewise the data set (from the binary cache, or the IDX files), named as JSON by preloadKey().
+const preload = process.argv[3];
+const earlyData: Promise<Dataset> | null = preload && earlyTf
+  ? earlyTf.then(() => {
+      const p = JSON.parse(preload) as { data: DataConfig; seed: number; cacheDir?: string };
+      return loadDataset(p.data, { seed: p.seed, ...(p.cacheDir ? { cacheDir: p.cacheDir } : {}) });
+    })
+  : null;
+earlyData?.catch(() => {});
 
 async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   const { config, batchSize } = spec;
@@ -48,7 +57,9 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   const tf = earlyTf && early === spec.backend ? await earlyTf : await setupBackend(spec.backend);
   tfRef = tf;
   const t1 = performance.now();
-  const data = await loadDataset(config.data, { seed: config.training.seed, ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
+  const data = earlyData && preload === preloadKey(spec)
+    ? await earlyData
+    : await loadDataset(config.data, { seed: config.training.seed, ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
   const t2 = performance.now();
   const model = buildModel(tf, config.model, spec.seed);
   const t3 = performance.now();

@@ -10,6 +10,8 @@ const STDERR_KEEP = 64 * 1024;
 export interface TrialProcess {
   child: ChildProcess;
   backend: ConcreteBackend;
+  /** What the process loads before its spec arrives: the data set, as JSON (see child.ts). */
+  preload: string;
   readyAt: number | null;
   stderr: () => string;
   /** Set by the taker: gets the trial's stderr as it comes (for --verbose). */
@@ -21,14 +23,14 @@ export interface TrialProcess {
 const live = new Set<ChildProcess>();
 let spare: TrialProcess | null = null;
 
-function start(backend: ConcreteBackend, env: NodeJS.ProcessEnv): TrialProcess {
+function start(backend: ConcreteBackend, preload: string, env: NodeJS.ProcessEnv): TrialProcess {
   const execArgv = process.env.BSTUNE_TEST_FAULT?.includes('heap:') ? ['--max-old-space-size=96'] : [];
-  const child = fork(childPath, [backend], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv, env, serialization: 'advanced' });
+  const child = fork(childPath, [backend, preload], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv, env, serialization: 'advanced' });
   live.add(child);
   child.on('exit', () => live.delete(child));
   child.on('error', () => live.delete(child));
   let tail = '';
-  const p: TrialProcess = { child, backend, readyAt: null, stderr: () => tail, onStderr: null, onReady: null };
+  const p: TrialProcess = { child, backend, preload, readyAt: null, stderr: () => tail, onStderr: null, onReady: null };
   child.stderr?.on('data', (b: Buffer) => {
     p.onStderr?.(b);
     tail = (tail + b.toString()).slice(-STDERR_KEEP);
@@ -48,23 +50,23 @@ function start(backend: ConcreteBackend, env: NodeJS.ProcessEnv): TrialProcess {
 const prewarmable = (b: ConcreteBackend) => b === 'wasm' || b === 'cpu';
 
 /**
- * A process for the next trial. The spare, if one is ready for this backend, has already
- * loaded TensorFlow.js and its backend while the previous trial ran, so the search does
- * not wait for start-up. With `prewarmNext`, a new spare starts at once: it loads on the
+ * A process for the next trial. The spare, if one is ready for this backend and data, has
+ * already loaded TensorFlow.js, its backend and the data set while the previous trial ran,
+ * so the search does not wait for start-up. With `prewarmNext`, a new spare starts at once: it loads on the
  * other core while this trial runs (one training trial uses one core on wasm and cpu).
  */
-export function takeTrialProcess(backend: ConcreteBackend, env: NodeJS.ProcessEnv, prewarmNext: boolean): TrialProcess {
+export function takeTrialProcess(backend: ConcreteBackend, preload: string, env: NodeJS.ProcessEnv, prewarmNext: boolean): TrialProcess {
   let p: TrialProcess;
-  if (spare && spare.backend === backend && spare.child.exitCode === null && spare.child.signalCode === null && !env.TF_FORCE_GPU_ALLOW_GROWTH) {
+  if (spare && spare.backend === backend && spare.preload === preload && spare.child.exitCode === null && spare.child.signalCode === null && !env.TF_FORCE_GPU_ALLOW_GROWTH) {
     p = spare;
     spare = null;
   } else {
     releaseSpare();
-    p = start(backend, env);
+    p = start(backend, preload, env);
   }
   // Same priority as every trial: the spare becomes the next measured trial, and a
   // process cannot raise its priority back, so a lowered one would skew its samples/s.
-  if (prewarmNext && prewarmable(backend)) spare = start(backend, env);
+  if (prewarmNext && prewarmable(backend)) spare = start(backend, preload, env);
   return p;
 }
 

@@ -59,3 +59,8 @@ export interface TrialResult {
   /** Of which outside training: process start, backend init, data load, model build. */
   overheadSeconds: number;
 }
+
+/** The data a trial process may load before its spec arrives (the same for every trial of a run). */
+export function preloadKey(spec: TrialSpec): string {
+  return JSON.stringify({ data: spec.config.data, seed: spec.config.training.seed, ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
+}

@@ -5,6 +5,7 @@ import { formatBytes } from '../report/stats.js';
 import type { ChildMessage, TrialResult, TrialSpec, TrialMeasurements } from './protocol.js';
 import type { EpochRecord } from '../train/loop.js';
 import { takeTrialProcess } from './pool.js';
+import { preloadKey } from './protocol.js';
 
 
 export interface TrialHooks {
@@ -32,7 +33,7 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
   return new Promise<TrialResult>((resolve, reject) => {
     if (hooks.signal?.aborted) return reject(interrupted());
     const env = { ...process.env, ...(spec.backend === 'tensorflow-gpu' && spec.config.device.memoryLimit !== null ? { TF_FORCE_GPU_ALLOW_GROWTH: 'true' } : {}) };
-    const proc = takeTrialProcess(spec.backend, env, hooks.prewarmNext === true);
+    const proc = takeTrialProcess(spec.backend, preloadKey(spec), env, hooks.prewarmNext === true);
     const { child } = proc;
     if (hooks.verbose) proc.onStderr = (b) => process.stderr.write(b);
     const runIt = () => child.send({ type: 'run', spec });
