@@ -92,7 +92,7 @@ describe('findMaxBatch step-down', () => {
     expect(sizes(r.attempts)).toEqual([512]);
     expect(r.maxBatchSize).toBe(512);
     expect(r.smallestOom).toBeNull();
-    expect(r.notes).toContain('512 fits; larger sizes not tried — raise search.start');
+    expect(r.notes).toContain('512 fits, and it was the first size tried: the maximum may be larger; raise --start (search.start), e.g. --start 1024');
   });
 
   it('fits at once at the training-set size: nothing larger exists', async () => {

@@ -30,7 +30,7 @@ const MAX_INT = 2 ** 31 - 1;
 function intParser(what: string, min: number) {
   return (v: string): number => {
     if (!/^\s*\d+\s*$/.test(v) || Number(v) < min || Number(v) > MAX_INT) {
-      throw new InvalidArgumentError(`${what} must be a whole number${min > 0 ? ` >= ${min}` : ''}`);
+      throw new InvalidArgumentError(`${what} must be a whole number >= ${min}`);
     }
     return Number(v);
   };
@@ -228,13 +228,15 @@ export function parseArgs(argv: string[]): ParsedArgs {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return { kind: 'output', text: captured };
+      // `bstune help [command]` asks for help; a bare `bstune` or `bstune config` is missing its command.
+      if (e.code === 'commander.help' && argv.includes('help')) return { kind: 'output', text: captured };
       if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') {
-        throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train or config check (see bstune --help)');
+        throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${argv[0] === 'config' ? 'config check or config schema' : 'find-max, sweep, train, config check or config schema'} (see bstune --help)`);
       }
       throw commanderUsageError(e);
     }
     throw e;
   }
-  if (result === null) throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train or config check (see bstune --help)');
+  if (result === null) throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train, config check or config schema (see bstune --help)');
   return result;
 }

@@ -1,5 +1,5 @@
 import { readFileSync, statSync, existsSync } from 'node:fs';
-import { resolve, dirname, join } from 'node:path';
+import { resolve, dirname, join, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { BstuneError } from '../errors.js';
@@ -33,7 +33,15 @@ const localConfigName = 'bstune.yaml';
  * packaged MLP config, so `npx bstune find-max` works on a fresh clone.
  */
 export function resolveConfigPath(explicit: string | undefined, cwd: string): { path: string; chosenBy: string } {
-  if (explicit !== undefined) return { path: resolve(cwd, explicit), chosenBy: '--config' };
+  if (explicit !== undefined) {
+    const path = resolve(cwd, explicit);
+    // `-c configs/mnist-cnn.yaml` as in the examples, run from anywhere: the packaged file.
+    const packaged = resolve(packageRoot, explicit);
+    if (!existsSync(path) && !isAbsolute(explicit) && explicit.startsWith('configs') && existsSync(packaged)) {
+      return { path: packaged, chosenBy: '--config, found among the packaged configs' };
+    }
+    return { path, chosenBy: '--config' };
+  }
   const local = resolve(cwd, localConfigName);
   if (existsSync(local)) return { path: local, chosenBy: `./${localConfigName}` };
   return { path: defaultConfigPath, chosenBy: 'built-in default' };

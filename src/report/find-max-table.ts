@@ -5,6 +5,9 @@ import { dash, fmtBytes, fmtLr, fmtRate, fmtSec, paint } from './format.js';
 interface Summary {
   maxBatchSize: number | null;
   largestFit: number | null;
+  smallestOom: number | null;
+  /** The first size tried was the whole training set: nothing larger exists. */
+  wholeTrainingSet: boolean;
   learningRate: number | null;
   headroomBytes: number | null;
   memoryLimitBytes: number | null;
@@ -27,16 +30,18 @@ export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: {
     const fit = s.largestFit !== null ? `; ${s.largestFit} had fitted` : '';
     lines.push(paint(stream, 'red', `search stopped: the trial at ${s.stoppedBy.batchSize} failed with ${s.stoppedBy.outcome}, not an out-of-memory${fit}`));
   } else if (s.maxBatchSize === null) {
-    lines.push(paint(stream, 'red', 'nothing fits: even the smallest batch size tried ran out of memory'));
+    lines.push(paint(stream, 'red', 'nothing fits: even the smallest batch size tried ran out of memory; lower --min, raise --memory-limit, or use a smaller model'));
   } else {
     const margin = s.largestFit !== null && s.largestFit !== s.maxBatchSize ? ` (${s.largestFit} fits; margin applied)` : '';
     // Headroom was measured at the largest fit, which the margin may have cut below.
     const at = s.largestFit !== null && s.largestFit !== s.maxBatchSize ? ` at ${s.largestFit}` : '';
     const headroom = s.headroomBytes !== null ? `, headroom${at} ${fmtBytes(s.headroomBytes)} under the ${fmtBytes(s.memoryLimitBytes)} limit` : '';
-    lines.push(paint(stream, 'bold', `largest batch that fits: ${s.maxBatchSize}${margin}${headroom}; use learning rate ${fmtLr(s.learningRate ?? 0)} with it`));
+    // When the first size tried fitted, it is a lower bound, not the maximum.
+    const label = s.smallestOom === null && !s.wholeTrainingSet ? 'at least this batch fits' : 'largest batch that fits';
+    lines.push(paint(stream, 'bold', `${label}: ${s.maxBatchSize}${margin}${headroom}; use learning rate ${fmtLr(s.learningRate ?? 0)} with it`));
   }
   lines.push(`memory: ${s.memoryMeaning} · ${p.backend.name} on ${p.backend.device}`);
-  for (const n of s.notes) lines.push(`note: ${n}`);
+  for (const n of s.notes) if (!/^even search\.min/.test(n)) lines.push(`note: ${n}`);
   lines.push(`time: ${s.seconds.toFixed(1)} s, of which ${s.overheadSeconds.toFixed(1)} s outside training (process start, backend, data, model)`);
   return `${table.toString()}\n${lines.join('\n')}\n`;
 }

@@ -27,13 +27,15 @@ export class Progress {
     if (this.spinner) this.spinner.text = text;
   }
 
-  done(text: string, ok = true): void {
+  /** `warn` is for an expected negative, like an out-of-memory trial during a search. */
+  done(text: string, ok: boolean | 'warn' = true): void {
     if (this.mode === 'spinner' && this.spinner) {
-      if (ok) this.spinner.succeed(text);
+      if (ok === 'warn') this.spinner.warn(text);
+      else if (ok) this.spinner.succeed(text);
       else this.spinner.fail(text);
       this.spinner = null;
     } else if (this.mode !== 'off') {
-      this.stream.write(`${ok ? '✔' : '✖'} ${text}\n`);
+      this.stream.write(`${ok === 'warn' ? '⚠' : ok ? '✔' : '✖'} ${text}\n`);
     }
   }
 

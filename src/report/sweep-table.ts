@@ -41,6 +41,8 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target
   if (opts.target !== null) {
     footer.push(`epochs to ${fmtPct(opts.target)} = first epoch whose val acc reached it (${opts.targetConfigured ? 'sweep.targetAccuracy' : '99% of the best val acc any run reached'}; – = never)`);
   }
-  footer.push('gap = train accuracy minus validation accuracy after the last epoch (same pass over a training subset of the validation size); peak memory = peak tensor bytes of a training step');
+  footer.push('gap: train minus validation accuracy after the last epoch, in percentage points (pt);');
+  footer.push('     train accuracy from the same kind of pass over a training subset as large as the validation set');
+  footer.push('peak memory: peak tensor bytes of a training step');
   return `${table.toString()}\n${footer.join('\n')}\n`;
 }

@@ -10,7 +10,7 @@ interface Facts {
 export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.WriteStream): string {
   const head = `batch ${t.batchSize} · lr ${fmtLr(t.learningRate)} · ${p.backend.name} on ${p.backend.device}\n${p.data}\n`;
   if (t.outcome !== 'ok') return `${head}${paint(stream, 'red', `${t.outcome}: ${t.reason ?? 'no reason given'}`)}\n`;
-  const table = new Table({ head: ['epoch', 'lr', 'train loss', 'train acc', 'val loss', 'val acc', 'seconds'], style: { head: [], border: [] } });
+  const table = new Table({ head: ['epoch', 'lr (end)', 'train loss', 'train acc', 'val loss', 'val acc', 'seconds'], style: { head: [], border: [] } });
   for (const h of t.history) {
     table.push([h.epoch, fmtLr(h.learningRate), fmtNum(h.trainLoss), fmtPct(h.trainAccuracy), fmtNum(h.valLoss), fmtPct(h.valAccuracy), fmtSec(h.seconds)]);
   }

@@ -141,7 +141,7 @@ export async function findMaxBatch(
     notes.push(
       first === opts.maxBatch
         ? `${first} fits (the whole training set); nothing larger to try`
-        : `${first} fits; larger sizes not tried — raise search.start`,
+        : `${first} fits, and it was the first size tried: the maximum may be larger; raise --start (search.start), e.g. --start ${first * 2}`,
     );
   }
 
@@ -167,6 +167,9 @@ export async function findMaxBatch(
     );
   }
 
+  if (!opts.refine && smallestOom !== null && smallestOom - largestFit > 1) {
+    notes.push(`the maximum lies between ${largestFit} and ${smallestOom - 1}; --refine narrows it`);
+  }
   const maxBatchSize = applyMargin(largestFit, opts.margin);
   if (opts.margin > 0) notes.push(`margin ${+(opts.margin * 100).toFixed(2)}%: ${largestFit} → ${maxBatchSize}`);
   return { maxBatchSize, largestFit, smallestOom, attempts, stoppedBy: null, notes };

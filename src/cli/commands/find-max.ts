@@ -26,8 +26,8 @@ export async function run(ctx: Context): Promise<CommandOutput> {
       trials.push(t);
       const detail = t.outcome === 'ok'
         ? `fits (peak ${fmtBytes(t.peakMemoryBytes)}, ${fmtRate(t.samplesPerSecond)} samples/s)`
-        : `${t.outcome} (${t.reason ?? 'no reason'})`;
-      ctx.progress.done(`trying ${batchSize}… ${detail}`, t.outcome === 'ok');
+        : `${t.outcome}: ${t.reason ?? 'no reason'}`;
+      ctx.progress.done(`trying ${batchSize}… ${detail}`, t.outcome === 'ok' ? true : t.outcome === 'oom' ? 'warn' : false);
       return { outcome: t.outcome, reason: t.reason };
     },
   );
@@ -39,6 +39,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     maxBatchSize: search.maxBatchSize,
     largestFit: search.largestFit,
     smallestOom: search.smallestOom,
+    wholeTrainingSet: trials[0]?.batchSize === p.trainCount,
     learningRate: search.maxBatchSize !== null ? scaledLearningRate(config.optimizer, search.maxBatchSize) : null,
     memoryLimitBytes: limit,
     headroomBytes: best && limit !== null && best.peakMemoryBytes !== null ? limit - best.peakMemoryBytes : null,

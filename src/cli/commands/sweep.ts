@@ -61,7 +61,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     ctx.progress.start(`${label}: starting…${eta(started, i, todo.length)}`);
     try {
       const t = await runTrial({ config, backend: p.backend.name, batchSize: r.batchSize, mode: 'full', seed: r.seed }, {
-        ...trialProgress(ctx.progress, label, config.training.epochs), signal: ctx.signal, verbose: ctx.args.common.verbose, prewarmNext: i < todo.length - 1,
+        ...trialProgress(ctx.progress, label, config.training.epochs), signal: ctx.signal, verbose: ctx.args.common.verbose,
       });
       const stored: StoredTrial = { ...t, configHash: hash };
       appendResult(outPath, stored);

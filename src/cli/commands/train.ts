@@ -10,7 +10,8 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const p = await prepare(ctx);
   const batchSize = ctx.args.batchSize ?? p.config.optimizer.baseBatchSize;
   if (batchSize > p.trainCount) {
-    throw new BstuneError('BSTUNE_USAGE', `batch size ${batchSize} is larger than the training set (${p.trainCount} samples)`, '--batch-size');
+    const from = ctx.args.batchSize !== undefined ? '--batch-size' : 'optimizer.baseBatchSize';
+    throw new BstuneError('BSTUNE_USAGE', `batch size ${batchSize} is larger than the training set (${p.trainCount} samples${p.config.data.trainLimit !== undefined ? `, data.trainLimit / --train-limit ${p.config.data.trainLimit}` : ''})`, from);
   }
   const hooks = trialProgress(ctx.progress, `batch ${batchSize}`, p.config.training.epochs);
   ctx.progress.start(`batch ${batchSize}: starting trial…`);
