@@ -176,3 +176,26 @@ describe('bstune config check (end to end)', () => {
     expect(r.stdout).toBe(readFileSync(schemaPath, 'utf8'));
   });
 });
+
+describe('config errors say how to fix the mistake', () => {
+  it.each([
+    ['optimizer:\n  learningrate: 0.1\n', /unknown key "optimizer\.learningrate" \(did you mean learningRate\?\)/],
+    ['epochs: 3\n', /unknown key "epochs" \(did you mean training\.epochs\?\)/],
+    ['model:\n  kind: cnn\n  hidden: [10]\n', /unknown key "model\.hidden" \(model \(kind cnn\) takes: kind, filters, kernelSize, poolSize, dense\)/],
+    ['model:\n  kind: CNN\n', /model\.kind: must be one of "mlp", "cnn", got "CNN"/],
+    ['optimizer:\n  baseBatchSize: 32.5\n', /optimizer\.baseBatchSize: must be a whole number/],
+    ['search:\n  stepsPerTrial: 1\n', /search\.stepsPerTrial: must be >= 2, got 1/],
+    ['search:\n  refine: yes\n', /search\.refine: must be true or false, got string "yes"/],
+    ['sweep:\n  sizes: 64\n', /sweep\.sizes: must be a list, e.g\. \[16, 32\], got number 64/],
+  ])('%j', (text, message) => {
+    let err: unknown;
+    try {
+      parseConfigText(text, '/x/bstune.yaml');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BstuneError);
+    expect((err as BstuneError).line).toMatch(message);
+    expect((err as BstuneError).line).toMatch(/\(\/x\/bstune\.yaml:\d+:\d+\)$/);
+  });
+});

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Docume
 import { BstuneError } from '../errors.js';
 import { configSchema, type Config, type ParsedConfig } from './schema.js';
 import { semanticProblems } from './rules.js';
+import { describeIssue, keysAt, unknownKeyHint } from './messages.js';
 import { parseSize } from '../report/stats.js';
 
 /** A value set from the command line, applied over the file before validation. */
@@ -138,9 +139,13 @@ export function parseConfigText(text: string, file: string, overrides: Override[
     const first = issues[0]!;
     const key = first.code === 'unrecognized_keys' ? first.keys[0] : undefined;
     const keyPath = [...first.path, ...(key !== undefined ? [key] : [])].map(String).join('.') || '(top level)';
+    const at = (path: PropertyKey[]): unknown => path.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[String(k)] : undefined), raw);
+    const parent = at(first.path);
+    const kind = first.path[0] === 'model' && parent !== null && typeof parent === 'object' ? (parent as Record<string, unknown>).kind : undefined;
+    const section = first.path.length > 0 ? `${first.path.map(String).join('.')}${kind !== undefined ? ` (kind ${String(kind)})` : ''}` : 'the top level';
     const message = first.code === 'unrecognized_keys'
-      ? `unknown key "${keyPath}"${first.keys.length > 1 ? ` (also: ${first.keys.slice(1).join(', ')})` : ''}`
-      : `${keyPath}: ${first.message}`;
+      ? `unknown key "${keyPath}"${misplacedHint(first.path, key!) ?? unknownKeyHint(key!, keysAt(first.path, kind), section)}${first.keys.length > 1 ? `; also unknown: ${first.keys.slice(1).join(', ')}` : ''}`
+      : `${keyPath}: ${describeIssue(first, at(first.path))}`;
     const more = issues.length > 1 ? `; and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''}` : '';
     throw invalid(`invalid config: ${message}${more}`, locate(first.path, key));
   }
@@ -154,6 +159,13 @@ function finalize(p: ParsedConfig): Config {
   const { $schema: _schema, ...rest } = p;
   const limit = p.device.memoryLimit;
   return { ...rest, device: { ...p.device, memoryLimit: typeof limit === 'string' ? parseSize(limit) : limit } };
+}
+
+/** A key written at the top level that belongs in a section, like `epochs` for `training.epochs`. */
+function misplacedHint(path: PropertyKey[], key: string): string | null {
+  if (path.length > 0) return null;
+  const home = keysAt([]).find((section) => keysAt([section]).some((k) => k.toLowerCase() === key.toLowerCase()));
+  return home ? ` (did you mean ${home}.${keysAt([home]).find((k) => k.toLowerCase() === key.toLowerCase())}?)` : null;
 }
 
 function setIn(obj: Record<string, unknown>, path: string[], value: unknown): void {
