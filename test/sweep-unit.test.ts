@@ -251,3 +251,13 @@ describe('configHash and the default path', () => {
     expect(defaultResultsPath('/w', 'my exp', new Date('2024-05-06T07:08:09.123Z'))).toBe('/w/.bstune/my-exp-2024-05-06T070809Z.jsonl');
   });
 });
+
+describe('configDiff: what a refused resume reports', () => {
+  it('lists changed leaves with old → new, and nothing for equal configs', async () => {
+    const { configDiff } = await import('../src/sweep/results.js');
+    expect(configDiff({ training: { epochs: 3, seed: 42 }, model: { kind: 'mlp', hidden: [10] } }, { training: { epochs: 1, seed: 42 }, model: { kind: 'mlp', hidden: [10, 10] } }))
+      .toEqual(['training.epochs: 3 → 1', 'model.hidden: [10] → [10,10]']);
+    expect(configDiff({ a: { b: 1 } }, { a: { b: 1 } })).toEqual([]);
+    expect(configDiff({ a: 1 }, {})).toEqual(['a: 1 → unset']);
+  });
+});

@@ -5,20 +5,34 @@ import { BstuneError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import type { TrialResult } from '../trial/protocol.js';
 
-export type StoredTrial = TrialResult & { configHash: string };
+/** `hashedConfig` (what the hash was taken of) lets a refused resume say what changed. */
+export type StoredTrial = TrialResult & { configHash: string; hashedConfig?: unknown };
 
-/** What decides a run's numbers: a results file made under another hash cannot be resumed. */
+/** What decides a run's numbers. The backend actually used, not `auto`: installing tfjs-node between two runs must not mix backends in one file. */
+export function hashedConfig(c: Config, backend: string): Record<string, unknown> {
+  return { data: c.data, model: c.model, optimizer: c.optimizer, training: c.training, device: { ...c.device, backend }, trialTimeout: c.search.trialTimeout };
+}
+
+/** A results file made under another hash cannot be resumed. */
 export function configHash(c: Config, backend: string): string {
-  // The backend actually used, not `auto`: installing tfjs-node between two runs must not mix backends in one file.
-  const relevant = { data: c.data, model: c.model, optimizer: c.optimizer, training: c.training, device: { ...c.device, backend }, trialTimeout: c.search.trialTimeout };
-  return createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify(hashedConfig(c, backend))).digest('hex').slice(0, 16);
+}
+
+/** Leaf-by-leaf differences, e.g. ["training.epochs: 3 → 1"]. */
+export function configDiff(before: unknown, after: unknown, path = ''): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(before) && isObj(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    return keys.flatMap((k) => configDiff(before[k], after[k], path ? `${path}.${k}` : k));
+  }
+  return JSON.stringify(before) === JSON.stringify(after) ? [] : [`${path}: ${JSON.stringify(before) ?? 'unset'} → ${JSON.stringify(after) ?? 'unset'}`];
 }
 
 /**
  * Reads a results file. A last line cut short (the process was killed mid-write) is
  * dropped and cut off the file, so the next append starts on a clean line.
  */
-export function readResults(path: string, hash: string): StoredTrial[] {
+export function readResults(path: string, hash: string, current?: unknown): StoredTrial[] {
   let text: string;
   try {
     if (statSync(path).isDirectory()) throw new BstuneError('BSTUNE_USAGE', 'results file is a directory', path);
@@ -46,7 +60,9 @@ export function readResults(path: string, hash: string): StoredTrial[] {
       throw new BstuneError('BSTUNE_USAGE', `results file line ${i + 1} is not a bstune trial record`, `${path}:${i + 1}`);
     }
     if (t.configHash !== hash) {
-      throw new BstuneError('BSTUNE_USAGE', `results file was made with a different config (hash ${t.configHash}, now ${hash}); resume with the same config and flags`, `${path}:${i + 1}`);
+      const diff = t.hashedConfig !== undefined && current !== undefined ? configDiff(t.hashedConfig, current) : [];
+      const what = diff.length > 0 ? `: ${diff.slice(0, 3).join('; ')}${diff.length > 3 ? `; and ${diff.length - 3} more` : ''}` : ` (hash ${t.configHash}, now ${hash})`;
+      throw new BstuneError('BSTUNE_USAGE', `results file was made with a different config${what}; resume with the same config and flags`, `${path}:${i + 1}`);
     }
     if (last) break; // no newline after it: the write was cut short
     out.push(t);

@@ -6,7 +6,7 @@ import { trialProgress } from '../../report/trial-progress.js';
 import { renderSweep } from '../../report/sweep-table.js';
 import { fmtPct, fmtRate } from '../../report/format.js';
 import { BstuneError, ExitCode, isBstuneError } from '../../errors.js';
-import { appendResult, configHash, defaultResultsPath, ensureWritable, readResults, type StoredTrial } from '../../sweep/results.js';
+import { appendResult, configHash, defaultResultsPath, ensureWritable, hashedConfig, readResults, type StoredTrial } from '../../sweep/results.js';
 import { summarizeSweep, targetAccuracy } from '../../sweep/summarize.js';
 import { prepare } from './prepare.js';
 import type { Context, CommandOutput } from '../context.js';
@@ -35,7 +35,8 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     // Appending a new sweep to an old one would mix their runs in one file.
     throw new BstuneError('BSTUNE_USAGE', `results file already holds runs; continue it with --resume ${outPath} or choose another --out`, outPath);
   }
-  const stored: StoredTrial[] = resumeFrom ? readResults(resumeFrom, hash) : [];
+  const hashed = hashedConfig(config, p.backend.name);
+  const stored: StoredTrial[] = resumeFrom ? readResults(resumeFrom, hash, hashed) : [];
   // A run that failed (an OOM kill, a timeout) may pass on a second try: resume re-runs it,
   // and the newest line for a (batch, seed) is the one that counts.
   const done = stored.filter((t, i) => t.outcome === 'ok' && !stored.slice(i + 1).some((u) => u.batchSize === t.batchSize && u.seed === t.seed));
@@ -63,7 +64,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
       const t = await runTrial({ config, backend: p.backend.name, batchSize: r.batchSize, mode: 'full', seed: r.seed }, {
         ...trialProgress(ctx.progress, label, config.training.epochs), signal: ctx.signal, verbose: ctx.args.common.verbose,
       });
-      const stored: StoredTrial = { ...t, configHash: hash };
+      const stored: StoredTrial = { ...t, configHash: hash, hashedConfig: hashed };
       appendResult(outPath, stored);
       trials.push(stored);
       ctx.progress.done(t.outcome === 'ok'
