@@ -186,6 +186,38 @@ describe('BatchMatMul replacement (wasm vs cpu)', () => {
       { a: [rand([...aShape]), [...aShape]], b: [rand([...bShape]), [...bShape]] }, { transposeA, transposeB });
     expect(err).toBeLessThanOrEqual(TOL);
   });
+
+  it('a reshaped operand (same tensor id, new shape) is not multiplied with an operator built for the old shape', async () => {
+    const t = rand([6, 4]);
+    const a1 = rand([6, 3]);
+    const a2 = rand([12, 5]);
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const T = tf.tensor(t, [6, 4]);
+      const r1 = tf.matMul(tf.tensor(a1, [6, 3]), T, true, false);
+      const r2 = tf.matMul(tf.tensor(a2, [12, 5]), T.reshape([12, 2]), true, false);
+      const out = [r1.dataSync().slice(), r2.dataSync().slice()];
+      tf.disposeVariables();
+      return out;
+    };
+    const [c1, c2] = await run('cpu');
+    const [w1, w2] = await run('wasm');
+    expect(relErr(w1!, c1!)).toBeLessThanOrEqual(TOL);
+    expect(relErr(w2!, c2!)).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe('empty batches (wasm)', () => {
+  it.each([1, 4])('the filter gradient of an empty batch is zeros (%i input channels), and a sum over no rows is zeros', async (ci) => {
+    await tf.setBackend('wasm');
+    const x = tf.zeros([0, 5, 5, ci]);
+    const f = tf.variable(tf.ones([3, 3, ci, 8]));
+    const g = tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')))(f);
+    expect(Array.from(g.dataSync()).every((v) => v === 0)).toBe(true);
+    expect(Array.from(tf.sum(tf.zeros([0, 8]), 0).dataSync())).toEqual(new Array(8).fill(0));
+    tf.dispose([x, g]);
+    f.dispose();
+  });
 });
 
 describe('fused Adam on wasm', () => {

@@ -14,6 +14,9 @@ interface WasmModule {
  * bug. Failing inside the allocator, or getting no memory, is by definition an
  * allocation failure, so it becomes a plain out-of-memory error naming the request.
  */
+/** The heap plus a request above this cannot be served under the 4 GiB cap once bookkeeping and fragmentation are counted. */
+const NEAR_CAP = 3.5 * 2 ** 30;
+
 export function guardWasmAllocations(tf: Tf): void {
   const wasm = (tf.backend() as unknown as { wasm?: WasmModule }).wasm;
   if (!wasm || typeof wasm._malloc !== 'function') return;
@@ -30,7 +33,9 @@ export function guardWasmAllocations(tf: Tf): void {
     try {
       ptr = malloc(bytes);
     } catch (e) {
-      if (e instanceof WebAssembly.RuntimeError) throw exhausted(bytes, e);
+      // Only a request that could not fit under the cap is an out-of-memory; a trap inside
+      // malloc on a small heap is heap corruption (a bug) and must not look like an OOM.
+      if (e instanceof WebAssembly.RuntimeError && wasm.HEAPU8.byteLength + bytes > NEAR_CAP) throw exhausted(bytes, e);
       throw e;
     }
     if (ptr === 0 && bytes > 0) throw exhausted(bytes);

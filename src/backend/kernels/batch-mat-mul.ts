@@ -6,7 +6,7 @@
 // else goes to the stock kernel.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasmBackend, dispose, tensorData, wasmTranspose, xnnMatMul } from './wasm-internals.js';
+import { asWasmBackend, dispose, tensorData, wasmTranspose, withHeapView, xnnMatMul } from './wasm-internals.js';
 
 let stock: KernelConfig | null = null;
 
@@ -51,8 +51,16 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
   const aT = transposeA ? wasmTranspose(backend, { ...a, shape: [k, m] }, [1, 0]) : null;
   const bT = transposeB ? wasmTranspose(backend, { ...b, shape: [n, k] }, [1, 0]) : null;
   try {
-    xnnMatMul(backend, tensorData(backend, aT ?? a).id, m, k, tensorData(backend, bT ?? b).id, n,
-      tensorData(backend, out).id);
+    const aId = tensorData(backend, aT ?? a).id;
+    const outId = tensorData(backend, out).id;
+    if (bT) {
+      xnnMatMul(backend, aId, m, k, tensorData(backend, bT).id, n, outId);
+    } else {
+      // XNNPACK caches its operator on the weights' tensor id, whatever their shape, and a
+      // reshape keeps the id: a fresh id for this call means no operator built for another
+      // shape can be reused (it would write past the output).
+      withHeapView(backend, tensorData(backend, b).memoryOffset, k * n, (bId) => xnnMatMul(backend, aId, m, k, bId, n, outId));
+    }
   } finally {
     // Disposing bT also drops the XNNPACK operator cached on it as weights.
     if (aT) dispose(backend, aT);

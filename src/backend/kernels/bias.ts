@@ -65,6 +65,15 @@ function sum(args: KernelArgs): TensorInfo {
     const leading = k >= 1 && k < rank && axes.every((v, i) => v === i);
     const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
     const cols = tf.util.sizeFromShape(x.shape.slice(k));
+    if (leading && rows === 0 && cols > 0) {
+      // A sum over no rows is zeros (the stock kernel leaves the output unwritten).
+      const backend = asWasmBackend(args.backend);
+      const outShape = keepDims ? [...new Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k);
+      const out = backend.makeOutput(outShape, 'float32');
+      const o = tensorData(backend, out).memoryOffset >>> 2;
+      backend.wasm.HEAPF32.fill(0, o, o + cols);
+      return out;
+    }
     if (leading && rows > 0 && cols > 0) {
       const backend = asWasmBackend(args.backend);
       const simd = simdKernels(backend);

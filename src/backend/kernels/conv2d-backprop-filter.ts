@@ -41,6 +41,13 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
   const attrs = args.attrs as unknown as FilterAttrs;
   const { info, kk, perImage, chunk, geometry } = planConvGrad('Conv2DBackpropFilter', attrs, x.shape as [number, number, number, number], attrs.filterShape);
   const { batchSize, outHeight, outWidth, filterHeight, filterWidth, inChannels, outChannels } = info;
+  if (batchSize === 0 || outHeight * outWidth === 0) {
+    // An empty batch contributes nothing: the gradient is zero (the paths below would leave it unwritten).
+    const empty = backend.makeOutput(attrs.filterShape, 'float32');
+    const o = tensorData(backend, empty).memoryOffset >>> 2;
+    heapF32(backend).fill(0, o, o + tf.util.sizeFromShape(attrs.filterShape));
+    return empty;
+  }
 
   const simd = simdKernels(backend);
   const pad = info.padInfo;

@@ -76,6 +76,10 @@ interface AdamConstants {
 function updateVariable(backend: WasmBackendLike, value: tf.Variable, gradient: tf.Tensor,
     m: tf.Variable, v: tf.Variable, k: AdamConstants): void {
   const n = value.size;
+  if (m.size !== n || v.size !== n || gradient.size !== n) {
+    // An optimizer reused on other variables: refuse before allocating, as the stock one throws.
+    throw new Error(`fused Adam: variable ${value.name} has ${n} values but its slots hold ${m.size}/${v.size}`);
+  }
   const outV = backend.makeOutput(value.shape, 'float32');
   const outM = backend.makeOutput(value.shape, 'float32');
   const outS = backend.makeOutput(value.shape, 'float32');
