@@ -88,5 +88,5 @@ export function chooseBackend(requested: BackendName, gpuProbe: typeof probeGpu 
       throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend tensorflow is not installed; install it with: ${install.tensorflow}`, '--backend');
     }
   }
-  return cpuChoice('wasm', 'auto: no TensorFlow binding installed; wasm is the fastest offline backend');
+  return cpuChoice('wasm', 'auto: no TensorFlow binding installed');
 }

@@ -92,9 +92,9 @@ const configFlags: Record<string, { path: string[]; flag: string }> = {
 function common(cmd: Command, training: boolean): Command {
   cmd
     .option('-c, --config <file>', 'experiment config (default: ./bstune.yaml, else the packaged configs/mnist-mlp.yaml)')
-    .option('--json', 'print one JSON document on stdout (everything else goes to stderr)', false)
-    .option('-q, --quiet', 'no progress output', false)
-    .option('-v, --verbose', 'trial logs and stack traces on stderr', false);
+    .option('--json', 'print one JSON document on stdout (everything else goes to stderr)')
+    .option('-q, --quiet', 'no progress output')
+    .option('-v, --verbose', 'trial logs and stack traces on stderr');
   if (!training) return cmd;
   return cmd
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(backendNames))
@@ -209,7 +209,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .addHelpText('after', examples(['bstune train --batch-size 64 --epochs 5', 'bstune train -c configs/mnist-cnn.yaml -b 128 --json']))
     .action((opts: Record<string, unknown>) => finish('train', opts, typeof opts.batchSize === 'number' ? { batchSize: opts.batchSize } : {}));
 
-  const config = program.command('config').description('check an experiment file or print its JSON Schema');
+  const config = program.command('config').description('check an experiment file or print its JSON Schema')
+    .addHelpText('after', examples(['bstune config check configs/mnist-cnn.yaml', 'bstune config schema > bstune.schema.json']));
   common(config.command('check').argument('[file]', 'config file (same as --config)'), false)
     .description('validate a config and print it resolved, with defaults filled in')
     .addHelpText('after', examples(['bstune config check configs/mnist-cnn.yaml', 'bstune config check --json my-experiment.yaml']))
@@ -221,6 +222,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     });
   common(config.command('schema'), false)
     .description('print the JSON Schema of the config file')
+    .addHelpText('after', examples(['bstune config schema > bstune.schema.json   # then: # yaml-language-server: $schema=./bstune.schema.json']))
     .action((opts: Record<string, unknown>) => finish('config-schema', opts));
 
   try {

@@ -2,8 +2,9 @@ import Table from 'cli-table3';
 import type { SizeSummary, Stat } from '../sweep/summarize.js';
 import { dash, fmtBytes, fmtLr, fmtPct, fmtRate, paint } from './format.js';
 
+// A spread of exactly zero (peak memory is the same for every seed) is left out.
 const pm = (s: Stat, f: (n: number) => string, repeats: boolean): string =>
-  s.mean === null ? dash : repeats && s.n > 1 ? `${f(s.mean)} ± ${f(s.std ?? 0)}` : f(s.mean);
+  s.mean === null ? dash : repeats && s.n > 1 && (s.std ?? 0) > 0 ? `${f(s.mean)} ± ${f(s.std ?? 0)}` : f(s.mean);
 
 export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target: number | null; targetConfigured?: boolean; stream: NodeJS.WriteStream }): string {
   const r = opts.repeats > 1;

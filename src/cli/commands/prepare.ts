@@ -22,7 +22,7 @@ export async function prepare(ctx: Context): Promise<Prepared> {
   const { config } = loaded;
   ctx.progress.info(`config ${loaded.path} (${loaded.chosenBy})`);
   const backend = chooseBackend(config.device.backend);
-  ctx.progress.info(`backend ${backend.name} on ${backend.device} — ${backend.why}`);
+  ctx.progress.info(`backend ${backend.name} (${backend.why}) on ${backend.device}`);
   ctx.progress.start('loading MNIST…');
   const data = await loadDataset(config.data, { seed: config.training.seed, onProgress: (m) => ctx.progress.update(m) });
   ctx.progress.info(`data ${data.source}`);
