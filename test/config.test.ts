@@ -199,3 +199,13 @@ describe('config errors say how to fix the mistake', () => {
     expect((err as BstuneError).line).toMatch(/\(\/x\/bstune\.yaml:\d+:\d+\)$/);
   });
 });
+
+describe('README', () => {
+  it('its config reference block is a valid config', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const block = readme.split('## Config reference')[1]!.split('```yaml')[1]!.split('```')[0]!;
+    const config = parseConfigText(block, 'README.md');
+    expect(config.search.start).toBe(512);
+    expect(config.sweep.sizes).toEqual([16, 32, 64, 128]);
+  });
+});
