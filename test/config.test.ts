@@ -186,7 +186,9 @@ describe('config errors say how to fix the mistake', () => {
     ['optimizer:\n  baseBatchSize: 32.5\n', /optimizer\.baseBatchSize: must be a whole number/],
     ['search:\n  stepsPerTrial: 1\n', /search\.stepsPerTrial: must be >= 2, got 1/],
     ['search:\n  refine: yes\n', /search\.refine: must be true or false, got string "yes"/],
-    ['sweep:\n  sizes: 64\n', /sweep\.sizes: must be a list, e.g\. \[16, 32\], got number 64/],
+    ['sweep:\n  sizes: 64\n', /sweep\.sizes: must be a list, e.g\. \[16, 32\], got 64/],
+    ['optimizer:\n  learningRate: .nan\n', /optimizer\.learningRate: must be a number, got NaN/],
+    ['device:\n  memoryLimit: true\n', /device\.memoryLimit: must be a number of bytes or a size like "512MiB", got true/],
   ])('%j', (text, message) => {
     let err: unknown;
     try {

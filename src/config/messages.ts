@@ -8,13 +8,15 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     case 'invalid_type': {
       const expected = String(i.expected);
       if (expected === 'int') return 'must be a whole number';
-      const got = input === undefined ? 'nothing' : input === null ? 'null' : Array.isArray(input) ? 'a list' : typeof input === 'object' ? 'a mapping' : `${typeof input} ${JSON.stringify(input)}`;
+      const got = input === undefined ? 'nothing' : input === null ? 'null' : Array.isArray(input) ? 'a list' : typeof input === 'object' ? 'a mapping'
+        : typeof input === 'number' ? String(input) : `${typeof input} ${JSON.stringify(input)}`;
       const want = { array: 'a list, e.g. [16, 32]', object: 'a mapping of keys', number: 'a number', string: 'text', boolean: 'true or false' }[expected] ?? expected;
       return `must be ${want}, got ${got}`;
     }
     case 'invalid_value':
       return `must be one of ${(i.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${input !== undefined ? `, got ${JSON.stringify(input)}` : ''}`;
     case 'invalid_union':
+      if (issue.path[issue.path.length - 1] === 'memoryLimit') return `must be a number of bytes or a size like "512MiB", got ${JSON.stringify(input)}`;
       if (Array.isArray(i.options)) return `must be one of ${(i.options as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${input !== undefined ? `, got ${JSON.stringify(input)}` : ''}`;
       return issue.message;
     case 'too_small':

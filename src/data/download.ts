@@ -77,7 +77,8 @@ async function downloadOnce(
     } catch (e) {
       return { url, kind: 'network', detail: describeNetworkError(e) };
     }
-    // Only https, even after redirects (the md5 check guards the bytes; this guards the channel).
+    // Only https bytes are used, even after redirects (the md5 check guards the bytes; this
+    // guards the channel). fetch has followed the redirect by now; nothing from it is kept.
     if (res.url && !res.url.startsWith('https://')) {
       await res.body?.cancel().catch(() => {});
       return { url, kind: 'http', detail: `redirected to a non-https address (${new URL(res.url).protocol})` };

@@ -30,7 +30,8 @@ export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: {
     const fit = s.largestFit !== null ? `; ${s.largestFit} had fitted` : '';
     lines.push(paint(stream, 'red', `search stopped: the trial at ${s.stoppedBy.batchSize} failed with ${s.stoppedBy.outcome}, not an out-of-memory${fit}`));
   } else if (s.maxBatchSize === null) {
-    lines.push(paint(stream, 'red', 'nothing fits: even the smallest batch size tried ran out of memory; lower --min, raise --memory-limit, or use a smaller model'));
+    const lower = s.smallestOom !== null && s.smallestOom > 1 ? 'lower --min, ' : '';
+    lines.push(paint(stream, 'red', `nothing fits: even the smallest batch size tried ran out of memory; ${lower}raise --memory-limit, or use a smaller model`));
   } else {
     const margin = s.largestFit !== null && s.largestFit !== s.maxBatchSize ? ` (${s.largestFit} fits; margin applied)` : '';
     // Headroom was measured at the largest fit, which the margin may have cut below.

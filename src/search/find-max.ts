@@ -141,7 +141,7 @@ export async function findMaxBatch(
     notes.push(
       first === opts.maxBatch
         ? `${first} fits (the whole training set); nothing larger to try`
-        : `${first} fits, and it was the first size tried: the maximum may be larger; raise --start (search.start), e.g. --start ${first * 2}`,
+        : `${first} fits, and it was the first size tried: the maximum may be larger; raise --start (search.start), e.g. --start ${Math.min(first * 2, opts.maxBatch)}`,
     );
   }
 

@@ -53,7 +53,9 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const outside = done.filter((t) => !trials.includes(t));
   if (outside.length > 0) {
     // Sizes and repeats are not part of the config hash, so a resume may name fewer of them.
-    ctx.progress.info(`the results file also holds ${outside.length} runs outside this sweep (${[...new Set(outside.map((t) => `batch ${t.batchSize} seed ${t.seed}`))].join(', ')}); pass the same --sizes/--repeats to include them`);
+    const named = [...new Set(outside.map((t) => `batch ${t.batchSize} seed ${t.seed}`))];
+    const list = named.length > 6 ? `${named.slice(0, 6).join(', ')}, …` : named.join(', ');
+    ctx.progress.info(`the results file also holds ${outside.length} finished run${outside.length === 1 ? '' : 's'} outside this sweep (${list}); pass the same --sizes/--repeats to include ${outside.length === 1 ? 'it' : 'them'}`);
   }
   const started = performance.now();
   let interrupted = false;
@@ -85,7 +87,9 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const target = targetAccuracy(ordered.filter((t) => t.outcome === 'ok'), config.sweep.targetAccuracy);
   const rows = summarizeSweep(ordered, sizes, target);
   const failed = ordered.filter((t) => t.outcome !== 'ok').length;
-  const document = makeDocument('sweep', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials: ordered }, {
+  // The document's trials are trial results; the file's bookkeeping (hash, hashed config) stays in the file.
+  const docTrials = ordered.map(({ configHash: _h, hashedConfig: _c, ...t }) => t);
+  const document = makeDocument('sweep', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials: docTrials }, {
     resultsFile: outPath, targetAccuracy: target, summary: rows,
   });
   const human = `${renderSweep(rows, { repeats, target, targetConfigured: config.sweep.targetAccuracy !== null, stream: ctx.stdout })}results: ${outPath}\n`;
