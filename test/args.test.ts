@@ -146,3 +146,17 @@ describe('parseArgs: bad argv', () => {
     expect(() => parseArgs(['find-max', '--epoch', '2'])).toThrow(expect.objectContaining({ where: '--epoch', message: expect.stringMatching(/did you mean --epochs/) }));
   });
 });
+
+describe('parseArgs: help as a command', () => {
+  it('`help` and `help sweep` print help instead of failing', () => {
+    const all = parseArgs(['help']);
+    expect(all.kind).toBe('output');
+    expect((all as { text: string }).text).toMatch(/^Usage: bstune \[options\] \[command\]/);
+    const sweep = parseArgs(['help', 'sweep']);
+    expect((sweep as { text: string }).text).toMatch(/^Usage: bstune sweep \[options\]/);
+  });
+
+  it('`config` alone names its two subcommands', () => {
+    expect(() => parseArgs(['config'])).toThrow(/a command is needed: config check or config schema/);
+  });
+});

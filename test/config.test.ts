@@ -211,3 +211,22 @@ describe('README', () => {
     expect(config.sweep.sizes).toEqual([16, 32, 64, 128]);
   });
 });
+
+describe('packaged configs', () => {
+  it('`-c configs/mnist-cnn.yaml` from a directory without it finds the packaged file', () => {
+    const r = resolveConfigPath('configs/mnist-cnn.yaml', '/');
+    expect(r.path).toBe(join(defaultConfigPath, '..', 'mnist-cnn.yaml'));
+    expect(r.chosenBy).toMatch(/packaged/);
+    // anything else stays relative to the working directory, and missing
+    expect(resolveConfigPath('my/mnist-cnn.yaml', '/').path).toBe('/my/mnist-cnn.yaml');
+  });
+});
+
+describe('a batch larger than the training set', () => {
+  it('blames the setting it came from: optimizer.baseBatchSize when no --batch-size was given', async () => {
+    const r = await runCli(['train', '--train-limit', '5', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe('bstune: error: batch size 32 is larger than the training set (5 samples, data.trainLimit / --train-limit 5) (optimizer.baseBatchSize)');
+  });
+});
