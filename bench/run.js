@@ -56,10 +56,18 @@ if (!values['skip-find-max']) {
   }
 }
 
+// Where a CNN step's time goes on wasm: the top kernels (bench/step.mjs --profile).
+let kernelProfile = null;
+if (models.includes('cnn') && backends.includes('wasm')) {
+  log('bench per-kernel profile (CNN, batch 128, wasm)…');
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./step.mjs', import.meta.url)), 'cnn', '128', '1', '--profile'], { encoding: 'utf8', cwd: root });
+  if (r.status === 0) kernelProfile = r.stdout.trim().split('\n').slice(1, 11);
+}
+
 const dataLoad = JSON.parse(spawnSync(process.execPath, [fileURLToPath(new URL('./one.js', import.meta.url)), 'data'], { encoding: 'utf8', cwd: root }).stdout);
 
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ node: process.version, rows, findMax, dataLoad }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ node: process.version, rows, findMax, dataLoad, kernelProfile }, null, 2)}\n`);
 } else {
   const fmt = (n) => (n == null ? '–' : Math.round(n).toLocaleString('en-US'));
   console.log('model  backend      batch  samples/s (median)  spread (min–max)   runs  peak tensor memory');
@@ -68,5 +76,6 @@ if (values.json) {
     console.log(`${r.model.padEnd(6)} ${r.backend.padEnd(12)} ${String(r.batch).padStart(5)}  ${fmt(r.median).padStart(18)}  ${`${fmt(r.min)}–${fmt(r.max)}`.padStart(16)}  ${String(r.runs).padStart(5)}  ${(r.peakMemoryBytes / 2 ** 20).toFixed(1)} MiB${r.note ? `  (${r.note})` : ''}`);
   }
   console.log(`data: embedded MNIST from the cache in ${dataLoad.cachedMs.toFixed(0)} ms (first load this run ${dataLoad.firstMs.toFixed(0)} ms)`);
+  if (kernelProfile) console.log(kernelProfile.join('\n'));
   if (findMax) console.log(`find-max (MLP, limit 2 MiB): ${findMax.wallSeconds.toFixed(2)} s for ${findMax.trials} trials → ${findMax.maxBatchSize}; ${(findMax.outsideTrainingShare * 100).toFixed(0)}% outside training (process start, backend init, data load)`);
 }
