@@ -44,7 +44,9 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     memoryLimitBytes: limit,
     headroomBytes: best && limit !== null && best.peakMemoryBytes !== null ? limit - best.peakMemoryBytes : null,
     memoryMeaning: limit !== null ? `peak tensor memory against --memory-limit ${fmtBytes(limit)}` : p.backend.memory,
-    notes: search.notes,
+    notes: s.stepsPerTrial < 3
+      ? [...search.notes, `samples/s needs --steps 3 or more: of ${s.stepsPerTrial} steps, the first sets up kernels and the second is profiled for memory`]
+      : search.notes,
     stoppedBy: search.stoppedBy,
     seconds: wall,
     overheadSeconds: overhead,

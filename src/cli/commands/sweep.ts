@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runTrial } from '../../trial/run.js';
 import { makeDocument } from '../../report/document.js';
-import { trialProgress } from '../../report/trial-progress.js';
+import { formatDuration, trialProgress } from '../../report/trial-progress.js';
 import { renderSweep } from '../../report/sweep-table.js';
 import { fmtPct, fmtRate } from '../../report/format.js';
 import { BstuneError, ExitCode, isBstuneError } from '../../errors.js';
@@ -64,7 +64,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     ctx.progress.start(`${label}: starting…${eta(started, i, todo.length)}`);
     try {
       const t = await runTrial({ config, backend: p.backend.name, batchSize: r.batchSize, mode: 'full', seed: r.seed }, {
-        ...trialProgress(ctx.progress, label, config.training.epochs), signal: ctx.signal, verbose: ctx.args.common.verbose,
+        ...trialProgress(ctx.progress, label, config.training.epochs, { done: i, total: todo.length, started }), signal: ctx.signal, verbose: ctx.args.common.verbose,
       });
       const stored: StoredTrial = { ...t, configHash: hash, hashedConfig: hashed };
       appendResult(outPath, stored);
@@ -103,7 +103,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
 function eta(started: number, done: number, total: number): string {
   if (done === 0) return '';
   const per = (performance.now() - started) / 1000 / done;
-  return ` (ETA ${Math.round(per * (total - done))} s)`;
+  return ` (sweep ETA ${formatDuration(per * (total - done))})`;
 }
 
 /**
