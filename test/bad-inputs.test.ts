@@ -36,6 +36,38 @@ function flag(name: string, args: string[], names: RegExp): Case {
   return { name, args: [...args, '--json'], names };
 }
 
+/** A big-endian IDX header: magic, then the sizes. */
+function idxHeader(...vals: number[]): Buffer {
+  const b = Buffer.alloc(vals.length * 4);
+  vals.forEach((v, i) => b.writeUInt32BE(v, i * 4));
+  return b;
+}
+
+/** Four IDX files with `n` training and `m` test samples; `edit` breaks one of them. */
+function idxSet(n: number, m: number, edit: (files: Record<string, Buffer>) => void): Record<string, Buffer> {
+  const files: Record<string, Buffer> = {
+    'mnist/train-images-idx3-ubyte': Buffer.concat([idxHeader(2051, n, 28, 28), Buffer.alloc(n * 784, 7)]),
+    'mnist/train-labels-idx1-ubyte': Buffer.concat([idxHeader(2049, n), Buffer.from(Array.from({ length: n }, (_, i) => i % 10))]),
+    'mnist/t10k-images-idx3-ubyte': Buffer.concat([idxHeader(2051, m, 28, 28), Buffer.alloc(m * 784, 7)]),
+    'mnist/t10k-labels-idx1-ubyte': Buffer.concat([idxHeader(2049, m), Buffer.from(Array.from({ length: m }, (_, i) => i % 10))]),
+  };
+  edit(files);
+  return files;
+}
+
+function idxCases(): Case[] {
+  const run = ['train', '--data-dir', '@/mnist', '--epochs', '1', '--json'];
+  const images = 'mnist/train-images-idx3-ubyte';
+  const labels = 'mnist/train-labels-idx1-ubyte';
+  return [
+    { name: 'IDX images file truncated', files: idxSet(40, 10, (f) => { f[images] = f[images]!.subarray(0, 16 + 39 * 784 + 100); }), args: run, names: /train-images-idx3-ubyte/ },
+    { name: 'IDX images file with the labels magic', files: idxSet(40, 10, (f) => { f[images]!.writeUInt32BE(2049, 0); }), args: run, names: /train-images-idx3-ubyte/ },
+    { name: 'IDX labels that do not match the images count', files: idxSet(40, 10, (f) => { f[labels] = Buffer.concat([idxHeader(2049, 39), Buffer.alloc(39)]); }), args: run, names: /train-(labels|images)-idx[13]-ubyte/ },
+    { name: 'IDX label above 9', files: idxSet(40, 10, (f) => { f[labels]![8 + 5] = 12; }), args: run, names: /train-labels-idx1-ubyte/ },
+    { name: 'IDX file that claims gzip but is corrupt', files: idxSet(40, 10, (f) => { f[`${images}.gz`] = Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]); delete f[images]; }), args: run, names: /train-images-idx3-ubyte\.gz/ },
+  ];
+}
+
 function billionLaughs(): string {
   const lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
   for (let i = 1; i < 10; i++) {
@@ -122,6 +154,8 @@ const cases: Case[] = [
   },
   { name: '--resume file that does not exist', args: ['sweep', '--resume', '@/gone.jsonl', '--sizes', '16', '--train-limit', '100', '--json'], names: /gone\.jsonl\)$/ },
   { name: '--data-dir pointing at a missing folder', args: ['find-max', '--data-dir', '@/no-such-dir', '--json'], names: /\/no-such-dir\)$/ },
+  // Data files: small, broken IDX sets in the case's folder, read through --data-dir.
+  ...idxCases(),
   // Flags
   flag('--sizes 16,abc', ['sweep', '--sizes', '16,abc'], both(/abc/, /\(--sizes\)$/)),
   flag("--sizes ''", ['sweep', '--sizes', ''], /\(--sizes\)$/),
