@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { bstuneErrorFrom } from './helpers/thrown.js';
 import { parseArgs, type RunArgs } from '../src/cli/args.js';
-import { BstuneError } from '../src/errors.js';
 
 const common = { json: false, quiet: false, verbose: false };
 type Row = [argv: string, expected: Partial<RunArgs> & { overrides?: RunArgs['overrides'] }];
@@ -126,14 +126,7 @@ const bad: [argv: string[], where: RegExp][] = [
 
 describe('parseArgs: bad argv', () => {
   it.each(bad)('%j', (argv, where) => {
-    let thrown: unknown;
-    try {
-      parseArgs(argv);
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(BstuneError);
-    const err = thrown as BstuneError;
+    const err = bstuneErrorFrom(() => parseArgs(argv));
     expect(err.code).toBe('BSTUNE_USAGE');
     expect(err.exitCode).toBe(2);
     expect(err.line).not.toMatch(/\n/);

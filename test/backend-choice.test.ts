@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { bstuneErrorFrom } from './helpers/thrown.js';
 import { chooseBackend, isInstalled, probeGpu } from '../src/backend/resolve.js';
-import { BstuneError } from '../src/errors.js';
 import { runCli } from './helpers/cli.js';
 
 const gpuOk: typeof probeGpu = () => ({ ok: true, device: 'NVIDIA A10G (GPU:0, 21.0 GiB usable)' });
@@ -38,15 +38,9 @@ describe('chooseBackend: which backend auto picks, and when a request fails', ()
     ['tensorflow-gpu', only(GPU), /registered no GPU/],
     ['tensorflow', only(), /not installed.*npm i @tensorflow\/tfjs-node/],
   ] as const)('requesting %s when it cannot run is a usage error with the fix', (name, installed, message) => {
-    let err: unknown;
-    try {
-      chooseBackend(name, gpuMissing, installed);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(BstuneError);
-    expect((err as BstuneError).exitCode).toBe(2);
-    expect((err as BstuneError).line).toMatch(message);
+    const err = bstuneErrorFrom(() => chooseBackend(name, gpuMissing, installed));
+    expect(err.exitCode).toBe(2);
+    expect(err.line).toMatch(message);
   });
 
   it.skipIf(isInstalled('@tensorflow/tfjs-node'))('without libtensorflow installed, --backend tensorflow exits 2 with one line telling how to install it', async () => {

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bstuneErrorFrom } from './helpers/thrown.js';
 import { parseArgs } from '../src/cli/args.js';
 import { defaultConfigPath, loadConfig, parseConfigText, resolveConfigPath } from '../src/config/load.js';
 import { configSchema } from '../src/config/schema.js';
 import { configJsonSchema, schemaPath } from '../src/config/write-schema.js';
 import { checkModelFits } from '../src/model/build.js';
 import { scaledLearningRate } from '../src/train/schedule.js';
-import { BstuneError } from '../src/errors.js';
 import { repoRoot, runCli, tmpDir, writeFiles } from './helpers/cli.js';
 import { rmSync } from 'node:fs';
 
@@ -122,16 +122,10 @@ describe('error locations', () => {
     ['duplicate key', 'name: a\ndata: {}\nname: b\n', 'x.yaml:3:1', /duplicate key "name"/],
   ];
   it.each(cases)('%s', (_name, text, where, message) => {
-    let thrown: unknown;
-    try {
-      parseConfigText(text, 'x.yaml');
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(BstuneError);
-    expect((thrown as BstuneError).code).toBe('BSTUNE_CONFIG_INVALID');
-    expect((thrown as BstuneError).where).toBe(where);
-    expect((thrown as BstuneError).message).toMatch(message);
+    const thrown = bstuneErrorFrom(() => parseConfigText(text, 'x.yaml'));
+    expect(thrown.code).toBe('BSTUNE_CONFIG_INVALID');
+    expect(thrown.where).toBe(where);
+    expect(thrown.message).toMatch(message);
   });
 });
 
@@ -190,15 +184,9 @@ describe('config errors say how to fix the mistake', () => {
     ['optimizer:\n  learningRate: .nan\n', /optimizer\.learningRate: must be a number, got NaN/],
     ['device:\n  memoryLimit: true\n', /device\.memoryLimit: must be a number of bytes or a size like "512MiB", got true/],
   ])('%j', (text, message) => {
-    let err: unknown;
-    try {
-      parseConfigText(text, '/x/bstune.yaml');
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(BstuneError);
-    expect((err as BstuneError).line).toMatch(message);
-    expect((err as BstuneError).line).toMatch(/\(\/x\/bstune\.yaml:\d+:\d+\)$/);
+    const err = bstuneErrorFrom(() => parseConfigText(text, '/x/bstune.yaml'));
+    expect(err.line).toMatch(message);
+    expect(err.line).toMatch(/\(\/x\/bstune\.yaml:\d+:\d+\)$/);
   });
 });
 

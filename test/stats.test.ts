@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { bstuneErrorFrom } from './helpers/thrown.js';
 import fc from 'fast-check';
 import { formatBytes, linearFit, mean, median, parseSize, std } from '../src/report/stats.js';
-import { BstuneError } from '../src/errors.js';
 
 describe('mean, std, median', () => {
   it('computes the usual values', () => {
@@ -124,15 +124,9 @@ describe('parseSize', () => {
     ['0.0000001KiB'],
     ['99999999999TiB'],
   ])('rejects %s', (text) => {
-    let err: unknown;
-    try {
-      parseSize(text);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(BstuneError);
-    expect((err as BstuneError).code).toBe('BSTUNE_USAGE');
-    expect((err as BstuneError).message).toMatch(/is not a size/);
+    const err = bstuneErrorFrom(() => parseSize(text));
+    expect(err.code).toBe('BSTUNE_USAGE');
+    expect(err.message).toMatch(/is not a size/);
   });
 
   it('says which unit is unknown', () => {
