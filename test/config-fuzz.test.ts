@@ -17,7 +17,9 @@ import { repoRoot } from './helpers/cli.js';
 const NUM_RUNS = Number(process.env.BSTUNE_FUZZ_RUNS ?? 10_000);
 // CPU time of this process, not wall time: other work on the machine must not fail the
 // test, while a real hang or a quadratic blow-up still burns this process's CPU.
-const MAX_MS = 2_000;
+// process.cpuUsage also counts GC and compiler threads, which a busy machine stretches
+// (2.0 s was exceeded once in a full run): the bound catches blow-ups (a minute), not speed.
+const MAX_MS = 10_000;
 
 const shipped = ['mnist-mlp.yaml', 'mnist-cnn.yaml'].map((f) => readFileSync(join(repoRoot, 'configs', f), 'utf8'));
 
