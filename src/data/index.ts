@@ -46,8 +46,10 @@ export async function loadDataset(
       'data.source',
     );
   }
-  const pools = await loadMnistFullPools(cfg.idxDir, dir, { fetchImpl: opts.fetchImpl, onProgress });
-  const { train, validation } = splitPool(pools.train, cfg.validationSplit, opts.seed, cfg.trainLimit);
+  const pools = await loadMnistFullPools(cfg.idxDir, dir, { fetchImpl: opts.fetchImpl, onProgress }, {
+    seed: opts.seed, validationSplit: cfg.validationSplit, ...(cfg.trainLimit !== undefined ? { trainLimit: cfg.trainLimit } : {}),
+  });
+  const { train, validation } = pools;
   return {
     source: `MNIST (${pools.origin}), ${n(train.count)} train / ${n(validation.count)} validation / ${n(pools.test.count)} test`,
     train,

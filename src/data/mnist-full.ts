@@ -5,11 +5,14 @@ import { BstuneError } from '../errors.js';
 import { ensureOfficialFile, manualHint, MNIST_FILES } from './download.js';
 import type { DownloadOptions, OfficialFile } from './download.js';
 import { ensureDir } from './fs-util.js';
+import { filesFingerprint, loadFullPoolsCached, officialFingerprint, type FullPools } from './full-cache.js';
 import { readIdxPair } from './idx.js';
+import { splitPool } from './split.js';
 import type { Split } from './types.js';
 
 export interface MnistFullPools {
   train: Split;
+  validation: Split;
   test: Split;
   /** Where the files came from, for the human-readable source line. */
   origin: string;
@@ -52,10 +55,18 @@ export async function loadMnistFullPools(
   idxDir: string | undefined,
   cacheDirPath: string,
   opts: DownloadOptions,
+  split: { seed: number; validationSplit: number; trainLimit?: number },
 ): Promise<MnistFullPools> {
   const paths: Record<keyof typeof MNIST_FILES, string> = { trainImages: '', trainLabels: '', testImages: '', testLabels: '' };
   const keys = Object.keys(MNIST_FILES) as (keyof typeof MNIST_FILES)[];
-  let origin: string;
+  const decode = async (): Promise<FullPools> => {
+    const [train, test] = await Promise.all([
+      readIdxPair(paths.trainImages, paths.trainLabels),
+      readIdxPair(paths.testImages, paths.testLabels),
+    ]);
+    return { train, test };
+  };
+  const onProgress = opts.onProgress ?? (() => {});
   if (idxDir !== undefined) {
     const dir = resolve(idxDir);
     if (!(await exists(dir))) {
@@ -66,17 +77,27 @@ export async function loadMnistFullPools(
       );
     }
     for (const k of keys) paths[k] = await findUserFile(dir, MNIST_FILES[k]);
-    origin = `IDX files in ${dir}`;
-  } else {
-    const dir = join(cacheDirPath, 'mnist-full');
+    const origin = `IDX files in ${dir}`;
+    // The user's files are checked structurally when decoded; the cache is keyed by
+    // their paths, sizes and mtimes, so an edited or replaced file is decoded afresh.
+    const fingerprint = await filesFingerprint(keys.map((k) => paths[k])).catch(() => null);
+    if (fingerprint === null) {
+      const pools = await decode();
+      return { ...splitPool(pools.train, split.validationSplit, split.seed, split.trainLimit), test: pools.test, origin };
+    }
+    const pools = await loadFullPoolsCached(cacheDirPath, fingerprint, split, decode, onProgress);
+    return { train: pools.train, validation: pools.validation, test: pools.test, origin };
+  }
+  const dir = join(cacheDirPath, 'mnist-full');
+  const origin = `official IDX files, md5-verified, in ${dir}`;
+  // A valid decoded cache was built from md5-verified files, so the .gz files need
+  // neither a new md5 pass nor a gunzip.
+  const fingerprint = officialFingerprint(keys.map((k) => MNIST_FILES[k].md5));
+  const pools = await loadFullPoolsCached(cacheDirPath, fingerprint, split, async () => {
     await ensureDir(dir, 'MNIST download');
     // One at a time: parallel downloads would only interleave progress lines on a link they share.
     for (const k of keys) paths[k] = await ensureOfficialFile(MNIST_FILES[k], dir, opts);
-    origin = `official IDX files, md5-verified, in ${dir}`;
-  }
-  const [train, test] = await Promise.all([
-    readIdxPair(paths.trainImages, paths.trainLabels),
-    readIdxPair(paths.testImages, paths.testLabels),
-  ]);
-  return { train, test, origin };
+    return decode();
+  }, onProgress);
+  return { train: pools.train, validation: pools.validation, test: pools.test, origin };
 }

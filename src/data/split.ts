@@ -72,20 +72,29 @@ export function splitPool(
   seed: number,
   trainLimit?: number,
 ): { train: Split; validation: Split } {
-  checkSplitOptions(validationSplit, trainLimit, seed);
-  if (pool.count < 2) {
-    throw new BstuneError(
-      'BSTUNE_DATA_INVALID',
-      `need at least 2 samples to split into train and validation, got ${pool.count}`,
-      'data',
-    );
-  }
-  const nVal = Math.min(pool.count - 1, Math.max(1, Math.round(pool.count * validationSplit)));
-  const nTrainAll = pool.count - nVal;
-  const nTrain = trainLimit === undefined ? nTrainAll : Math.min(trainLimit, nTrainAll);
+  const { nVal, nTrain } = splitSizes(pool.count, validationSplit, seed, trainLimit);
   const order = permutation(pool.count, seed);
   return {
     validation: gather(pool, order, 0, nVal),
     train: gather(pool, order, nVal, nVal + nTrain),
   };
+}
+
+/**
+ * How splitPool cuts a pool of `count`: after shuffling with the seed, the first nVal
+ * samples are validation and the next nTrain are training. Shared with the decoded
+ * full-MNIST cache, which stores the pool already in that order.
+ */
+export function splitSizes(count: number, validationSplit: number, seed: number, trainLimit?: number): { nVal: number; nTrain: number } {
+  checkSplitOptions(validationSplit, trainLimit, seed);
+  if (count < 2) {
+    throw new BstuneError(
+      'BSTUNE_DATA_INVALID',
+      `need at least 2 samples to split into train and validation, got ${count}`,
+      'data',
+    );
+  }
+  const nVal = Math.min(count - 1, Math.max(1, Math.round(count * validationSplit)));
+  const nTrainAll = count - nVal;
+  return { nVal, nTrain: trainLimit === undefined ? nTrainAll : Math.min(trainLimit, nTrainAll) };
 }
