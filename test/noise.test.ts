@@ -7,12 +7,17 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { estimateFromNorms, simpleNoiseScale, type NoiseBatch } from '../src/noise/scale.js';
-import { planNoise } from '../src/noise/plan.js';
+import { noiseEveryEpochIsCheap, planNoise } from '../src/noise/plan.js';
 import { measureGradientNoise } from '../src/train/noise.js';
 import { mulberry32, permutation } from '../src/data/split.js';
 import { buildModel } from '../src/model/build.js';
 import { loadDataset } from '../src/data/index.js';
 import type { Tf } from '../src/tf.js';
+import { train } from '../src/train/loop.js';
+import { optimizerSchema } from '../src/config/schema.js';
+import { runCli } from './helpers/cli.js';
+import { noiseLine } from '../src/report/train-summary.js';
+import type { TrialResult } from '../src/trial/protocol.js';
 
 const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sdOf = (xs: number[]) => Math.sqrt(xs.reduce((a, b) => a + (b - meanOf(xs)) ** 2, 0) / (xs.length - 1));
@@ -192,11 +197,13 @@ describe('a tiny real model: the measurement against every per-example gradient'
 });
 
 describe('the measurement plan', () => {
-  it('uses 16 and 256 on a large set, and shrinks for a small one', () => {
-    expect(planNoise(8000)).toEqual({ smallBatch: 16, bigBatch: 256, batches: 8 });
-    expect(planNoise(800)).toEqual({ smallBatch: 16, bigBatch: 256, batches: 3 });
-    expect(planNoise(300)).toEqual({ smallBatch: 16, bigBatch: 128, batches: 2 });
+  it('uses 32 and 512 on a large set, and shrinks for a small one', () => {
+    expect(planNoise(8000)).toEqual({ smallBatch: 32, bigBatch: 512, batches: 6 });
+    expect(planNoise(800)).toEqual({ smallBatch: 32, bigBatch: 256, batches: 3 });
+    expect(planNoise(300)).toEqual({ smallBatch: 32, bigBatch: 128, batches: 2 });
     expect(planNoise(20)).toEqual({ smallBatch: 2, bigBatch: 8, batches: 2 });
+    expect(noiseEveryEpochIsCheap(planNoise(48000)!, 48000)).toBe(true);
+    expect(noiseEveryEpochIsCheap(planNoise(8000)!, 8000)).toBe(false);
     expect(planNoise(3)).toBeNull();
     for (const n of [5, 17, 64, 100, 1000, 5000]) {
       const p = planNoise(n)!;
@@ -205,4 +212,41 @@ describe('the measurement plan', () => {
       expect(p.batches * p.bigBatch).toBeLessThanOrEqual(n);
     }
   });
+});
+
+describe('measured during training', () => {
+  it('at the start and end (and per epoch on request), without changing the training run', async () => {
+    await tf.setBackend('cpu');
+    const data = await loadDataset({ source: 'embedded', validationSplit: 0.2, trainLimit: 512 }, { seed: 42 });
+    const run = async (noise: boolean) => {
+      const model = buildModel(tf as unknown as Tf, { kind: 'mlp', hidden: [8] }, 42);
+      const r = await train(tf as unknown as Tf, model, data, {
+        batchSize: 32, epochs: 2, optimizer: optimizerSchema.parse({}), seed: 42, memoryLimit: null,
+        ...(noise ? { noise: planNoise(data.train.count)!, noiseEveryEpoch: true } : {}),
+      });
+      model.dispose();
+      return r;
+    };
+    const [plain, measured] = [await run(false), await run(true)];
+    expect(plain.gradientNoiseScale).toBeNull();
+    const g = measured.gradientNoiseScale!;
+    expect(g.points.map((p) => p.epoch)).toEqual([0, 1, 2]);
+    expect(g.initial).toBe(g.points[0]!.bSimple);
+    expect(g.final).toBe(g.points[2]!.bSimple);
+    expect(g.initial).toBeGreaterThan(0);
+    expect(g.initialStdError).toBeGreaterThan(0);
+    // Its own draws and no weight changes: the training run is the same with or without it.
+    expect(measured.history.map((h) => [h.trainLoss, h.valLoss])).toEqual(plain.history.map((h) => [h.trainLoss, h.valLoss]));
+    expect(g.seconds).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('train --json reports gradientNoiseScale {initial, final} in samples; the table has the line', async () => {
+    const r = await runCli(['train', '--json', '--backend', 'wasm', '--train-limit', '600', '--epochs', '1', '-b', '32'], { timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const t = (JSON.parse(r.stdout) as { trials: { gradientNoiseScale: { initial: number; final: number; smallBatch: number; bigBatch: number } }[] }).trials[0]!;
+    expect(t.gradientNoiseScale.initial).toBeGreaterThan(1);
+    expect(t.gradientNoiseScale.final).toBeGreaterThan(1);
+    expect(t.gradientNoiseScale.bigBatch).toBeGreaterThan(t.gradientNoiseScale.smallBatch);
+    expect(noiseLine(t as unknown as TrialResult).join('\n')).toMatch(/noise scale B_simple \d+ ± [\d.]+ samples at the start → \d+ ± [\d.]+ at the end/);
+  }, 120_000);
 });

@@ -17,3 +17,10 @@ export const fmtSec = (n: number | null | undefined) => (n === null || n === und
 export function fmtLr(n: number): string {
   return n >= 0.01 ? n.toFixed(4).replace(/0+$/, '').replace(/\.$/, '') : n.toPrecision(3).replace(/\.?0+(e|$)/, '$1');
 }
+
+/** A B_simple value in samples, with its standard error when known: "287 ± 99". */
+export function fmtNoise(b: number | null | undefined, se?: number | null): string {
+  if (b === null || b === undefined) return dash;
+  const r = (n: number) => (n >= 10 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(2));
+  return se !== null && se !== undefined ? `${r(b)} ± ${r(se)}` : r(b);
+}

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { SizeSummary, Stat } from '../sweep/summarize.js';
-import { dash, fmtBytes, fmtLr, fmtPct, fmtRate, paint } from './format.js';
+import { dash, fmtBytes, fmtLr, fmtNoise, fmtPct, fmtRate, paint } from './format.js';
 
 // A spread of exactly zero (peak memory is the same for every seed) is left out.
 const pm = (s: Stat, f: (n: number) => string, repeats: boolean): string =>
@@ -9,13 +9,13 @@ const pm = (s: Stat, f: (n: number) => string, repeats: boolean): string =>
 export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target: number | null; targetConfigured?: boolean; stream: NodeJS.WriteStream }): string {
   const r = opts.repeats > 1;
   const table = new Table({
-    head: ['batch', 'lr', 'peak memory', 'samples/s', 's/epoch', 'val acc', 'val loss', 'best val acc (epoch)', 'gap', `epochs to ${opts.target === null ? 'target' : fmtPct(opts.target)}`],
+    head: ['batch', 'lr', 'peak memory', 'samples/s', 's/epoch', 'val acc', 'val loss', 'best val acc (epoch)', 'gap', `epochs to ${opts.target === null ? 'target' : fmtPct(opts.target)}`, 'noise scale'],
     style: { head: [], border: [] },
   });
   for (const row of rows) {
     if (row.failed.length === row.runs && row.runs > 0) {
       const f = row.failed[0]!;
-      table.push([row.batchSize, fmtLr(row.learningRate), { colSpan: 8, content: paint(opts.stream, 'red', `${f.outcome}: ${f.reason ?? 'no reason'}`) }]);
+      table.push([row.batchSize, fmtLr(row.learningRate), { colSpan: 9, content: paint(opts.stream, 'red', `${f.outcome}: ${f.reason ?? 'no reason'}`) }]);
       continue;
     }
     const failedNote = row.failed.length > 0 ? ` (${row.failed.length} of ${row.runs} failed)` : '';
@@ -30,6 +30,7 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target
       row.bestValAccuracy.mean === null ? dash : `${pm(row.bestValAccuracy, (n) => fmtPct(n), r)} (${pm(row.bestEpoch, (n) => n.toFixed(r ? 1 : 0), false)})`,
       pm(row.generalizationGap, (n) => `${(n * 100).toFixed(2)} pt`, r),
       row.epochsToTarget.n === 0 ? dash : `${pm(row.epochsToTarget, (n) => n.toFixed(r ? 1 : 0), r)}${row.reachedTarget < row.runs - row.failed.length ? ` (${row.reachedTarget}/${row.runs - row.failed.length} runs)` : ''}`,
+      row.noiseInitial.n === 0 && row.noiseFinal.n === 0 ? dash : `${pm(row.noiseInitial, (n) => fmtNoise(n), r)} → ${pm(row.noiseFinal, (n) => fmtNoise(n), r)}`,
     ]);
   }
   const ok = rows.filter((x) => x.valAccuracy.mean !== null);
@@ -45,5 +46,7 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target
   footer.push('gap: train minus validation accuracy after the last epoch, in percentage points (pt);');
   footer.push('     train accuracy from the same kind of pass over a training subset as large as the validation set');
   footer.push('peak memory: peak tensor bytes of a training step');
+  footer.push('noise scale: B_simple = tr(Σ)/|G|² in samples at the initial → final weights (McCandlish et al. 2018); batches');
+  footer.push('     much larger than it buy little reduction in steps');
   return `${table.toString()}\n${footer.join('\n')}\n`;
 }

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { TrialResult } from '../trial/protocol.js';
-import { fmtBytes, fmtLr, fmtNum, fmtPct, fmtRate, fmtSec, paint } from './format.js';
+import { fmtBytes, fmtLr, fmtNoise, fmtNum, fmtPct, fmtRate, fmtSec, paint } from './format.js';
 
 interface Facts {
   backend: { name: string; device: string };
@@ -18,7 +18,19 @@ export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.Writ
     `samples/s   ${fmtRate(t.samplesPerSecond)} (steady-state steps; first steps excluded)`,
     `peak memory ${fmtBytes(t.peakMemoryBytes)} tensors (${fmtBytes(t.memoryBaselineBytes)} before the step: weights + optimizer) · process RSS ${fmtBytes(t.processPeakRssBytes)}${t.deviceMemoryBytes !== null ? ` · device ${fmtBytes(t.deviceMemoryBytes)} (nvidia-smi)` : ''}`,
     `final       val acc ${fmtPct(t.valAccuracy)} · val loss ${fmtNum(t.valLoss)}`,
+    ...noiseLine(t),
     `time        ${fmtSec(t.seconds)} in all, ${fmtSec(t.overheadSeconds)} outside training (process start, backend, data, model)`,
   ];
   return `${head}${table.toString()}\n${lines.join('\n')}\n`;
+}
+
+/** The gradient noise scale line, or nothing when it was not measured. */
+export function noiseLine(t: TrialResult): string[] {
+  const g = t.gradientNoiseScale;
+  if (!g) return [];
+  const per = g.points.length > 2 ? ` (per epoch: ${g.points.map((p) => fmtNoise(p.bSimple)).join(', ')})` : '';
+  return [
+    `noise scale B_simple ${fmtNoise(g.initial, g.initialStdError)} samples at the start → ${fmtNoise(g.final, g.finalStdError)} at the end${per}`,
+    `            gradient norms at batch ${g.smallBatch} and ${g.bigBatch}, ${g.batches} × ${g.bigBatch} samples each time, ${fmtSec(g.seconds)} not counted in samples/s`,
+  ];
 }

@@ -17,6 +17,9 @@ export interface SizeSummary {
   /** Epochs until validation accuracy first reached the target; null for a run that never did. */
   epochsToTarget: Stat;
   reachedTarget: number;
+  /** Gradient noise scale B_simple (samples) at the initial and final weights. */
+  noiseInitial: Stat;
+  noiseFinal: Stat;
 }
 
 export interface Stat {
@@ -61,6 +64,8 @@ export function summarizeSweep(trials: TrialResult[], sizes: number[], target: n
       })),
       epochsToTarget: stat(toTarget),
       reachedTarget: toTarget.filter((e) => e !== null).length,
+      noiseInitial: stat(ok.map((t) => t.gradientNoiseScale?.initial)),
+      noiseFinal: stat(ok.map((t) => t.gradientNoiseScale?.final)),
     };
   });
 }

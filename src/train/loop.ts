@@ -4,6 +4,9 @@ import type { OptimizerConfig } from '../config/schema.js';
 import { learningRateAt } from './schedule.js';
 import { BatchFiller, shuffledOrder } from './batches.js';
 import { WasmFusedAdamOptimizer } from '../backend/kernels/fused-adam.js';
+import { measureGradientNoise } from './noise.js';
+import { noisePoint, noiseRecord, type GradientNoiseScale, type NoisePoint } from '../noise/record.js';
+import type { NoisePlan } from '../noise/plan.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -48,6 +51,12 @@ export interface TrainOptions {
   /** Read the rate back from the optimizer each step (a device read for SGD: tests only). */
   traceLearningRate?: boolean;
   onEpoch?: (r: EpochRecord) => void;
+  /**
+   * Measure the gradient noise scale with this plan at the initial weights and after the
+   * last epoch (and after every epoch with noiseEveryEpoch), outside the timed steps.
+   */
+  noise?: NoisePlan | null;
+  noiseEveryEpoch?: boolean;
   /** Test-only fault injection, called after each step. */
   afterStep?: (globalStep: number) => void;
 }
@@ -66,6 +75,8 @@ export interface TrainResult {
   memoryBaselineBytes: number;
   memorySource: string;
   exceededMemoryLimit: boolean;
+  /** B_simple at the initial and final weights; null when not measured. */
+  gradientNoiseScale: GradientNoiseScale | null;
 }
 
 export function createOptimizer(tf: Tf, cfg: OptimizerConfig, learningRate: number): Optimizer {
@@ -113,7 +124,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
 
   const result: TrainResult = {
     history: [], steps: 0, samplesPerSecond: null, steadySteps: 0, warmupStepSeconds: [], epochSeconds: [],
-    peakMemoryBytes: 0, memoryBaselineBytes: 0, exceededMemoryLimit: false,
+    peakMemoryBytes: 0, memoryBaselineBytes: 0, exceededMemoryLimit: false, gradientNoiseScale: null,
     memorySource: `tf.profile peakBytes over training step ${PROFILED_STEP + 1} (tensors of weights, optimizer state, activations, gradients, one batch)`,
   };
   let steadySamples = 0;
@@ -133,6 +144,15 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
     tf.dispose([x, labels, y]);
     return { loss, correct: correct! };
   };
+
+  // Its own seeded draws, so measuring never changes the training run's batches.
+  const noisePoints: NoisePoint[] = [];
+  const measureNoise = async (epoch: number): Promise<void> => {
+    if (!o.noise) return;
+    noisePoints.push(noisePoint(epoch, await measureGradientNoise(tf, model, train, o.noise, o.seed * 7919 + 13 * epoch + 1)));
+    result.gradientNoiseScale = noiseRecord(noisePoints, o.noise);
+  };
+  await measureNoise(0);
 
   for (let epoch = 1; epoch <= epochs && globalStep < totalSteps; epoch++) {
     const order = shuffledOrder(train.count, o.seed * 1000 + epoch);
@@ -197,6 +217,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
     };
     result.history.push(record);
     result.epochSeconds.push(seconds);
+    if (o.noiseEveryEpoch || epoch === epochs || globalStep >= totalSteps) await measureNoise(epoch);
     o.onEpoch?.(record);
   }
   result.steps = globalStep;

@@ -10,6 +10,7 @@ import { setupBackend } from '../backend/setup.js';
 import { loadDataset, type DataConfig, type Dataset } from '../data/index.js';
 import { buildModel, describeModel } from '../model/build.js';
 import { train } from '../train/loop.js';
+import { noiseEveryEpochIsCheap, planNoise } from '../noise/plan.js';
 import { parseFaults, faultAfterStep } from './faults.js';
 import { preloadKey, type ChildMessage, type ParentMessage, type TrialSpec, type TrialMeasurements } from './protocol.js';
 import type { Tf } from '../tf.js';
@@ -67,6 +68,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   void send({ type: 'setup', seconds: (t3 - t0) / 1000 });
   const faults = parseFaults(process.env.BSTUNE_TEST_FAULT);
   let lastStepSent = 0;
+  const noisePlan = spec.mode === 'full' && spec.noise !== false ? planNoise(data.train.count) : null;
   const result = await train(tf, model, data, {
     batchSize,
     epochs: config.training.epochs,
@@ -74,6 +76,9 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     optimizer: config.optimizer,
     seed: spec.seed,
     memoryLimit: config.device.memoryLimit,
+    // The noise scale costs gradient passes: full runs only, never find-max's probes.
+    noise: noisePlan,
+    noiseEveryEpoch: noisePlan !== null && (spec.noiseEveryEpoch ?? noiseEveryEpochIsCheap(noisePlan, data.train.count)),
     onStep: (e) => {
       const now = performance.now();
       if (now - lastStepSent < 200 && e.step !== e.stepsPerEpoch) return;

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { ConcreteBackend } from '../backend/resolve.js';
 import type { EpochRecord, TrainResult } from '../train/loop.js';
 import type { Outcome } from '../backend/oom.js';
+import type { GradientNoiseScale } from '../noise/record.js';
 
 /** What the parent asks a trial process to do. */
 export interface TrialSpec {
@@ -12,6 +13,10 @@ export interface TrialSpec {
   mode: 'probe' | 'full';
   seed: number;
   cacheDir?: string;
+  /** Measure the gradient noise scale (full runs; default true). */
+  noise?: boolean;
+  /** ... after every epoch too, not only at the start and end (default: where cheap, see noise/plan.ts). */
+  noiseEveryEpoch?: boolean;
 }
 
 export interface TrialMeasurements extends TrainResult {
@@ -58,6 +63,8 @@ export interface TrialResult {
   seconds: number;
   /** Of which outside training: process start, backend init, data load, model build. */
   overheadSeconds: number;
+  /** B_simple (McCandlish et al. 2018) at the initial and final weights, in samples; null when not measured (find-max). */
+  gradientNoiseScale: GradientNoiseScale | null;
 }
 
 /** The data a trial process may load before its spec arrives (the same for every trial of a run). */

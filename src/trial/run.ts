@@ -27,7 +27,7 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
     batchSize: spec.batchSize, learningRate, seed: spec.seed, outcome: 'error', reason: null,
     peakMemoryBytes: null, memoryBaselineBytes: null, memorySource: null, processPeakRssBytes: null, deviceMemoryBytes: null,
     samplesPerSecond: null, epochSeconds: [], valAccuracy: null, valLoss: null, history: [], steps: 0,
-    seconds: 0, overheadSeconds: 0,
+    seconds: 0, overheadSeconds: 0, gradientNoiseScale: null,
   });
 
   return new Promise<TrialResult>((resolve, reject) => {
@@ -118,6 +118,7 @@ function fromMeasurements(r: TrialResult, m: TrialMeasurements, spec: TrialSpec,
     history: m.history,
     steps: m.steps,
     overheadSeconds: overhead,
+    gradientNoiseScale: oom ? null : m.gradientNoiseScale,
   };
 }
 
