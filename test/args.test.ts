@@ -106,6 +106,8 @@ const bad: [argv: string[], where: RegExp][] = [
   [['find-max', '--memory-limit', '12XB'], /--memory-limit/],
   [['find-max', '--memory-limit', '-1MiB'], /--memory-limit/],
   [['find-max', '--memory-limit', ''], /--memory-limit/],
+  [['find-max', '--memory-limit', '64'], /--memory-limit/],
+  [['sweep', '--memory-limit', '1048575'], /--memory-limit/],
   [['find-max', '--train-limit', '0'], /--train-limit/],
   [['find-max', '--sizes', '16'], /--sizes/],
   [['sweep', '--sizes', '16,abc'], /--sizes/],

@@ -123,10 +123,19 @@ describe('parseSize', () => {
     ['1i'],
     ['0.0000001KiB'],
     ['99999999999TiB'],
+    ['64'],
+    [64],
+    ['1048575'],
   ])('rejects %s', (text) => {
     const err = bstuneErrorFrom(() => parseSize(text));
     expect(err.code).toBe('BSTUNE_USAGE');
     expect(err.message).toMatch(/is not a size/);
+  });
+
+  it('refuses a number without a unit below 1 MiB, naming what was likely meant', () => {
+    expect(() => parseSize('64')).toThrow(/without a unit it would mean 64 bytes; write 64MiB or 64GiB \(or 64B if you mean bytes\)/);
+    expect(parseSize('64B')).toBe(64);
+    expect(parseSize(1048576)).toBe(1048576);
   });
 
   it('says which unit is unknown', () => {

@@ -37,7 +37,7 @@ function warmupExclusive(c: ParsedConfig): Problem | null {
 
 function memoryLimit(c: ParsedConfig): Problem | null {
   const v = c.device.memoryLimit;
-  if (typeof v !== 'string') return null;
+  if (v === null) return null;
   try {
     parseSize(v);
     return null;

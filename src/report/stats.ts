@@ -104,12 +104,16 @@ const UNIT_BYTES: Record<string, number> = {
 };
 const UNITS_HELP = 'B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB, K, M, G (powers of 1024)';
 
+/** A number alone counts bytes only from 1 MiB up: below that it is surely a missing unit. */
+export const MIN_BARE_BYTES = 1024 ** 2;
+
 function bad(text: string, why: string): BstuneError {
   return new BstuneError('BSTUNE_USAGE', `"${text}" is not a size: ${why}`);
 }
 
 /**
- * A positive whole number of bytes from "1048576", "512MiB", "1.5GB", "1 GiB".
+ * A positive whole number of bytes from "1048576", "512MiB", "1.5GB", "1 GiB", "64B".
+ * A number without a unit is bytes and must be at least 1 MiB ("64" is refused).
  * K/M/G alone mean KiB/MiB/GiB as in most memory flags. A fraction is allowed
  * with a unit and rounded to the nearest byte, but "1.5" bytes is refused: it
  * is more likely a missing unit than an intent.
@@ -132,6 +136,8 @@ export function parseSize(text: string | number): number {
   if (factor === 1 && !Number.isInteger(value)) throw bad(raw, 'a byte count must be a whole number');
   const bytes = Math.round(value * factor);
   if (bytes <= 0) throw bad(raw, 'must be positive');
+  // `--memory-limit 64` meant 64 bytes, and every trial then "ran out of memory".
+  if (unit === '' && bytes < MIN_BARE_BYTES) throw bad(raw, `without a unit it would mean ${bytes} bytes; write ${digits}MiB or ${digits}GiB (or ${digits}B if you mean bytes)`);
   if (!Number.isSafeInteger(bytes)) throw bad(raw, 'too large');
   return bytes;
 }
