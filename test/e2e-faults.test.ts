@@ -71,17 +71,22 @@ interface Running {
   /** Trial-process pids seen as children of this bstune while it ran. */
   trialPids: Set<number>;
   stderr: () => string;
+  stdout: () => string;
+  /** Resolves once stdout has ended (after exit, when its output is complete). */
+  stdoutEnded: Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Starts bstune and keeps polling for its trial children until it exits. */
 function start(args: string[], env: Record<string, string>, detached = false): Running {
   const child = spawn(process.execPath, [binPath, ...args], {
-    cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached,
+    cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached,
   });
   cleanup.add(child.pid!);
   let err = '';
+  let out = '';
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   const trialPids = new Set<number>();
   let done = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -99,7 +104,8 @@ function start(args: string[], env: Record<string, string>, detached = false): R
       await sleep(100);
     }
   })();
-  return { child, trialPids, stderr: () => err, exited };
+  const stdoutEnded = new Promise<void>((resolve) => child.stdout!.on('end', () => resolve()));
+  return { child, trialPids, stderr: () => err, stdout: () => out, stdoutEnded, exited };
 }
 
 // ---- out of memory: the search steps down -------------------------------------
@@ -123,13 +129,17 @@ describe('faults classified as out of memory', () => {
 // ---- anything else stops the search --------------------------------------------
 
 describe('faults that stop the search', () => {
-  it('throw:128 with --json: exit 1, one stderr line with the message, empty stdout, nothing smaller tried', async () => {
+  it('throw:128 with --json: exit 1, one stderr line with the message, the document with every trial and stoppedBy, nothing smaller tried', async () => {
     const r = await runCli([...MLP, '--json'], withFault('throw:128'));
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^bstune: error: trial at batch 512 failed with error: TypeError: injected bug at batch 512/);
+    const doc = JSON.parse(r.stdout) as Doc & { stoppedBy: { batchSize: number; outcome: string; reason: string } | null };
+    expect(doc.trials.map((t) => [t.batchSize, t.outcome])).toEqual([[512, 'error']]);
+    expect(doc.trials[0]!.reason).toMatch(/injected bug at batch 512/);
+    expect(doc.stoppedBy).toMatchObject({ batchSize: 512, outcome: 'error' });
+    expect(doc.maxBatchSize).toBeNull();
   });
 
   it('oom:256,throw:128 in human mode: the table (512, 256 oom; 128 error; no 64) comes before the error line', async () => {
@@ -158,11 +168,15 @@ describe('faults that stop the search', () => {
     expect(out).toMatch(/search stopped/);
   });
 
-  it('hang:128 with --trial-timeout 3: timeout stops the search (exit 1) and the trial process is gone', async () => {
+  it('hang:128 with --trial-timeout 3 --json: timeout stops the search (exit 1), the document lists it, and the trial process is gone', async () => {
     const run = start([...MLP, '--json', '--trial-timeout', '3'], { BSTUNE_TEST_FAULT: 'hang:128' });
     const { code } = await run.exited;
     expect(code).toBe(1);
-    expect(run.stderr()).toMatch(/trial at batch 512 failed with timeout: no result within search\.trialTimeout \(3 s\)/);
+    expect(run.stderr()).toMatch(/trial at batch 512 failed with timeout: no result within search\.trialTimeout \(3 s\).*raise --trial-timeout/);
+    await run.stdoutEnded;
+    const doc = JSON.parse(run.stdout()) as Doc & { stoppedBy: { batchSize: number; outcome: string } | null };
+    expect(doc.trials.map((t) => [t.batchSize, t.outcome])).toEqual([[512, 'timeout']]);
+    expect(doc.stoppedBy).toMatchObject({ batchSize: 512, outcome: 'timeout' });
     // One trial (512) ran, plus at most the prewarmed spare for the next one; none outlived bstune.
     expect(run.trialPids.size).toBeGreaterThanOrEqual(1);
     expect(run.trialPids.size).toBeLessThanOrEqual(2);

@@ -3,7 +3,7 @@ import { findMaxBatch } from '../../search/find-max.js';
 import { makeDocument } from '../../report/document.js';
 import { renderFindMax } from '../../report/find-max-table.js';
 import { fmtBytes, fmtRate } from '../../report/format.js';
-import { BstuneError, ExitCode } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 import { scaledLearningRate } from '../../train/schedule.js';
 import { prepare } from './prepare.js';
 import type { TrialResult } from '../../trial/protocol.js';
@@ -54,10 +54,10 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const document = makeDocument('find-max', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials }, summary);
   const human = renderFindMax(trials, summary, p, ctx.stdout);
   if (search.stoppedBy) {
-    // Never step down past a bug: the search stops and says why (exit 1).
-    const err = new BstuneError('BSTUNE_TRIAL_FAILED', `trial at batch ${search.stoppedBy.batchSize} failed with ${search.stoppedBy.outcome}: ${search.stoppedBy.reason}; the search stopped (not an out-of-memory, so smaller sizes were not tried)`);
-    if (!ctx.args.common.json) ctx.stdout.write(human);
-    throw err;
+    // Never step down past a bug: the search stops and says why (exit 1). The trials that
+    // ran are still the answer's evidence, so the table or the JSON document prints too.
+    const error = `trial at batch ${search.stoppedBy.batchSize} failed with ${search.stoppedBy.outcome}: ${search.stoppedBy.reason}; the search stopped (not an out-of-memory, so smaller sizes were not tried)${search.stoppedBy.outcome === 'timeout' ? '; raise --trial-timeout if a trial needs longer' : ''}`;
+    return { document, human, exitCode: ExitCode.failure, error };
   }
   return { document, human, exitCode: search.maxBatchSize === null ? ExitCode.nothingFits : ExitCode.ok };
 }
