@@ -24,7 +24,7 @@ function trial(over: Partial<TrialResult> & { batchSize: number; epochs?: [numbe
   return {
     learningRate: (0.001 * over.batchSize) / 32, seed: 42, outcome: 'ok', reason: null,
     peakMemoryBytes: 1000, memoryBaselineBytes: 100, memorySource: 'test', processPeakRssBytes: null, deviceMemoryBytes: null,
-    samplesPerSecond: 100, epochSeconds: history.map((h) => h.seconds), valAccuracy: last?.valAccuracy ?? null, valLoss: last?.valLoss ?? null,
+    samplesPerSecond: 100, secondsPerEpoch: 1, warmupSteps: 2, warmupSeconds: 0.1, warmupExtraSeconds: 0.05, steadySteps: 8, epochSeconds: history.map((h) => h.seconds), valAccuracy: last?.valAccuracy ?? null, valLoss: last?.valLoss ?? null,
     history, steps: 10 * history.length, seconds: 5, overheadSeconds: 1, configHash: 'h1',
     ...rest,
   };
@@ -50,8 +50,8 @@ describe('targetAccuracy', () => {
 describe('summarizeSweep', () => {
   it('means and sample standard deviations over the repeats of a size', () => {
     const ts = [
-      trial({ batchSize: 16, seed: 1, samplesPerSecond: 100, peakMemoryBytes: 1000, epochs: [[0.6, 0.5], [0.8, 0.7]] }),
-      trial({ batchSize: 16, seed: 2, samplesPerSecond: 200, peakMemoryBytes: 1000, epochs: [[0.6, 0.6], [0.8, 0.9]] }),
+      trial({ batchSize: 16, seed: 1, samplesPerSecond: 100, secondsPerEpoch: 1.2, peakMemoryBytes: 1000, epochs: [[0.6, 0.5], [0.8, 0.7]] }),
+      trial({ batchSize: 16, seed: 2, samplesPerSecond: 200, secondsPerEpoch: 0.6, peakMemoryBytes: 1000, epochs: [[0.6, 0.6], [0.8, 0.9]] }),
     ];
     const [s] = summarizeSweep(ts, [16], null);
     expect(s!.runs).toBe(2);
@@ -61,8 +61,11 @@ describe('summarizeSweep', () => {
     expect(s!.peakMemoryBytes).toEqual({ mean: 1000, std: 0, n: 2 });
     expect(s!.valAccuracy.mean).toBeCloseTo(0.8, 12);
     expect(s!.valAccuracy.std).toBeCloseTo(Math.SQRT2 * 0.1, 12);
-    // s/epoch pools every epoch of every run: 1, 2, 1, 2.
-    expect(s!.epochSeconds).toMatchObject({ mean: 1.5, n: 4 });
+    // s/epoch: one value per run (its steady-state epoch), not every epoch of every run
+    // (the wall seconds 1, 2 of each run's epochs would give n = 4 and a warm-up-laden spread).
+    expect(s!.epochSeconds.n).toBe(2);
+    expect(s!.epochSeconds.mean).toBeCloseTo(0.9, 12);
+    expect(s!.epochSeconds.std).toBeCloseTo(Math.SQRT2 * 0.3, 12);
   });
 
   it('best validation accuracy and its epoch; the first epoch wins a tie', () => {

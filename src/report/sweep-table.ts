@@ -45,6 +45,7 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target
   }
   footer.push('gap: train minus validation accuracy after the last epoch, in percentage points (pt);');
   footer.push('     train accuracy from the same kind of pass over a training subset as large as the validation set');
+  footer.push('samples/s: steady-state training steps after warm-up; s/epoch: one epoch of training steps at that rate (no validation, no warm-up)');
   footer.push('peak memory: peak tensor bytes of a training step');
   footer.push('noise scale: B_simple = tr(Σ)/|G|² in samples at the initial → final weights (McCandlish et al. 2018); batches');
   footer.push('     much larger than it buy little reduction in steps');

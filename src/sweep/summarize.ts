@@ -8,6 +8,7 @@ export interface SizeSummary {
   failed: { outcome: string; reason: string | null }[];
   peakMemoryBytes: Stat;
   samplesPerSecond: Stat;
+  /** Over runs, each run's secondsPerEpoch (steady-state training steps of one epoch). */
   epochSeconds: Stat;
   valAccuracy: Stat;
   valLoss: Stat;
@@ -53,7 +54,7 @@ export function summarizeSweep(trials: TrialResult[], sizes: number[], target: n
       failed: runs.filter((t) => t.outcome !== 'ok').map((t) => ({ outcome: t.outcome, reason: t.reason })),
       peakMemoryBytes: stat(ok.map((t) => t.peakMemoryBytes)),
       samplesPerSecond: stat(ok.map((t) => t.samplesPerSecond)),
-      epochSeconds: stat(ok.flatMap((t) => t.epochSeconds)),
+      epochSeconds: stat(ok.map((t) => t.secondsPerEpoch)),
       valAccuracy: stat(ok.map((t) => t.valAccuracy)),
       valLoss: stat(ok.map((t) => t.valLoss)),
       bestValAccuracy: stat(best.map((h) => h?.valAccuracy)),

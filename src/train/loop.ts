@@ -7,6 +7,7 @@ import { WasmFusedAdamOptimizer } from '../backend/kernels/fused-adam.js';
 import { measureGradientNoise } from './noise.js';
 import { noisePoint, noiseRecord, type GradientNoiseScale, type NoisePoint } from '../noise/record.js';
 import type { NoisePlan } from '../noise/plan.js';
+import { steadyThroughput, speedMeasured, MIN_WARMUP_STEPS, type SpeedBudget } from './throughput.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -39,14 +40,16 @@ export interface StepEvent {
 export interface TrainOptions {
   batchSize: number;
   epochs: number;
-  /** find-max trials: stop after this many steps, then one validation pass. */
+  /** find-max trials: stop after this many steps (more with speedBudget), then one validation pass. */
   maxSteps?: number;
+  /** With maxSteps: keep stepping past it until samples/s is measured (see throughput.ts). */
+  speedBudget?: SpeedBudget;
+  /** Called when the training steps are over (before validation): the timed part is done. */
+  onTimed?: () => void;
   optimizer: OptimizerConfig;
   seed: number;
   /** Bytes of peak tensor memory above which training stops (counted as out of memory). */
   memoryLimit: number | null;
-  /** Steps at the start whose time is kept apart from the steady-state throughput. */
-  warmupSteps?: number;
   onStep?: (e: StepEvent) => void;
   /** Read the rate back from the optimizer each step (a device read for SGD: tests only). */
   traceLearningRate?: boolean;
@@ -64,11 +67,17 @@ export interface TrainOptions {
 export interface TrainResult {
   history: EpochRecord[];
   steps: number;
-  /** Samples per second over the steady-state steps (null when there were none). */
+  /** Steady-state samples per second, after warm-up (see throughput.ts); null when no step was steady. */
   samplesPerSecond: number | null;
+  /** One epoch of training steps at that rate (no validation, no warm-up). */
+  secondsPerEpoch: number | null;
   steadySteps: number;
-  /** Seconds of the first steps, excluded from samplesPerSecond (kernel set-up, optimizer slots). */
-  warmupStepSeconds: number[];
+  /** The first steps, kept apart from samplesPerSecond: kernel set-up, the profiled step, JIT warm-up. */
+  warmupSteps: number;
+  warmupSeconds: number;
+  /** What the warm-up cost beyond the same steps at the steady rate. */
+  warmupExtraSeconds: number;
+  /** Wall seconds of each epoch as it ran: training steps (the first epoch's warm-up too) and validation. */
   epochSeconds: number[];
   peakMemoryBytes: number;
   /** Tensor bytes live just before the profiled step: weights and optimizer state. */
@@ -105,7 +114,8 @@ export function readLearningRate(opt: Optimizer): number {
   return o.learningRate;
 }
 
-const PROFILED_STEP = 1;
+// Inside the warm-up that steadyThroughput always drops, so its slower time never counts.
+const PROFILED_STEP = MIN_WARMUP_STEPS - 1;
 
 export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainOptions): Promise<TrainResult> {
   const train = data.train;
@@ -116,20 +126,22 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   // must still reach the profiled step, or its peak memory would read 0.
   const epochs = o.maxSteps !== undefined ? 1 : o.epochs;
   const stepsInEpoch = o.maxSteps !== undefined ? totalSteps : stepsPerEpoch;
-  const warmupSteps = o.warmupSteps ?? Math.min(2, Math.floor(totalSteps / 2));
+  const probe = o.maxSteps !== undefined;
   const optimizer = createOptimizer(tf, o.optimizer, learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps, step: 0 }));
   const filler = new BatchFiller(train, o.batchSize);
   const channels = model.inputs[0]!.shape.length === 4;
   const xShape = (b: number): number[] => (channels ? [b, 28, 28, 1] : [b, 784]);
 
   const result: TrainResult = {
-    history: [], steps: 0, samplesPerSecond: null, steadySteps: 0, warmupStepSeconds: [], epochSeconds: [],
+    history: [], steps: 0, samplesPerSecond: null, secondsPerEpoch: null, steadySteps: 0, warmupSteps: 0, warmupSeconds: 0, warmupExtraSeconds: 0, epochSeconds: [],
     peakMemoryBytes: 0, memoryBaselineBytes: 0, exceededMemoryLimit: false, gradientNoiseScale: null,
     memorySource: `tf.profile peakBytes over training step ${PROFILED_STEP + 1} (tensors of weights, optimizer state, activations, gradients, one batch)`,
   };
-  let steadySamples = 0;
-  let steadySeconds = 0;
+  const stepSeconds: number[] = [];
   let globalStep = 0;
+  // A probe keeps stepping past maxSteps until its speed is measured (a few steps are all warm-up).
+  const more = () => globalStep < totalSteps || (probe && o.speedBudget !== undefined && !speedMeasured(stepSeconds, o.speedBudget));
+  const finish = (r: TrainResult): TrainResult => Object.assign(r, steadyThroughput(stepSeconds, o.batchSize, stepsPerEpoch));
 
   const step = (): { loss: Tensor; correct: Tensor } => {
     const x = tf.tensor(filler.x, xShape(o.batchSize));
@@ -154,7 +166,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   };
   await measureNoise(0);
 
-  for (let epoch = 1; epoch <= epochs && globalStep < totalSteps; epoch++) {
+  for (let epoch = 1; epoch <= epochs && more(); epoch++) {
     const order = shuffledOrder(train.count, o.seed * 1000 + epoch);
     const epochStart = performance.now();
     let lossSum = 0;
@@ -162,7 +174,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
     let seen = 0;
     let lr = 0;
     let s = 0;
-    for (; s < stepsInEpoch && globalStep < totalSteps; s++, globalStep++) {
+    for (; (probe || s < stepsInEpoch) && more(); s++, globalStep++) {
       lr = learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps, step: globalStep });
       setLearningRate(optimizer, lr);
       const t0 = performance.now();
@@ -187,22 +199,17 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       lossSum += lossValue[0]! * o.batchSize;
       correctSum += correctValue[0]!;
       seen += o.batchSize;
-      if (globalStep < warmupSteps || globalStep === PROFILED_STEP) {
-        if (globalStep < warmupSteps) result.warmupStepSeconds.push(seconds);
-      } else {
-        steadySamples += o.batchSize;
-        steadySeconds += seconds;
-        result.steadySteps++;
-      }
+      stepSeconds.push(seconds);
       o.onStep?.({ epoch, step: s + 1, stepsPerEpoch: stepsInEpoch, globalStep, loss: lossValue[0]!, learningRate: lr, ...(o.traceLearningRate ? { optimizerLearningRate: readLearningRate(optimizer) } : {}), seconds });
       o.afterStep?.(globalStep);
       if (o.memoryLimit !== null && result.peakMemoryBytes > o.memoryLimit) {
         result.exceededMemoryLimit = true;
         result.steps = globalStep + 1;
         optimizer.dispose();
-        return finish(result, steadySamples, steadySeconds);
+        return finish(result);
       }
     }
+    if (!more() || epoch === epochs) o.onTimed?.();
     const val = await evaluate(tf, model, data.validation, o.batchSize, xShape);
     const seconds = (performance.now() - epochStart) / 1000;
     // The running train accuracy mixes weights from the whole epoch; comparing it with a
@@ -222,12 +229,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   }
   result.steps = globalStep;
   optimizer.dispose();
-  return finish(result, steadySamples, steadySeconds);
-}
-
-function finish(r: TrainResult, samples: number, seconds: number): TrainResult {
-  r.samplesPerSecond = seconds > 0 ? samples / seconds : null;
-  return r;
+  return finish(result);
 }
 
 function trainSubset(train: Split, count: number): Split {

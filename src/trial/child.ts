@@ -11,6 +11,7 @@ import { loadDataset, type DataConfig, type Dataset } from '../data/index.js';
 import { buildModel, describeModel } from '../model/build.js';
 import { train } from '../train/loop.js';
 import { noiseEveryEpochIsCheap, planNoise } from '../noise/plan.js';
+import { PROBE_SPEED_BUDGET } from '../train/throughput.js';
 import { parseFaults, faultAfterStep } from './faults.js';
 import { preloadKey, type ChildMessage, type ParentMessage, type TrialSpec, type TrialMeasurements } from './protocol.js';
 import type { Tf } from '../tf.js';
@@ -72,7 +73,8 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   const result = await train(tf, model, data, {
     batchSize,
     epochs: config.training.epochs,
-    ...(spec.mode === 'probe' ? { maxSteps: config.search.stepsPerTrial } : {}),
+    ...(spec.mode === 'probe' ? { maxSteps: config.search.stepsPerTrial, speedBudget: PROBE_SPEED_BUDGET } : {}),
+    onTimed: () => void send({ type: 'timed' }),
     optimizer: config.optimizer,
     seed: spec.seed,
     memoryLimit: config.device.memoryLimit,

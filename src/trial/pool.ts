@@ -50,24 +50,29 @@ function start(backend: ConcreteBackend, preload: string, env: NodeJS.ProcessEnv
 const prewarmable = (b: ConcreteBackend) => b === 'wasm' || b === 'cpu';
 
 /**
- * A process for the next trial. The spare, if one is ready for this backend and data, has
- * already loaded TensorFlow.js, its backend and the data set while the previous trial ran,
- * so the search does not wait for start-up. With `prewarmNext`, a new spare starts at once: it loads on the
- * other core while this trial runs (one training trial uses one core on wasm and cpu).
+ * A process for the next trial: the spare, if one is ready for this backend and data (it
+ * loaded TensorFlow.js, its backend and the data set while the previous trial finished),
+ * else a new one.
  */
-export function takeTrialProcess(backend: ConcreteBackend, preload: string, env: NodeJS.ProcessEnv, prewarmNext: boolean): TrialProcess {
-  let p: TrialProcess;
+export function takeTrialProcess(backend: ConcreteBackend, preload: string, env: NodeJS.ProcessEnv): TrialProcess {
   if (spare && spare.backend === backend && spare.preload === preload && spare.child.exitCode === null && spare.child.signalCode === null && !env.TF_FORCE_GPU_ALLOW_GROWTH) {
-    p = spare;
+    const p = spare;
     spare = null;
-  } else {
-    releaseSpare();
-    p = start(backend, preload, env);
+    return p;
   }
-  // Same priority as every trial: the spare becomes the next measured trial, and a
-  // process cannot raise its priority back, so a lowered one would skew its samples/s.
-  if (prewarmNext && prewarmable(backend)) spare = start(backend, preload, env);
-  return p;
+  releaseSpare();
+  return start(backend, preload, env);
+}
+
+/**
+ * Starts the process for the next trial, to load while the current one validates and
+ * exits. Same priority as every trial: the spare becomes the next measured trial, and a
+ * process cannot raise its priority back, so a lowered one would skew its samples/s.
+ */
+export function startSpare(backend: ConcreteBackend, preload: string, env: NodeJS.ProcessEnv): void {
+  if (!prewarmable(backend) || env.TF_FORCE_GPU_ALLOW_GROWTH) return;
+  releaseSpare();
+  spare = start(backend, preload, env);
 }
 
 /** Ends the spare process: call when no more trials will run. */

@@ -35,6 +35,8 @@ export type ChildMessage =
   | { type: 'ready' }
   | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; learningRate: number; samplesPerSecond: number }
   | { type: 'setup'; seconds: number }
+  /** The training steps are over (validation follows): nothing timed runs any more. */
+  | { type: 'timed' }
   | { type: 'epoch'; record: EpochRecord }
   | { type: 'result'; measurements: TrialMeasurements }
   | { type: 'failure'; name: string; message: string; stack: string | null; code: string | null; where: string | null; wasmHeapBytes: number | null };
@@ -53,7 +55,17 @@ export interface TrialResult {
   memorySource: string | null;
   processPeakRssBytes: number | null;
   deviceMemoryBytes: number | null;
+  /** Steady-state training samples/s after warm-up: the one definition (src/train/throughput.ts). */
   samplesPerSecond: number | null;
+  /** One epoch of training steps at samplesPerSecond (no validation, no warm-up). */
+  secondsPerEpoch: number | null;
+  /** The first steps, kept out of samplesPerSecond, and their wall seconds. */
+  warmupSteps: number | null;
+  warmupSeconds: number | null;
+  /** What the warm-up cost beyond the same steps at the steady rate. */
+  warmupExtraSeconds: number | null;
+  steadySteps: number | null;
+  /** Wall seconds of each epoch as it ran, validation and (first epoch) warm-up included. */
   epochSeconds: number[];
   valAccuracy: number | null;
   valLoss: number | null;

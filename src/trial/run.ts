@@ -4,7 +4,7 @@ import { scaledLearningRate } from '../train/schedule.js';
 import { formatBytes } from '../report/stats.js';
 import type { ChildMessage, TrialResult, TrialSpec, TrialMeasurements } from './protocol.js';
 import type { EpochRecord } from '../train/loop.js';
-import { takeTrialProcess } from './pool.js';
+import { startSpare, takeTrialProcess } from './pool.js';
 import { preloadKey } from './protocol.js';
 
 
@@ -26,14 +26,22 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
   const base = (): TrialResult => ({
     batchSize: spec.batchSize, learningRate, seed: spec.seed, outcome: 'error', reason: null,
     peakMemoryBytes: null, memoryBaselineBytes: null, memorySource: null, processPeakRssBytes: null, deviceMemoryBytes: null,
-    samplesPerSecond: null, epochSeconds: [], valAccuracy: null, valLoss: null, history: [], steps: 0,
+    samplesPerSecond: null, secondsPerEpoch: null, warmupSteps: null, warmupSeconds: null, warmupExtraSeconds: null, steadySteps: null, epochSeconds: [], valAccuracy: null, valLoss: null, history: [], steps: 0,
     seconds: 0, overheadSeconds: 0, gradientNoiseScale: null,
   });
 
   return new Promise<TrialResult>((resolve, reject) => {
     if (hooks.signal?.aborted) return reject(interrupted());
     const env = { ...process.env, ...(spec.backend === 'tensorflow-gpu' && spec.config.device.memoryLimit !== null ? { TF_FORCE_GPU_ALLOW_GROWTH: 'true' } : {}) };
-    const proc = takeTrialProcess(spec.backend, preloadKey(spec), env, hooks.prewarmNext === true);
+    const proc = takeTrialProcess(spec.backend, preloadKey(spec), env);
+    // The next trial's process loads only once this one's timed steps are over: on 2 cores
+    // its start-up (module compile, wasm tier-up threads, data decode) would slow them.
+    let prewarmed = false;
+    const prewarm = () => {
+      if (prewarmed || hooks.prewarmNext !== true) return;
+      prewarmed = true;
+      startSpare(spec.backend, preloadKey(spec), env);
+    };
     const { child } = proc;
     if (hooks.verbose) proc.onStderr = (b) => process.stderr.write(b);
     const runIt = () => child.send({ type: 'run', spec });
@@ -56,6 +64,7 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
 
     child.on('message', (m: ChildMessage) => {
       if (m.type === 'step') hooks.onStep?.(m);
+      else if (m.type === 'timed') prewarm();
       else if (m.type === 'setup') setupSeconds = m.seconds;
       else if (m.type === 'epoch') {
         history.push(m.record);
@@ -73,6 +82,7 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       hooks.signal?.removeEventListener('abort', onAbort);
+      if (!aborted) prewarm();
       // A run that finished just before the interrupt is kept.
       if (aborted && !(outcome && 'measurements' in outcome)) return reject(interrupted());
       const seconds = (performance.now() - started) / 1000;
@@ -112,6 +122,11 @@ function fromMeasurements(r: TrialResult, m: TrialMeasurements, spec: TrialSpec,
     processPeakRssBytes: m.processPeakRssBytes,
     deviceMemoryBytes: m.deviceMemoryBytes,
     samplesPerSecond: m.samplesPerSecond,
+    secondsPerEpoch: m.secondsPerEpoch,
+    warmupSteps: m.warmupSteps,
+    warmupSeconds: m.warmupSeconds,
+    warmupExtraSeconds: m.warmupExtraSeconds,
+    steadySteps: m.steadySteps,
     epochSeconds: m.epochSeconds,
     valAccuracy: oom ? null : (last?.valAccuracy ?? null),
     valLoss: oom ? null : (last?.valLoss ?? null),
