@@ -5,7 +5,7 @@ import { backendNames } from '../config/backends.js';
 import type { Override } from '../config/load.js';
 import { bstuneVersion } from '../version.js';
 
-export type CommandName = 'find-max' | 'sweep' | 'train' | 'config-check' | 'config-schema';
+export type CommandName = 'find-max' | 'sweep' | 'train' | 'config-check' | 'config-schema' | 'report';
 
 export interface CommonOptions {
   config?: string;
@@ -23,6 +23,13 @@ export interface RunArgs {
   batchSize?: number;
   out?: string;
   resume?: string;
+  /** report: the results file to read. */
+  results?: string;
+  /** HTML report to write (report, sweep, find-max). */
+  html?: string;
+  csv?: string;
+  epochsCsv?: string;
+  configHash?: string;
 }
 export type ParsedArgs = RunArgs | { kind: 'output'; text: string };
 
@@ -127,7 +134,7 @@ function commanderUsageError(e: CommanderError): BstuneError {
   }
   if ((m = /^unknown option '(.+)'$/.exec(first))) return new BstuneError('BSTUNE_USAGE', `unknown option${suggestion}`, m[1]);
   if ((m = /^unknown command '(.+)'$/.exec(first))) {
-    return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || '; commands: find-max, sweep, train, config check, config schema'}`, m[1]);
+    return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || '; commands: find-max, sweep, train, report, config check, config schema'}`, m[1]);
   }
   if ((m = /^too many arguments for '(.+?)'\. Expected (\d+) arguments? but got (\d+)\.$/.exec(first))) {
     const hintFile = m[2] === '0' ? '; give a config file with --config FILE' : '';
@@ -154,6 +161,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       'bstune sweep --sizes 16,32,64,128 --epochs 3     # compare memory, speed, validation accuracy',
       'bstune train --batch-size 64 --json > run.json',
       'bstune config check configs/mnist-cnn.yaml',
+      'bstune report runs.jsonl --html report.html    # charts from a sweep\'s results file',
     ]));
 
   const finish = (command: CommandName, opts: Record<string, unknown>, extra: Partial<RunArgs> = {}) => {
@@ -179,12 +187,13 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--refine', 'bisect between the largest fit and the smallest OOM')
     .option('--margin <fraction>', 'take this fraction off the answer, for headroom', fraction)
     .option('--trial-timeout <seconds>', 'stop a trial after this long (counts as timeout)', seconds)
+    .option('--html <file>', 'also write an HTML report with charts (see bstune report)')
     .addHelpText('after', examples([
       'bstune find-max',
       'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --refine',
       'bstune find-max --backend tensorflow-gpu --margin 0.1 --json',
     ]))
-    .action((opts: Record<string, unknown>) => finish('find-max', opts));
+    .action((opts: Record<string, unknown>) => finish('find-max', opts, typeof opts.html === 'string' ? { html: opts.html } : {}));
 
   common(program.command('sweep'), true)
     .description('train each batch size (learning rate scaled, with warmup) and compare memory, speed and validation accuracy')
@@ -193,6 +202,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--target-accuracy <fraction>', 'validation accuracy for the "epochs to target" column', accuracy)
     .option('--out <file>', 'results file (JSONL, one line per finished run; default .bstune/<name>-<time>.jsonl)')
     .option('--resume <file>', 'continue a sweep from its results file, skipping finished runs')
+    .option('--html <file>', 'also write an HTML report with charts (see bstune report)')
     .addHelpText('after', examples([
       'bstune sweep --sizes 16,32,64,128 --epochs 3',
       'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --out cnn.jsonl',
@@ -201,6 +211,29 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .action((opts: Record<string, unknown>) => finish('sweep', opts, {
       ...(typeof opts.out === 'string' ? { out: opts.out } : {}),
       ...(typeof opts.resume === 'string' ? { resume: opts.resume } : {}),
+      ...(typeof opts.html === 'string' ? { html: opts.html } : {}),
+    }));
+
+  program.command('report')
+    .description('charts and spreadsheets from a results file: an HTML report (no network needed to open it), CSV per run and per epoch')
+    .argument('<results>', 'results file (JSONL) written by sweep --out')
+    .option('--html <file>', 'write the HTML report here (default, when no output is named: the results file with .html)')
+    .option('--csv <file>', 'write one CSV row per run')
+    .option('--epochs-csv <file>', 'write one CSV row per epoch of every run')
+    .option('--config-hash <hash>', 'when the file mixes configs, report the runs of this one (a prefix is enough)')
+    .option('--target-accuracy <fraction>', 'validation accuracy for the time-to-target chart (default: 99% of the best)', accuracy)
+    .option('--memory-limit <size>', 'mark this memory limit (default: the one the runs used)', size)
+    .option('--json', 'print one JSON document on stdout (everything else goes to stderr)')
+    .option('-q, --quiet', 'no progress output')
+    .option('-v, --verbose', 'chart layout warnings and stack traces on stderr')
+    .addHelpText('after', examples([
+      'bstune report cnn.jsonl --html cnn.html',
+      'bstune report cnn.jsonl --csv runs.csv --epochs-csv epochs.csv',
+      'bstune sweep --sizes 16,32,64,128 --out runs.jsonl --html runs.html',
+    ]))
+    .action((results: string, opts: Record<string, unknown>) => finish('report', opts, {
+      results,
+      ...Object.fromEntries((['html', 'csv', 'epochsCsv', 'configHash'] as const).filter((k) => typeof opts[k] === 'string').map((k) => [k, opts[k] as string])),
     }));
 
   common(program.command('train'), true)
@@ -233,12 +266,12 @@ export function parseArgs(argv: string[]): ParsedArgs {
       // `bstune help [command]` asks for help; a bare `bstune` or `bstune config` is missing its command.
       if (e.code === 'commander.help' && argv.includes('help')) return { kind: 'output', text: captured };
       if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') {
-        throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${argv[0] === 'config' ? 'config check or config schema' : 'find-max, sweep, train, config check or config schema'} (see bstune --help)`);
+        throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${argv[0] === 'config' ? 'config check or config schema' : 'find-max, sweep, train, report, config check or config schema'} (see bstune --help)`);
       }
       throw commanderUsageError(e);
     }
     throw e;
   }
-  if (result === null) throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train, config check or config schema (see bstune --help)');
+  if (result === null) throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train, report, config check or config schema (see bstune --help)');
   return result;
 }

@@ -13,7 +13,8 @@ export interface Context {
 }
 
 export interface CommandOutput {
-  document: JsonDocument;
+  /** The --json document; `report` has no config of its own, so its document is looser. */
+  document: JsonDocument | { schemaVersion: number; command: 'report'; bstuneVersion: string; [k: string]: unknown };
   /** What human mode prints on stdout. */
   human: string;
   exitCode: number;

@@ -6,6 +6,7 @@ import { fmtBytes, fmtRate } from '../../report/format.js';
 import { ExitCode } from '../../errors.js';
 import { scaledLearningRate } from '../../train/schedule.js';
 import { prepare } from './prepare.js';
+import { writeRunReport } from '../../report/html/from-run.js';
 import type { TrialResult } from '../../trial/protocol.js';
 import type { Context, CommandOutput } from '../context.js';
 
@@ -50,7 +51,13 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     overheadSeconds: overhead,
   };
   const document = makeDocument('find-max', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials }, summary);
-  const human = renderFindMax(trials, summary, p, ctx.stdout);
+  let human = renderFindMax(trials, summary, p, ctx.stdout);
+  if (ctx.args.html !== undefined) {
+    // Written even when the search stopped on an error: the page shows that trial and why.
+    const htmlPath = await writeRunReport(ctx.cwd, ctx.args.html, { command: 'find-max', trials, config, backend: p.backend });
+    document.htmlReport = htmlPath;
+    human += `report: ${htmlPath}\n`;
+  }
   if (search.stoppedBy) {
     // Never step down past a bug: the search stops and says why (exit 1). The trials that
     // ran are still the answer's evidence, so the table or the JSON document prints too.

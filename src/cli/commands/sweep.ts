@@ -9,6 +9,7 @@ import { BstuneError, ExitCode, isBstuneError } from '../../errors.js';
 import { appendResult, configHash, defaultResultsPath, ensureWritable, hashedConfig, readResults, type StoredTrial } from '../../sweep/results.js';
 import { summarizeSweep, targetAccuracy } from '../../sweep/summarize.js';
 import { prepare } from './prepare.js';
+import { writeRunReport } from '../../report/html/from-run.js';
 import type { Context, CommandOutput } from '../context.js';
 
 interface Run {
@@ -92,7 +93,13 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const document = makeDocument('sweep', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials: docTrials }, {
     resultsFile: outPath, targetAccuracy: target, summary: rows,
   });
-  const human = `${renderSweep(rows, { repeats, target, targetConfigured: config.sweep.targetAccuracy !== null, stream: ctx.stdout })}results: ${outPath}\n`;
+  let html = '';
+  if (ctx.args.html !== undefined) {
+    const htmlPath = await writeRunReport(ctx.cwd, ctx.args.html, { command: 'sweep', trials: ordered, config, backend: p.backend, source: outPath, targetAccuracy: config.sweep.targetAccuracy });
+    document.htmlReport = htmlPath;
+    html = `report: ${htmlPath}\n`;
+  }
+  const human = `${renderSweep(rows, { repeats, target, targetConfigured: config.sweep.targetAccuracy !== null, stream: ctx.stdout })}results: ${outPath}\n${html}`;
   const failures = ordered.filter((t) => t.outcome !== 'ok');
   const error = failures.length > 0
     ? `${failures.length} of ${ordered.length} runs failed: ${failures.map((t) => `batch ${t.batchSize} ${t.outcome} (${t.reason ?? 'no reason'})`).join('; ')}`

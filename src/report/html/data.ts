@@ -1,0 +1,121 @@
+/**
+ * The rows each chart plots, derived from trial records. Pure: no files, no clock.
+ * Only `ok` runs feed speed, accuracy and time-to-target (a diverged or failed run is
+ * never a data point there); memory shows every run that measured a peak, by outcome.
+ */
+import { linearFit, mean, std } from '../stats.js';
+import type { MemoryFit, NoiseValue, ReportTrial } from './types.js';
+
+const MiB = 1024 * 1024;
+const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+export interface MemoryPoint { batchSize: number; peakMiB: number; outcome: string }
+export interface ThroughputRow { batchSize: number; mean: number; std: number; lo: number; hi: number; runs: number }
+export interface ThroughputPoint { batchSize: number; samplesPerSecond: number; seed: number | null }
+export interface EpochRow { batchSize: number; epoch: number; valAccuracy: number; valLoss: number; runs: number }
+export interface TargetRow { batchSize: number; seconds: number | null; epochs: number | null; reached: number; runs: number }
+export interface NoiseRow { batchSize: number; when: 'initial' | 'final'; bSimple: number }
+
+export const ok = (trials: ReportTrial[]) => trials.filter((t) => t.outcome === 'ok');
+const sizes = (trials: ReportTrial[]) => [...new Set(trials.map((t) => t.batchSize))].sort((a, b) => a - b);
+
+export function memoryPoints(trials: ReportTrial[]): MemoryPoint[] {
+  return trials.filter((t) => finite(t.peakMemoryBytes)).map((t) => ({ batchSize: t.batchSize, peakMiB: t.peakMemoryBytes! / MiB, outcome: t.outcome }))
+    .sort((a, b) => a.batchSize - b.batchSize);
+}
+
+/**
+ * M(b) = M0 + b·m by least squares over the ok runs' peaks. Null with fewer than two distinct
+ * batch sizes (a line through one size is not a measurement). OOM runs under --memory-limit
+ * measured a real peak too, so they count; runs that crashed measured nothing and do not.
+ */
+export function fitMemory(trials: ReportTrial[]): MemoryFit | null {
+  const pts = trials.filter((t) => (t.outcome === 'ok' || t.outcome === 'oom') && finite(t.peakMemoryBytes));
+  if (new Set(pts.map((t) => t.batchSize)).size < 2) return null;
+  const f = linearFit(pts.map((t) => t.batchSize), pts.map((t) => t.peakMemoryBytes!));
+  if (!Number.isFinite(f.slope)) return null;
+  return { baseBytes: f.intercept, bytesPerSample: f.slope, r2: Number.isFinite(f.r2) ? f.r2 : null, source: `least squares over ${pts.length} runs` };
+}
+
+/** The largest batch the line predicts under `limit` (null when the line does not grow). */
+export function predictedMax(fit: MemoryFit, limitBytes: number): number | null {
+  if (!(fit.bytesPerSample > 0)) return null;
+  const b = Math.floor((limitBytes - fit.baseBytes) / fit.bytesPerSample);
+  return b >= 1 ? b : null;
+}
+
+/** Two ends of the fitted line across the measured sizes, stretched to the limit's crossing when that is near. */
+export function fitLine(fit: MemoryFit, batchSizes: number[], limitBytes: number | null): { batchSize: number; peakMiB: number }[] {
+  if (batchSizes.length === 0) return [];
+  const lo = Math.min(...batchSizes);
+  let hi = Math.max(...batchSizes);
+  const cross = limitBytes !== null ? predictedMax(fit, limitBytes) : null;
+  if (cross !== null && cross > hi && cross <= hi * 2) hi = cross;
+  return [lo, hi].map((b) => ({ batchSize: b, peakMiB: (fit.baseBytes + b * fit.bytesPerSample) / MiB }));
+}
+
+export function throughput(trials: ReportTrial[]): { rows: ThroughputRow[]; points: ThroughputPoint[] } {
+  const runs = ok(trials).filter((t) => finite(t.samplesPerSecond));
+  const rows = sizes(runs).map((b) => {
+    const xs = runs.filter((t) => t.batchSize === b).map((t) => t.samplesPerSecond!);
+    const m = mean(xs);
+    const s = std(xs);
+    return { batchSize: b, mean: m, std: s, lo: m - s, hi: m + s, runs: xs.length };
+  });
+  return { rows, points: runs.map((t) => ({ batchSize: t.batchSize, samplesPerSecond: t.samplesPerSecond!, seed: t.seed ?? null })) };
+}
+
+/** One line per batch size: the mean over its ok runs at each epoch. */
+export function epochRows(trials: ReportTrial[]): EpochRow[] {
+  const runs = ok(trials);
+  return sizes(runs).flatMap((b) => {
+    const hs = runs.filter((t) => t.batchSize === b).flatMap((t) => t.history);
+    const epochs = [...new Set(hs.map((h) => h.epoch))].sort((x, y) => x - y);
+    return epochs.flatMap((e) => {
+      const at = hs.filter((h) => h.epoch === e && finite(h.valAccuracy) && finite(h.valLoss));
+      return at.length === 0 ? [] : [{ batchSize: b, epoch: e, valAccuracy: mean(at.map((h) => h.valAccuracy)), valLoss: mean(at.map((h) => h.valLoss)), runs: at.length }];
+    });
+  });
+}
+
+/** The target the sweep table uses when none is configured: 99% of the best validation accuracy any ok run reached. */
+export function defaultTarget(trials: ReportTrial[]): number | null {
+  const best = Math.max(...ok(trials).flatMap((t) => t.history.map((h) => h.valAccuracy).filter(finite)));
+  return Number.isFinite(best) ? best * 0.99 : null;
+}
+
+/** Training seconds (summed epoch seconds) until validation accuracy first reached `target`; mean over the runs that did. */
+export function timeToTarget(trials: ReportTrial[], target: number): TargetRow[] {
+  const runs = ok(trials);
+  return sizes(runs).map((b) => {
+    const mine = runs.filter((t) => t.batchSize === b);
+    const hits = mine.flatMap((t) => {
+      let secs = 0;
+      for (const h of t.history) {
+        secs += finite(h.seconds) ? h.seconds : 0;
+        if (h.valAccuracy >= target) return [{ seconds: secs, epochs: h.epoch }];
+      }
+      return [];
+    });
+    return {
+      batchSize: b,
+      seconds: hits.length ? mean(hits.map((h) => h.seconds)) : null,
+      epochs: hits.length ? mean(hits.map((h) => h.epochs)) : null,
+      reached: hits.length,
+      runs: mine.length,
+    };
+  });
+}
+
+function bSimple(v: NoiseValue | undefined): number | null {
+  if (finite(v)) return v;
+  if (v && typeof v === 'object' && finite(v.bSimple)) return v.bSimple;
+  return null;
+}
+
+export function noiseRows(trials: ReportTrial[]): NoiseRow[] {
+  return ok(trials).flatMap((t) => (['initial', 'final'] as const).flatMap((when) => {
+    const b = bSimple(t.gradientNoiseScale?.[when]);
+    return b !== null && b > 0 ? [{ batchSize: t.batchSize, when, bSimple: b }] : [];
+  }));
+}

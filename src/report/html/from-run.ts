@@ -1,0 +1,42 @@
+/**
+ * `--html FILE` on sweep and find-max (and recommend): the same page the report command
+ * makes, from the trials a run just produced, written before the command returns.
+ */
+import { resolve } from 'node:path';
+import { renderHtmlReport } from './index.js';
+import { writeOutput } from './write.js';
+import { bstuneVersion } from '../../version.js';
+import type { ReportInput, ReportTrial } from './types.js';
+
+export interface RunReport {
+  command: string;
+  trials: ReportTrial[];
+  config: { name: string; device: { memoryLimit: number | null } } & Record<string, unknown>;
+  backend: { name: string; device: string };
+  /** The results file, when the run wrote one. */
+  source?: string;
+  targetAccuracy?: number | null;
+  recommendation?: ReportInput['recommendation'];
+}
+
+/** Renders and writes the page; returns its absolute path. */
+export async function writeRunReport(cwd: string, file: string, r: RunReport): Promise<string> {
+  const path = resolve(cwd, file);
+  const now = new Date().toISOString();
+  const report = await renderHtmlReport({
+    title: `bstune ${r.command}: ${r.config.name}`,
+    source: r.source ?? `this ${r.command} run (no results file)`,
+    command: r.command,
+    trials: r.trials,
+    config: r.config,
+    memoryLimitBytes: r.config.device.memoryLimit,
+    targetAccuracy: r.targetAccuracy ?? null,
+    recommendation: r.recommendation ?? null,
+    backend: r.backend,
+    bstuneVersion,
+    generatedAt: now,
+    runDate: `${now} (this run finished)`,
+  });
+  writeOutput(path, report.html, '--html');
+  return path;
+}
