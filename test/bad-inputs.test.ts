@@ -23,6 +23,8 @@ interface Case {
 }
 
 const F = 'bad.yaml';
+/** One results-file line of a given config hash (enough of a trial record for a report). */
+const rec = (hash: string, batchSize: number) => `${JSON.stringify({ batchSize, outcome: 'ok', seed: 42, peakMemoryBytes: 1000, history: [], configHash: hash })}\n`;
 /** The file's location in the line: `bad.yaml:LINE:COL)` at the end. */
 const at = (line: number, col: number) => new RegExp(`/${F.replace('.', '\\.')}:${line}:${col}\\)$`);
 const both = (what: RegExp, where: RegExp) => new RegExp(`${what.source}.*${where.source}`);
@@ -188,6 +190,19 @@ const cases: Case[] = [
     args: ['find-max', '--config', '@/ok.yaml', '--min', '128', '--json'], names: both(/search\.min/, /\(--min\)$/),
   },
   flag('train --batch-size larger than the training set', ['train', '--train-limit', '100', '--batch-size', '200'], both(/200/, /\(--batch-size\)$/)),
+  // bstune report: results files it cannot use
+  { name: 'report: a missing results file', args: ['report', '@/gone.jsonl', '--json'], names: both(/not found/, /\/gone\.jsonl\)$/) },
+  { name: 'report: an empty results file', files: { 'r.jsonl': '' }, args: ['report', '@/r.jsonl', '--json'], names: both(/empty/, /\/r\.jsonl\)$/) },
+  { name: 'report: a results file of garbage', files: { 'r.jsonl': 'hello\n{"a":1}\n' }, args: ['report', '@/r.jsonl', '--json'], names: both(/no trial records/, /\/r\.jsonl\)$/) },
+  {
+    name: 'report: a results file mixing two configs', files: { 'r.jsonl': `${rec('aaaa1111', 16)}${rec('bbbb2222', 32)}` },
+    args: ['report', '@/r.jsonl', '--json'], names: both(/mixes 2 configs.*aaaa1111.*bbbb2222.*--config-hash/, /\/r\.jsonl\)$/),
+  },
+  { name: 'report: --config-hash that matches nothing', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--config-hash', 'ffff', '--json'], names: both(/ffff/, /\(--config-hash\)$/) },
+  { name: 'report: a directory as the results file', files: { 'r.d/x': '' }, args: ['report', '@/r.d', '--json'], names: both(/directory/, /\/r\.d\)$/) },
+  { name: 'report: --html pointing at a directory', files: { 'r.jsonl': rec('aaaa1111', 16), 'out/x': '' }, args: ['report', '@/r.jsonl', '--html', '@/out', '--json'], names: both(/directory/, /--html .*\/out\)$/) },
+  { name: 'report: --csv onto the results file itself', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--csv', '@/r.jsonl', '--json'], names: /overwrite.*\(--csv\)$/ },
+  flag('report without a results file', ['report'], /results/),
   // Human mode: the same one line, and nothing on stdout either.
   { name: 'human mode: unknown key', files: { [F]: 'colour: red\n' }, args: ['config', 'check', `@/${F}`], names: both(/colour/, at(1, 1)) },
   { name: 'human mode: bad flag', args: ['sweep', '--sizes', '16,abc'], names: /\(--sizes\)$/ },

@@ -132,6 +132,7 @@ function commanderUsageError(e: CommanderError): BstuneError {
   if ((m = /^option '(.+?)' argument missing$/.exec(first))) {
     return new BstuneError('BSTUNE_USAGE', `${flagOf(m[1]!)} needs a value`, flagOf(m[1]!));
   }
+  if ((m = /^missing required argument '(.+)'$/.exec(first))) return new BstuneError('BSTUNE_USAGE', `missing the ${m[1]} file argument`, `<${m[1]}>`);
   if ((m = /^unknown option '(.+)'$/.exec(first))) return new BstuneError('BSTUNE_USAGE', `unknown option${suggestion}`, m[1]);
   if ((m = /^unknown command '(.+)'$/.exec(first))) {
     return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || '; commands: find-max, sweep, train, report, config check, config schema'}`, m[1]);

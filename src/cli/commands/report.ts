@@ -2,7 +2,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { BstuneError, ExitCode } from '../../errors.js';
 import { parseResults } from '../../report/html/records.js';
-import { renderHtmlReport } from '../../report/html/index.js';
 import { writeOutput } from '../../report/html/write.js';
 import { epochsCsv, trialsCsv } from '../../report/csv.js';
 import { bstuneVersion } from '../../version.js';
@@ -43,6 +42,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const doc: Record<string, unknown> = { schemaVersion, command: 'report', bstuneVersion, resultsFile: path, configHash: parsed.configHash, runs: parsed.trials.length, skipped: parsed.skipped };
   if (htmlPath !== undefined) {
     ctx.progress.start('rendering charts…');
+    const { renderHtmlReport } = await import('../../report/html/index.js');
     const report = await renderHtmlReport({
       title: `bstune report: ${basename(path)}`, source: path, trials: parsed.trials, config: parsed.hashedConfig, configHash: parsed.configHash,
       memoryLimitBytes: limit, targetAccuracy: typeof target === 'number' ? target : null, skipped: parsed.skipped,

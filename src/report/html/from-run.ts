@@ -3,7 +3,6 @@
  * makes, from the trials a run just produced, written before the command returns.
  */
 import { resolve } from 'node:path';
-import { renderHtmlReport } from './index.js';
 import { writeOutput } from './write.js';
 import { bstuneVersion } from '../../version.js';
 import type { ReportInput, ReportTrial } from './types.js';
@@ -23,6 +22,8 @@ export interface RunReport {
 export async function writeRunReport(cwd: string, file: string, r: RunReport): Promise<string> {
   const path = resolve(cwd, file);
   const now = new Date().toISOString();
+  // vega and vega-lite load only when a report is asked for: sweep and find-max start as fast as before.
+  const { renderHtmlReport } = await import('./index.js');
   const report = await renderHtmlReport({
     title: `bstune ${r.command}: ${r.config.name}`,
     source: r.source ?? `this ${r.command} run (no results file)`,
