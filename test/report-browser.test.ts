@@ -155,4 +155,22 @@ describe.skipIf(missing !== null)(`HTML report in headless Chromium${missing ? `
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
     await v.page.close();
   });
+
+  it('find-max --html: memory points by outcome, the fitted line and the limit, drawn', async () => {
+    // MLP peaks: ~380 KiB at 32, ~605 KiB at 64; a 500 KiB limit makes 128 and 64 out of memory.
+    const r = await runCli(['find-max', '--start', '128', '--min', '32', '--train-limit', '300', '--memory-limit', '500KiB', '--html', 'fm.html', '--json'], { cwd: dir, timeoutMs: 180_000 });
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { maxBatchSize: number; htmlReport: string };
+    expect(doc.maxBatchSize).toBe(32);
+    expect(doc.htmlReport).toBe(join(dir, 'fm.html'));
+    const v = await visit(doc.htmlReport);
+    expect(v.errors).toEqual([]);
+    expect(v.charts[0]!.id).toBe('memory');
+    for (const c of v.charts) expect(c.drawn, `chart ${c.id} has drawn marks`).toBeGreaterThan(0);
+    expect(await v.page.locator('#chart-memory .mark-symbol.role-mark path').count()).toBe(3);
+    expect(await v.page.locator('#chart-memory .mark-line.role-mark path').count()).toBe(1);
+    expect(await v.page.locator('#chart-memory .mark-rule.role-mark line, #chart-memory .mark-rule.role-mark path').count()).toBe(1);
+    expect(await v.page.locator('#trials tbody tr.outcome-oom').count()).toBe(2);
+    await v.page.close();
+  });
 });
