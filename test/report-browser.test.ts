@@ -102,13 +102,15 @@ describe.skipIf(missing !== null)(`HTML report in headless Chromium${missing ? `
     const v = await visit(join(dir, 'sweep.html'));
     expect(v.errors).toEqual([]);
     expect(v.requests).toEqual([]);
-    expect(v.charts.map((c) => c.id)).toEqual(['memory', 'throughput', 'accuracy', 'loss', 'time-to-target']);
+    expect(v.charts.map((c) => c.id)).toEqual(['memory', 'throughput', 'accuracy', 'loss', 'time-to-target', 'noise']);
     for (const c of v.charts) expect(c.drawn, `chart ${c.id} has drawn marks`).toBeGreaterThan(0);
     // The ± band (two seeds per size) and the memory limit are there.
     expect(await v.page.locator('#chart-throughput .mark-area.role-mark path').count()).toBe(1);
     expect(await v.page.locator('#chart-memory text', { hasText: 'memory limit 1.0 MiB' }).count()).toBe(1);
     const ink = await inkFraction(await v.page.screenshot({ fullPage: true }));
     expect(ink).toBeGreaterThan(0.02);
+    // Noise scale per epoch: epoch 0 (initial weights) and 1, one line per size.
+    expect(await v.page.locator('#chart-noise .mark-symbol.role-mark path').count()).toBe(4);
     await v.page.close();
   });
 
@@ -120,14 +122,14 @@ describe.skipIf(missing !== null)(`HTML report in headless Chromium${missing ? `
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^4 runs from .*torn\.jsonl \(config [0-9a-f]{16}\)$/m);
     expect(r.stdout).toContain('skipped: line 5: not JSON (the last write was cut short?)');
-    expect(r.stdout).toContain('not shown: Gradient noise scale');
+    expect(r.stdout).toContain('not shown: Recommended batch size');
     expect(readFileSync(join(dir, 'runs.csv'), 'utf8').trim().split('\n')).toHaveLength(5);
     expect(readFileSync(join(dir, 'epochs.csv'), 'utf8').trim().split('\n')).toHaveLength(5);
 
     const v = await visit(join(dir, 'report.html'));
     expect(v.errors).toEqual([]);
     expect(v.requests).toEqual([]);
-    expect(v.charts.map((c) => c.id)).toEqual(['memory', 'throughput', 'accuracy', 'loss', 'time-to-target']);
+    expect(v.charts.map((c) => c.id)).toEqual(['memory', 'throughput', 'accuracy', 'loss', 'time-to-target', 'noise']);
     for (const c of v.charts) expect(c.drawn, `chart ${c.id} has drawn marks`).toBeGreaterThan(0);
     expect(await v.page.locator('#skipped li').allTextContents()).toEqual(['line 5: not JSON (the last write was cut short?)']);
     expect(await v.page.locator('#trials tbody tr').count()).toBe(4);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseResults } from '../src/report/html/records.js';
-import { defaultTarget, epochRows, fitLine, fitMemory, memoryPoints, noiseRows, predictedMax, throughput, timeToTarget } from '../src/report/html/data.js';
+import { defaultTarget, epochRows, fitLine, fitMemory, memoryPoints, noiseEpochRows, noiseRows, predictedMax, throughput, timeToTarget } from '../src/report/html/data.js';
 import { epochSpec, memorySpec, memoryUnit, noiseSpec, targetSpec, throughputSpec } from '../src/report/html/specs.js';
 import { planCharts } from '../src/report/html/charts.js';
 import { esc, reportPage } from '../src/report/html/page.js';
@@ -125,6 +125,17 @@ describe('chart rows', () => {
     ]);
     expect(rows).toEqual([{ batchSize: 16, when: 'initial', bSimple: 40 }, { batchSize: 16, when: 'final', bSimple: 900 }]);
   });
+
+  it('noise per epoch: one line per size, mean over repeats, unmeasured points left out', () => {
+    const gns = (pts: [number, number | null][]) => ({ gradientNoiseScale: { initial: pts[0]![1], final: pts[pts.length - 1]![1], points: pts.map(([epoch, bSimple]) => ({ epoch, bSimple })) } });
+    const rows = noiseEpochRows([trial(16, gns([[0, 40], [1, 80]])), trial(16, { seed: 43, ...gns([[0, 60], [1, null]]) }), trial(32, gns([[0, 50]])), trial(64)]);
+    expect(rows).toEqual([
+      { batchSize: 16, epoch: 0, bSimple: 50, runs: 2 },
+      { batchSize: 16, epoch: 1, bSimple: 80, runs: 1 },
+      { batchSize: 32, epoch: 0, bSimple: 50, runs: 1 },
+    ]);
+    expect(noiseEpochRows([trial(16, { gradientNoiseScale: { initial: 40, final: 80 } })])).toEqual([]);
+  });
 });
 
 describe('Vega-Lite specs', () => {
@@ -182,6 +193,7 @@ describe('the page', () => {
   it('plans every chart the data allows and names what is absent', () => {
     const full = planCharts(input([trial(16, { gradientNoiseScale: { initial: 30 } }), trial(32)], { memoryLimitBytes: 20 * MiB, recommendation: { batchSize: 32 } }));
     expect(full.charts.map((c) => c.id)).toEqual(['memory', 'throughput', 'accuracy', 'loss', 'time-to-target', 'noise']);
+    expect((full.charts[5]!.spec as { title: { text: string } }).title.text).toBe('Gradient noise scale');
     expect(full.absent).toEqual([]);
     expect(full.charts[0]!.caption).toMatch(/the line predicts batches up to 76 fit under it/);
     const bare = planCharts(input([trial(16, { outcome: 'error', peakMemoryBytes: null, samplesPerSecond: null, history: [] })]));

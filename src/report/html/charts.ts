@@ -3,8 +3,8 @@
  * sentences out. A chart is drawn only from data that exists; what is missing is said.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { defaultTarget, epochRows, fitLine, fitMemory, memoryPoints, noiseRows, ok, predictedMax, throughput, timeToTarget } from './data.js';
-import { epochSpec, memorySpec, noiseSpec, targetSpec, throughputSpec } from './specs.js';
+import { defaultTarget, epochRows, fitLine, fitMemory, memoryPoints, noiseEpochRows, noiseRows, ok, predictedMax, throughput, timeToTarget } from './data.js';
+import { epochSpec, memorySpec, noiseEpochSpec, noiseSpec, targetSpec, throughputSpec } from './specs.js';
 import type { MemoryFit, ReportInput } from './types.js';
 import { formatBytes } from '../stats.js';
 
@@ -82,8 +82,12 @@ export function planCharts(input: ReportInput): ChartPlans {
   }
 
   const noise = noiseRows(trials);
-  if (noise.length > 0) {
-    charts.push({ id: 'noise', spec: noiseSpec(noise), caption: 'The simple gradient noise scale B_simple measured during the runs: batches well below it waste little compute per sample; batches well above it need about as many steps as smaller ones.' });
+  const noiseEpochs = noiseEpochRows(trials);
+  const why = 'B_simple = tr(Σ)/|G|² (McCandlish et al. 2018), measured from gradient norms at two batch sizes during the runs: a batch well below it uses each sample efficiently; a batch well above it needs about as many steps as one at B_simple, so the extra samples buy little.';
+  if (noiseEpochs.length > 0) {
+    charts.push({ id: 'noise', spec: noiseEpochSpec(noiseEpochs), caption: `${why} One line per batch size (the mean over its repeats).` });
+  } else if (noise.length > 0) {
+    charts.push({ id: 'noise', spec: noiseSpec(noise), caption: `${why} At the initial weights and after the last epoch.` });
   } else {
     absent.push('Gradient noise scale: no record carries gradientNoiseScale (these runs did not measure it).');
   }

@@ -15,6 +15,7 @@ export interface ThroughputPoint { batchSize: number; samplesPerSecond: number; 
 export interface EpochRow { batchSize: number; epoch: number; valAccuracy: number; valLoss: number; runs: number }
 export interface TargetRow { batchSize: number; seconds: number | null; epochs: number | null; reached: number; runs: number }
 export interface NoiseRow { batchSize: number; when: 'initial' | 'final'; bSimple: number }
+export interface NoiseEpochRow { batchSize: number; epoch: number; bSimple: number; runs: number }
 
 export const ok = (trials: ReportTrial[]) => trials.filter((t) => t.outcome === 'ok');
 const sizes = (trials: ReportTrial[]) => [...new Set(trials.map((t) => t.batchSize))].sort((a, b) => a - b);
@@ -118,4 +119,20 @@ export function noiseRows(trials: ReportTrial[]): NoiseRow[] {
     const b = bSimple(t.gradientNoiseScale?.[when]);
     return b !== null && b > 0 ? [{ batchSize: t.batchSize, when, bSimple: b }] : [];
   }));
+}
+
+/**
+ * B_simple after each epoch where the records keep every measurement (epoch 0 = the initial
+ * weights): one line per batch size, the mean over its repeats. Empty when no record has points.
+ */
+export function noiseEpochRows(trials: ReportTrial[]): NoiseEpochRow[] {
+  const runs = ok(trials);
+  return sizes(runs).flatMap((b) => {
+    const pts = runs.filter((t) => t.batchSize === b).flatMap((t) => t.gradientNoiseScale?.points ?? []).filter((p) => finite(p.epoch) && finite(p.bSimple) && p.bSimple > 0);
+    const epochs = [...new Set(pts.map((p) => p.epoch))].sort((x, y) => x - y);
+    return epochs.map((e) => {
+      const at = pts.filter((p) => p.epoch === e).map((p) => p.bSimple!);
+      return { batchSize: b, epoch: e, bSimple: mean(at), runs: at.length };
+    });
+  });
 }

@@ -4,7 +4,7 @@
  * page's CSS (light, dark and print); the series colours read on either background.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { EpochRow, MemoryPoint, NoiseRow, TargetRow, ThroughputPoint, ThroughputRow } from './data.js';
+import type { EpochRow, MemoryPoint, NoiseEpochRow, NoiseRow, TargetRow, ThroughputPoint, ThroughputRow } from './data.js';
 
 const schema = 'https://vega.github.io/schema/vega-lite/v6.json';
 const W = 440;
@@ -136,7 +136,7 @@ export function targetSpec(rows: TargetRow[], target: number): TopLevelSpec {
 export function noiseSpec(rows: NoiseRow[]): TopLevelSpec {
   return {
     ...base,
-    title: { text: 'Gradient noise scale', subtitle: 'B_simple = tr(Σ)/|G|² (McCandlish et al. 2018), at the start and end of training' },
+    title: { text: 'Gradient noise scale', subtitle: 'at the start and end of training' },
     data: { values: rows },
     mark: { type: 'point', filled: true, size: 80 },
     encoding: {
@@ -144,6 +144,23 @@ export function noiseSpec(rows: NoiseRow[]): TopLevelSpec {
       y: { field: 'bSimple', type: 'quantitative', title: 'B_simple (samples)', scale: { type: 'log', base: 2 } },
       color: { field: 'when', type: 'nominal', title: 'measured', sort: ['initial', 'final'] },
       shape: { field: 'when', type: 'nominal', legend: null },
+    },
+  } as TopLevelSpec;
+}
+
+/** B_simple per epoch (0 = initial weights), one line per batch size, log₂ y. */
+export function noiseEpochSpec(rows: NoiseEpochRow[]): TopLevelSpec {
+  const values = rows.map((r) => ({ ...r, batch: String(r.batchSize) }));
+  const epochs = [...new Set(rows.map((r) => r.epoch))].sort((a, b) => a - b);
+  return {
+    ...base,
+    title: { text: 'Gradient noise scale per epoch', subtitle: 'epoch 0: the initial weights' },
+    data: { values },
+    mark: { type: 'line', point: { filled: true, size: 50 }, strokeWidth: 2 },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { values: epochs, format: 'd' }, scale: { domain: epochs.length === 1 ? [epochs[0]! - 1, epochs[0]! + 1] : [epochs[0]!, epochs[epochs.length - 1]!], nice: false } },
+      y: { field: 'bSimple', type: 'quantitative', title: 'B_simple (samples, log₂)', scale: { type: 'log', base: 2 } },
+      color: batchColor(rows.map((r) => r.batchSize)),
     },
   } as TopLevelSpec;
 }

@@ -7,7 +7,7 @@ export type NoiseValue = number | { bSimple?: number | null; bSimpleStdError?: n
  * A trial as a report reads it: today's TrialResult, plus the fields records are gaining
  * (each optional; the report renders what is there and says what is absent).
  */
-export type ReportTrial = Omit<TrialResult, 'outcome' | 'seed'> & {
+export type ReportTrial = Omit<TrialResult, 'outcome' | 'seed' | 'gradientNoiseScale'> & {
   outcome: string;
   seed?: number;
   configHash?: string;
@@ -17,7 +17,8 @@ export type ReportTrial = Omit<TrialResult, 'outcome' | 'seed'> & {
   backend?: string | { name?: string; device?: string } | null;
   accumulate?: number;
   effectiveBatchSize?: number;
-  gradientNoiseScale?: { initial?: NoiseValue; final?: NoiseValue } | null;
+  /** B_simple at the initial and final weights (src/noise/record.ts: numbers, plus per-epoch points). */
+  gradientNoiseScale?: { initial?: NoiseValue; final?: NoiseValue; points?: { epoch: number; bSimple: number | null }[] } | null;
 };
 
 /** A memory model M(b) = M0 + b·m, from the records or fitted here. */
