@@ -19,9 +19,10 @@ const rows: Row[] = [
   ['find-max -c a.yaml -q -v', { command: 'find-max', common: { config: 'a.yaml', json: false, quiet: true, verbose: true }, overrides: [] }],
   ['find-max --backend wasm', { overrides: [{ path: ['device', 'backend'], value: 'wasm', flag: '--backend' }] }],
   ['find-max --backend tensorflow-gpu', { overrides: [{ path: ['device', 'backend'], value: 'tensorflow-gpu', flag: '--backend' }] }],
-  ['find-max --memory-limit 512MiB', { overrides: [{ path: ['device', 'memoryLimit'], value: 512 * 1024 ** 2, flag: '--memory-limit' }] }],
-  ['find-max --memory-limit 1.5GB', { overrides: [{ path: ['device', 'memoryLimit'], value: 1.5e9, flag: '--memory-limit' }] }],
-  ['find-max --memory-limit 1048576', { overrides: [{ path: ['device', 'memoryLimit'], value: 1048576, flag: '--memory-limit' }] }],
+  ['find-max --memory-limit 512MiB', { overrides: [{ path: ['device', 'memoryLimit'], value: '512MiB', flag: '--memory-limit' }] }],
+  ['find-max --memory-limit 1.5GB', { overrides: [{ path: ['device', 'memoryLimit'], value: '1.5GB', flag: '--memory-limit' }] }],
+  ['find-max --memory-limit 1048576', { overrides: [{ path: ['device', 'memoryLimit'], value: '1048576', flag: '--memory-limit' }] }],
+  ['find-max --memory-limit 700KiB', { overrides: [{ path: ['device', 'memoryLimit'], value: '700KiB', flag: '--memory-limit' }] }],
   ['train --epochs 3', { command: 'train', overrides: [{ path: ['training', 'epochs'], value: 3, flag: '--epochs' }] }],
   ['train --seed 0', { overrides: [{ path: ['training', 'seed'], value: 0, flag: '--seed' }] }],
   ['train --train-limit 100', { overrides: [{ path: ['data', 'trainLimit'], value: 100, flag: '--train-limit' }] }],
@@ -50,7 +51,7 @@ const rows: Row[] = [
   ['train -b 1', { command: 'train', batchSize: 1, overrides: [] }],
   ['train --memory-limit=2GiB --epochs=2', {
     overrides: [
-      { path: ['device', 'memoryLimit'], value: 2 * 1024 ** 3, flag: '--memory-limit' },
+      { path: ['device', 'memoryLimit'], value: '2GiB', flag: '--memory-limit' },
       { path: ['training', 'epochs'], value: 2, flag: '--epochs' },
     ],
   }],

@@ -89,6 +89,13 @@ describe('flags override the file', () => {
     expect(config.search).toEqual(file.search);
   });
 
+  it('--memory-limit below 1 MiB with a unit loads as bytes (a bare number that small is refused, not this)', () => {
+    for (const [text, bytes] of [['700KiB', 700 * 1024], ['1KiB', 1024], ['64B', 64], ['1048576', 1048576]] as const) {
+      const { config } = loadConfig(mlpPath, repoRoot, overridesOf(['find-max', '--memory-limit', text]));
+      expect(config.device.memoryLimit).toBe(bytes);
+    }
+  });
+
   it('find-max flags set search.*', () => {
     const overrides = overridesOf(['find-max', '--start', '64', '--min', '4', '--steps', '3', '--refine', '--margin', '0.25', '--trial-timeout', '30']);
     const { config } = loadConfig(mlpPath, repoRoot, overrides);

@@ -58,9 +58,11 @@ const seconds = (v: string): number => {
   if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
   return n;
 };
-const size = (v: string): number => {
+/** Checked here, kept as written: the config loader converts it (and a resume hint repeats it). */
+const size = (v: string): string => {
   try {
-    return parseSize(v);
+    parseSize(v);
+    return v.trim();
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
