@@ -5,6 +5,7 @@ import { parseResults } from '../../report/html/records.js';
 import { writeOutput } from '../../report/html/write.js';
 import { epochsCsv, trialsCsv } from '../../report/csv.js';
 import { bstuneVersion } from '../../version.js';
+import { parseSize } from '../../report/stats.js';
 import { schemaVersion } from '../../report/document.js';
 import type { Context, CommandOutput } from '../context.js';
 
@@ -28,7 +29,8 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const flagValue = (flag: string) => a.overrides.find((o) => o.flag === flag)?.value;
   const hashed = parsed.hashedConfig as { device?: { memoryLimit?: unknown } } | undefined;
   const limitFlag = flagValue('--memory-limit');
-  const limit = typeof limitFlag === 'number' ? limitFlag : typeof hashed?.device?.memoryLimit === 'number' ? hashed.device.memoryLimit : null;
+  // The flag arrives as written ("64MiB"), checked by the parser; the file holds bytes.
+  const limit = typeof limitFlag === 'string' ? parseSize(limitFlag) : typeof hashed?.device?.memoryLimit === 'number' ? hashed.device.memoryLimit : null;
   const target = flagValue('--target-accuracy');
 
   const noOutput = a.html === undefined && a.csv === undefined && a.epochsCsv === undefined;
