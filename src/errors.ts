@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'BSTUNE_CONFIG_NOT_FOUND'
   | 'BSTUNE_DATA_INVALID'
   | 'BSTUNE_DATA_UNAVAILABLE'
+  | 'BSTUNE_MODEL_INVALID'
   | 'BSTUNE_BACKEND_UNAVAILABLE'
   | 'BSTUNE_NOTHING_FITS'
   | 'BSTUNE_TRIAL_FAILED'
@@ -30,6 +31,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   BSTUNE_CONFIG_NOT_FOUND: ExitCode.usage,
   BSTUNE_DATA_INVALID: ExitCode.usage,
   BSTUNE_DATA_UNAVAILABLE: ExitCode.usage,
+  BSTUNE_MODEL_INVALID: ExitCode.usage,
   BSTUNE_BACKEND_UNAVAILABLE: ExitCode.usage,
   BSTUNE_NOTHING_FITS: ExitCode.nothingFits,
   BSTUNE_TRIAL_FAILED: ExitCode.failure,

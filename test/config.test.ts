@@ -183,7 +183,7 @@ describe('config errors say how to fix the mistake', () => {
     ['optimizer:\n  learningrate: 0.1\n', /unknown key "optimizer\.learningrate" \(did you mean learningRate\?\)/],
     ['epochs: 3\n', /unknown key "epochs" \(did you mean training\.epochs\?\)/],
     ['model:\n  kind: cnn\n  hidden: [10]\n', /unknown key "model\.hidden" \(model \(kind cnn\) takes: kind, filters, kernelSize, poolSize, dense\)/],
-    ['model:\n  kind: CNN\n', /model\.kind: must be one of "mlp", "cnn", got "CNN"/],
+    ['model:\n  kind: CNN\n', /model\.kind: must be one of "mlp", "cnn", "file", "module", got "CNN"/],
     ['optimizer:\n  baseBatchSize: 32.5\n', /optimizer\.baseBatchSize: must be a whole number/],
     ['search:\n  stepsPerTrial: 1\n', /search\.stepsPerTrial: must be >= 2, got 1/],
     ['search:\n  refine: yes\n', /search\.refine: must be true or false, got string "yes"/],

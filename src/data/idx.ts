@@ -4,7 +4,6 @@ import { gunzip } from 'node:zlib';
 
 import { BstuneError } from '../errors.js';
 import { errMessage, errnoCode } from './fs-util.js';
-import { IMAGE_SIZE, NUM_CLASSES } from './types.js';
 
 /** IDX magic: 0x00 0x00, type 0x08 (ubyte), then the number of dimensions. */
 export const IDX_IMAGES_MAGIC = 2051;
@@ -14,7 +13,9 @@ export interface IdxImages {
   count: number;
   rows: number;
   cols: number;
-  /** count*rows*cols bytes. */
+  /** Shape of one sample, e.g. [28, 28]. */
+  shape: number[];
+  /** count × prod(shape) bytes. */
   data: Uint8Array;
 }
 
@@ -34,7 +35,7 @@ export async function readMaybeGzip(file: string): Promise<Buffer> {
     const code = errnoCode(e);
     throw new BstuneError(
       code === 'ENOENT' ? 'BSTUNE_DATA_UNAVAILABLE' : 'BSTUNE_DATA_INVALID',
-      `cannot read MNIST file (${code ?? errMessage(e)})`,
+      `cannot read IDX file (${code ?? errMessage(e)})`,
       file,
       { cause: e },
     );
@@ -52,26 +53,38 @@ export async function readMaybeGzip(file: string): Promise<Buffer> {
   }
 }
 
-function checkHeader(buf: Uint8Array, file: string, expectedMagic: number, headerBytes: number): DataView {
-  const kind = expectedMagic === IDX_IMAGES_MAGIC ? 'image' : 'label';
-  if (buf.length < headerBytes) {
-    throw invalid(
-      `not an IDX ${kind} file: ${buf.length} bytes is shorter than its ${headerBytes}-byte header`,
-      file,
-    );
+const TYPE_NAMES: Record<number, string> = { 0x09: 'signed byte', 0x0b: 'short', 0x0c: 'int', 0x0d: 'float', 0x0e: 'double' };
+
+/**
+ * IDX: two zero bytes, a type byte (0x08 = unsigned byte, the only one these data sets use),
+ * the number of dimensions, then one big-endian uint32 per dimension. Image files have 2 or
+ * more dimensions (count, rows, cols[, channels]); label files have one.
+ */
+function checkHeader(buf: Uint8Array, file: string, kind: 'image' | 'label'): { view: DataView; dims: number[]; offset: number } {
+  const expectedMagic = kind === 'image' ? IDX_IMAGES_MAGIC : IDX_LABELS_MAGIC;
+  const minHeader = kind === 'image' ? 16 : 8;
+  if (buf.length < minHeader) {
+    throw invalid(`not an IDX ${kind} file: ${buf.length} bytes is shorter than its ${minHeader}-byte header`, file);
   }
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const magic = view.getUint32(0, false);
-  if (magic !== expectedMagic) {
+  const ndim = magic & 0xff;
+  const type = (magic >>> 8) & 0xff;
+  const wellFormed = magic >>> 16 === 0 && (kind === 'image' ? ndim >= 2 && ndim <= 5 : ndim === 1);
+  if (!wellFormed || (type !== 0x08 && !(type in TYPE_NAMES))) {
     const hint =
       magic === IDX_IMAGES_MAGIC
         ? ' (this is an image file; are the image and label files swapped?)'
         : magic === IDX_LABELS_MAGIC
           ? ' (this is a label file; are the image and label files swapped?)'
-          : '; is this an MNIST IDX file?';
+          : '; is this an IDX file?';
     throw invalid(`bad IDX magic number ${magic}, expected ${expectedMagic} for an ${kind} file${hint}`, file, 0);
   }
-  return view;
+  if (type !== 0x08) throw invalid(`IDX ${kind} file holds ${TYPE_NAMES[type]} values; only unsigned-byte IDX files are supported`, file, 2);
+  const offset = 4 + 4 * ndim;
+  if (buf.length < offset) throw invalid(`not an IDX ${kind} file: ${buf.length} bytes is shorter than its ${offset}-byte header`, file);
+  const dims = Array.from({ length: ndim }, (_, i) => view.getUint32(4 + 4 * i, false));
+  return { view, dims, offset };
 }
 
 function checkLength(buf: Uint8Array, file: string, expected: number, count: number, kind: string): void {
@@ -83,30 +96,31 @@ function checkLength(buf: Uint8Array, file: string, expected: number, count: num
   );
 }
 
-/** Parses (already gunzipped) IDX image bytes; only 28x28 is accepted, as the models assume it. */
+/**
+ * Parses (already gunzipped) IDX image bytes of any sample shape (MNIST, Fashion-MNIST,
+ * KMNIST, EMNIST: count x 28 x 28). The pixels are a view on `buf`, not a copy: the split
+ * that follows makes the one copy.
+ */
 export function parseIdxImages(buf: Uint8Array, file: string): IdxImages {
-  const view = checkHeader(buf, file, IDX_IMAGES_MAGIC, 16);
-  const count = view.getUint32(4, false);
-  const rows = view.getUint32(8, false);
-  const cols = view.getUint32(12, false);
-  if (rows !== IMAGE_SIZE || cols !== IMAGE_SIZE) {
-    throw invalid(`images are ${rows}x${cols}, expected ${IMAGE_SIZE}x${IMAGE_SIZE} (MNIST format)`, file, 8);
-  }
-  checkLength(buf, file, 16 + count * rows * cols, count, 'image');
-  // Copy (Buffer#slice would be a view) so the result does not pin a pooled buffer.
-  return { count, rows, cols, data: new Uint8Array(buf.subarray(16)) };
+  const { dims, offset } = checkHeader(buf, file, 'image');
+  const [count, ...shape] = dims as [number, ...number[]];
+  if (shape.some((d) => d === 0)) throw invalid(`IDX images have an empty dimension (${shape.join('x')})`, file, 8);
+  const size = shape.reduce((a, b) => a * b, 1);
+  checkLength(buf, file, offset + count * size, count, 'image');
+  return { count, rows: shape[0]!, cols: shape[1] ?? 1, shape, data: buf.subarray(offset) };
 }
 
-/** Parses (already gunzipped) IDX label bytes and checks every label is a digit class. */
-export function parseIdxLabels(buf: Uint8Array, file: string): Uint8Array {
-  const view = checkHeader(buf, file, IDX_LABELS_MAGIC, 8);
+/** Parses (already gunzipped) IDX label bytes; with `numClasses`, checks every label is below it. */
+export function parseIdxLabels(buf: Uint8Array, file: string, numClasses?: number): Uint8Array {
+  const { view, offset } = checkHeader(buf, file, 'label');
   const count = view.getUint32(4, false);
-  checkLength(buf, file, 8 + count, count, 'label');
-  // Buffer#slice is a view, not a copy; copying avoids pinning the whole file.
-  const labels = new Uint8Array(buf.subarray(8));
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] >= NUM_CLASSES) {
-      throw invalid(`label ${labels[i]} at index ${i} is out of range 0..${NUM_CLASSES - 1}`, file, 8 + i);
+  checkLength(buf, file, offset + count, count, 'label');
+  const labels = buf.subarray(offset);
+  if (numClasses !== undefined) {
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i]! >= numClasses) {
+        throw invalid(`label ${labels[i]} at index ${i} is out of range 0..${numClasses - 1}`, file, offset + i);
+      }
     }
   }
   return labels;
@@ -116,22 +130,23 @@ export async function readIdxImages(file: string): Promise<IdxImages> {
   return parseIdxImages(await readMaybeGzip(file), file);
 }
 
-export async function readIdxLabels(file: string): Promise<Uint8Array> {
-  return parseIdxLabels(await readMaybeGzip(file), file);
+export async function readIdxLabels(file: string, numClasses?: number): Promise<Uint8Array> {
+  return parseIdxLabels(await readMaybeGzip(file), file, numClasses);
 }
 
 /** Reads a matching image/label pair and checks that they describe the same samples. */
 export async function readIdxPair(
   imagesFile: string,
   labelsFile: string,
-): Promise<{ images: Uint8Array; labels: Uint8Array; count: number }> {
-  const [images, labels] = await Promise.all([readIdxImages(imagesFile), readIdxLabels(labelsFile)]);
+  numClasses?: number,
+): Promise<{ images: Uint8Array; labels: Uint8Array; count: number; shape: number[] }> {
+  const [images, labels] = await Promise.all([readIdxImages(imagesFile), readIdxLabels(labelsFile, numClasses)]);
   if (images.count !== labels.length) {
     throw new BstuneError(
       'BSTUNE_DATA_INVALID',
-      `image/label count mismatch: ${fmt(images.count)} images but ${fmt(labels.length)} labels in ${labelsFile}; use files from the same MNIST release`,
+      `image/label count mismatch: ${fmt(images.count)} images but ${fmt(labels.length)} labels in ${labelsFile}; use files from the same release`,
       imagesFile,
     );
   }
-  return { images: images.data, labels, count: images.count };
+  return { images: images.data, labels, count: images.count, shape: images.shape };
 }

@@ -9,6 +9,7 @@ import { filesFingerprint, loadFullPoolsCached, officialFingerprint, type FullPo
 import { readIdxPair } from './idx.js';
 import { splitPool } from './split.js';
 import type { Split } from './types.js';
+import { IMAGE_SIZE, NUM_CLASSES } from './types.js';
 
 export interface MnistFullPools {
   train: Split;
@@ -61,10 +62,15 @@ export async function loadMnistFullPools(
   const keys = Object.keys(MNIST_FILES) as (keyof typeof MNIST_FILES)[];
   const decode = async (): Promise<FullPools> => {
     const [train, test] = await Promise.all([
-      readIdxPair(paths.trainImages, paths.trainLabels),
-      readIdxPair(paths.testImages, paths.testLabels),
+      readIdxPair(paths.trainImages, paths.trainLabels, NUM_CLASSES),
+      readIdxPair(paths.testImages, paths.testLabels, NUM_CLASSES),
     ]);
-    return { train, test };
+    for (const [pair, file] of [[train, paths.trainImages], [test, paths.testImages]] as const) {
+      if (pair.shape.join('x') !== `${IMAGE_SIZE}x${IMAGE_SIZE}`) {
+        throw new BstuneError('BSTUNE_DATA_INVALID', `images are ${pair.shape.join('x')}, expected ${IMAGE_SIZE}x${IMAGE_SIZE} (MNIST format); for other IDX data sets leave out source: mnist-full (data.idxDir alone reads any IDX set)`, file);
+      }
+    }
+    return { train: { images: train.images, labels: train.labels, count: train.count }, test: { images: test.images, labels: test.labels, count: test.count } };
   };
   const onProgress = opts.onProgress ?? (() => {});
   if (idxDir !== undefined) {

@@ -1,6 +1,6 @@
 import { BstuneError } from '../errors.js';
 import type { Split } from './types.js';
-import { PIXELS } from './types.js';
+import { labelSize, sampleSize } from './types.js';
 
 /** mulberry32: tiny, fast and good enough for shuffling; the same seed gives the same stream everywhere. */
 export function mulberry32(seed: number): () => number {
@@ -28,15 +28,19 @@ export function permutation(n: number, seed: number): Uint32Array {
   return idx;
 }
 
-/** Copies the samples at `order[start..end)` into a fresh, contiguous split. */
+/** Copies the samples at `order[start..end)` into a fresh, contiguous split (the one copy a data set gets). */
 export function gather(pool: Split, order: Uint32Array, start: number, end: number): Split {
   const count = end - start;
-  const images = new Uint8Array(count * PIXELS);
-  const labels = new Uint8Array(count);
+  const xs = sampleSize(pool);
+  const ys = labelSize(pool);
+  // Not `pool.images.constructor`: that may be Buffer, whose constructor is deprecated.
+  const images = pool.images instanceof Float32Array ? new Float32Array(count * xs) : new Uint8Array(count * xs);
+  const labels = pool.labels instanceof Float32Array ? new Float32Array(count * ys) : pool.labels instanceof Int32Array ? new Int32Array(count * ys) : new Uint8Array(count * ys);
   for (let k = 0; k < count; k++) {
-    const src = order[start + k];
-    images.set(pool.images.subarray(src * PIXELS, (src + 1) * PIXELS), k * PIXELS);
-    labels[k] = pool.labels[src];
+    const src = order[start + k]!;
+    images.set(pool.images.subarray(src * xs, (src + 1) * xs), k * xs);
+    if (ys === 1) labels[k] = pool.labels[src]!;
+    else labels.set(pool.labels.subarray(src * ys, (src + 1) * ys), k * ys);
   }
   return { images, labels, count };
 }
@@ -97,4 +101,10 @@ export function splitSizes(count: number, validationSplit: number, seed: number,
   const nVal = Math.min(count - 1, Math.max(1, Math.round(count * validationSplit)));
   const nTrainAll = count - nVal;
   return { nVal, nTrain: trainLimit === undefined ? nTrainAll : Math.min(trainLimit, nTrainAll) };
+}
+
+/** With a separate validation set: all of the pool for training (a seeded subset under `trainLimit`). */
+export function takeTrain(pool: Split, seed: number, trainLimit?: number): Split {
+  const n = trainLimit === undefined ? pool.count : Math.min(trainLimit, pool.count);
+  return gather(pool, permutation(pool.count, seed), 0, n);
 }

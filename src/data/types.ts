@@ -1,9 +1,12 @@
-/** One partition of a data set: `count` grayscale 28x28 images and their labels. */
+/**
+ * One partition of a data set. Sizes per sample follow from the lengths: a sample is
+ * `images.length / count` values (row-major), a label `labels.length / count` values.
+ */
 export interface Split {
-  /** count*784 bytes, row-major 28x28, 0..255. */
-  images: Uint8Array;
-  /** count bytes, 0..9. */
-  labels: Uint8Array;
+  /** count × sampleSize values: uint8 pixels (scaled to [0,1] per batch) or float32 features (used as they are). */
+  images: Uint8Array | Float32Array;
+  /** count × labelSize values: class indices (uint8/int32), or float32 targets. */
+  labels: Uint8Array | Int32Array | Float32Array;
   count: number;
 }
 
@@ -12,16 +15,31 @@ export interface Dataset {
   source: string;
   train: Split;
   validation: Split;
-  /** The official t10k set, only for mnist-full; never used for tuning decisions. */
+  /** The official t10k set (mnist-full, IDX sets that have one); never used for tuning decisions. */
   test?: Split;
-  imageSize: 28;
-  numClasses: 10;
+  /** Shape of one sample as stored, e.g. [28, 28] for IDX images, [32, 32, 3], [20]. */
+  sampleShape: number[];
+  /** Shape of one label: [] for one class index (or one target) per sample, else e.g. [10] one-hot. */
+  labelShape: number[];
+  /** For one integer class index per sample: max label + 1 (or the format's own count); else null. */
+  numClasses: number | null;
+  /** Where the samples come from, named in shape errors (a file, a folder, a module). */
+  origin: string;
 }
 
+export type DataSource = 'embedded' | 'mnist-full' | 'idx' | 'npy' | 'module';
+
 export interface DataConfig {
-  source: 'embedded' | 'mnist-full';
-  /** Directory holding the four IDX files (gz or raw); skips the download. */
+  source: DataSource;
+  /** Directory holding an IDX image/label pair (gz or raw); for mnist-full it skips the download. */
   idxDir?: string;
+  /** NumPy arrays: training inputs and labels, optionally a validation pair (else validationSplit). */
+  x?: string;
+  y?: string;
+  validationX?: string;
+  validationY?: string;
+  /** A JS module exporting loadData(). */
+  module?: string;
   /** Fraction of the training pool held out for validation, in (0, 1). */
   validationSplit: number;
   /** Caps the training samples after the split; validation is unchanged. */
@@ -38,3 +56,8 @@ export interface LoadOptions {
 export const IMAGE_SIZE = 28;
 export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 export const NUM_CLASSES = 10;
+
+/** Values per sample of a split (0 for an empty one). */
+export const sampleSize = (s: Split): number => (s.count > 0 ? s.images.length / s.count : 0);
+export const labelSize = (s: Split): number => (s.count > 0 ? s.labels.length / s.count : 0);
+export const shapeSize = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

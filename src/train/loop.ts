@@ -8,6 +8,10 @@ import { measureGradientNoise } from './noise.js';
 import { noisePoint, noiseRecord, type GradientNoiseScale, type NoisePoint } from '../noise/record.js';
 import type { NoisePlan } from '../noise/plan.js';
 import { steadyThroughput, speedMeasured, MIN_WARMUP_STEPS, type SpeedBudget } from './throughput.js';
+import { planIo, type IoPlan } from '../model/shapes.js';
+import { dataShape, modelShape } from '../model/info.js';
+import { sampleSize } from '../data/types.js';
+import { correctOf, labelTensor, lossOf } from './objective.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -62,6 +66,8 @@ export interface TrainOptions {
   noiseEveryEpoch?: boolean;
   /** Test-only fault injection, called after each step. */
   afterStep?: (globalStep: number) => void;
+  /** Batch shape, loss and accuracy (from the shape checks); default: planned from the data and model. */
+  io?: IoPlan;
 }
 
 export interface TrainResult {
@@ -129,8 +135,8 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   const probe = o.maxSteps !== undefined;
   const optimizer = createOptimizer(tf, o.optimizer, learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps, step: 0 }));
   const filler = new BatchFiller(train, o.batchSize);
-  const channels = model.inputs[0]!.shape.length === 4;
-  const xShape = (b: number): number[] => (channels ? [b, 28, 28, 1] : [b, 784]);
+  const io = o.io ?? planIo(dataShape(data), modelShape(model, model.name));
+  const xShape = (b: number): number[] => [b, ...io.xShape];
 
   const result: TrainResult = {
     history: [], steps: 0, samplesPerSecond: null, secondsPerEpoch: null, steadySteps: 0, warmupSteps: 0, warmupSeconds: 0, warmupExtraSeconds: 0, epochSeconds: [],
@@ -145,15 +151,14 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
 
   const step = (): { loss: Tensor; correct: Tensor } => {
     const x = tf.tensor(filler.x, xShape(o.batchSize));
-    const labels = tf.tensor1d(filler.y, 'int32');
-    const y = tf.oneHot(labels, 10);
+    const labels = labelTensor(tf, io, filler.y, o.batchSize);
     let correct: Tensor | null = null;
     const loss = optimizer.minimize(() => {
-      const logits = model.apply(x, { training: true }) as Tensor;
-      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')));
-      return tf.losses.softmaxCrossEntropy(y, logits) as import('@tensorflow/tfjs').Scalar;
+      const out = model.apply(x, { training: true }) as Tensor;
+      correct = tf.keep(correctOf(tf, io, labels, out));
+      return lossOf(tf, io, labels, out);
     }, true)!;
-    tf.dispose([x, labels, y]);
+    tf.dispose([x, labels]);
     return { loss, correct: correct! };
   };
 
@@ -161,7 +166,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   const noisePoints: NoisePoint[] = [];
   const measureNoise = async (epoch: number): Promise<void> => {
     if (!o.noise) return;
-    noisePoints.push(noisePoint(epoch, await measureGradientNoise(tf, model, train, o.noise, o.seed * 7919 + 13 * epoch + 1)));
+    noisePoints.push(noisePoint(epoch, await measureGradientNoise(tf, model, train, o.noise, o.seed * 7919 + 13 * epoch + 1, { io })));
     result.gradientNoiseScale = noiseRecord(noisePoints, o.noise);
   };
   await measureNoise(0);
@@ -210,15 +215,15 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       }
     }
     if (!more() || epoch === epochs) o.onTimed?.();
-    const val = await evaluate(tf, model, data.validation, o.batchSize, xShape);
+    const val = await evaluate(tf, model, data.validation, o.batchSize, xShape, io);
     const seconds = (performance.now() - epochStart) / 1000;
     // The running train accuracy mixes weights from the whole epoch; comparing it with a
     // validation pass after the epoch biases the generalization gap. So the same pass is
     // made over a fixed training subset of the validation set's size (not in find-max
     // trials, which do not report a gap), outside the timed epoch.
-    const trainEval = o.maxSteps === undefined ? await evaluate(tf, model, trainSubset(train, data.validation.count), o.batchSize, xShape) : null;
+    const trainEval = o.maxSteps === undefined ? await evaluate(tf, model, trainSubset(train, data.validation.count), o.batchSize, xShape, io) : null;
     const record: EpochRecord = {
-      epoch, trainLoss: lossSum / seen, trainAccuracy: correctSum / seen,
+      epoch, trainLoss: lossSum / seen, trainAccuracy: io.accuracy === 'none' ? NaN : correctSum / seen,
       trainEvalLoss: trainEval?.loss ?? null, trainEvalAccuracy: trainEval?.accuracy ?? null,
       valLoss: val.loss, valAccuracy: val.accuracy, learningRate: lr, seconds, steps: s,
     };
@@ -234,11 +239,17 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
 
 function trainSubset(train: Split, count: number): Split {
   const n = Math.min(train.count, count);
-  return { images: train.images.subarray(0, n * 784), labels: train.labels.subarray(0, n), count: n };
+  const xs = sampleSize(train);
+  const ys = train.labels.length / train.count;
+  return { images: train.images.subarray(0, n * xs), labels: train.labels.subarray(0, n * ys), count: n };
 }
 
 /** Validation at the training batch size: a forward pass can also run out of memory. */
-export async function evaluate(tf: Tf, model: LayersModel, split: Split, batchSize: number, xShape: (b: number) => number[]): Promise<{ loss: number; accuracy: number }> {
+/** The built-in models' plan: MNIST digits, 10 logits, softmax cross-entropy. */
+const MNIST_LOGITS: IoPlan = { xShape: [784], outputSize: 10, loss: 'sparseCategoricalCrossentropy', fromLogits: true, labels: 'sparse', accuracy: 'argmax' };
+
+/** Validation at the training batch size: a forward pass can also run out of memory. Accuracy is NaN where it does not apply (regression). */
+export async function evaluate(tf: Tf, model: LayersModel, split: Split, batchSize: number, xShape: (b: number) => number[], io: IoPlan = MNIST_LOGITS): Promise<{ loss: number; accuracy: number }> {
   const filler = new BatchFiller(split, Math.min(batchSize, split.count));
   const order = Array.from({ length: split.count }, (_, i) => i);
   let lossSum = 0;
@@ -247,17 +258,15 @@ export async function evaluate(tf: Tf, model: LayersModel, split: Split, batchSi
     const size = Math.min(filler.batchSize, split.count - start);
     filler.fill(order, start, size);
     const [l, c] = tf.tidy(() => {
-      const x = tf.tensor(filler.x.subarray(0, size * 784), xShape(size));
-      const labels = tf.tensor1d(filler.y.subarray(0, size), 'int32');
-      const logits = model.predict(x) as Tensor;
-      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), logits);
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'));
-      return [loss, hits];
+      const x = tf.tensor(filler.x.subarray(0, size * filler.sampleSize), xShape(size));
+      const labels = labelTensor(tf, io, filler.y, size);
+      const out = model.predict(x) as Tensor;
+      return [lossOf(tf, io, labels, out), correctOf(tf, io, labels, out)];
     });
     const [lv, cv] = await Promise.all([l!.data(), c!.data()]);
     tf.dispose([l!, c!]);
     lossSum += lv[0]! * size;
     correct += cv[0]!;
   }
-  return { loss: lossSum / split.count, accuracy: correct / split.count };
+  return { loss: lossSum / split.count, accuracy: io.accuracy === 'none' ? NaN : correct / split.count };
 }

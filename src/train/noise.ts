@@ -5,6 +5,11 @@ import { BatchFiller } from './batches.js';
 import { permutation } from '../data/split.js';
 import { simpleNoiseScale, type NoiseBatch, type NoiseEstimate } from '../noise/scale.js';
 import type { NoisePlan } from '../noise/plan.js';
+import type { IoPlan } from '../model/shapes.js';
+import { labelTensor, lossOf } from './objective.js';
+
+/** The built-in models' batch shape and loss: MNIST digits, 10 logits, softmax cross-entropy. */
+const MNIST_LOGITS: IoPlan = { xShape: [784], outputSize: 10, loss: 'sparseCategoricalCrossentropy', fromLogits: true, labels: 'sparse', accuracy: 'argmax' };
 
 export interface NoiseMeasurement extends NoiseEstimate {
   seconds: number;
@@ -20,7 +25,7 @@ export interface NoiseMeasurement extends NoiseEstimate {
  */
 export async function measureGradientNoise(
   tf: Tf, model: LayersModel, split: Split, plan: NoisePlan, seed: number,
-  opts: { indices?: ArrayLike<number>; population?: number | null } = {},
+  opts: { indices?: ArrayLike<number>; population?: number | null; io?: IoPlan } = {},
 ): Promise<NoiseMeasurement> {
   const t0 = performance.now();
   const { smallBatch, bigBatch, batches } = plan;
@@ -28,8 +33,9 @@ export async function measureGradientNoise(
   if (!Number.isInteger(parts)) throw new RangeError(`noise plan: big batch ${bigBatch} is not a multiple of ${smallBatch}`);
   const order = opts.indices ?? permutation(split.count, seed);
   const filler = new BatchFiller(split, smallBatch);
-  const channels = model.inputs[0]!.shape.length === 4;
-  const xShape = channels ? [smallBatch, 28, 28, 1] : [smallBatch, 784];
+  // The same batch shape and loss as training (the data's shape, the configured loss).
+  const io = opts.io ?? (model.inputs[0]!.shape.length === 4 ? { ...MNIST_LOGITS, xShape: [28, 28, 1] } : MNIST_LOGITS);
+  const xShape = [smallBatch, ...io.xShape];
   const vars = model.trainableWeights.map((w) => w.read() as Variable);
   const measured: NoiseBatch[] = [];
   for (let b = 0; b < batches; b++) {
@@ -40,9 +46,8 @@ export async function measureGradientNoise(
       const previous: Tensor[] | null = sum;
       const out: Tensor[] = tf.tidy((): Tensor[] => {
         const x = tf.tensor(filler.x, xShape);
-        const labels = tf.tensor1d(filler.y, 'int32');
-        const y = tf.oneHot(labels, 10);
-        const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as Tensor) as import('@tensorflow/tfjs').Scalar, vars);
+        const labels = labelTensor(tf, io, filler.y, smallBatch);
+        const { grads } = tf.variableGrads(() => lossOf(tf, io, labels, model.apply(x, { training: true }) as Tensor), vars);
         const g = vars.map((v) => grads[v.name]!);
         const sq = tf.addN(g.map((t) => tf.sum(tf.square(t))));
         return [sq, ...(previous ? g.map((t, i) => tf.add(previous[i]!, t)) : g)];

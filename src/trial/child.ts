@@ -8,7 +8,8 @@ import { Worker } from 'node:worker_threads';
 import { isBstuneError } from '../errors.js';
 import { setupBackend } from '../backend/setup.js';
 import { loadDataset, type DataConfig, type Dataset } from '../data/index.js';
-import { buildModel, describeModel } from '../model/build.js';
+import { describeModel } from '../model/build.js';
+import { createModel } from '../model/create.js';
 import { train } from '../train/loop.js';
 import { noiseEveryEpochIsCheap, planNoise } from '../noise/plan.js';
 import { PROBE_SPEED_BUDGET } from '../train/throughput.js';
@@ -63,7 +64,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     ? await earlyData
     : await loadDataset(config.data, { seed: config.training.seed, ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
   const t2 = performance.now();
-  const model = buildModel(tf, config.model, spec.seed);
+  const { model, io } = await createModel(tf, config.model, spec.seed, data);
   const t3 = performance.now();
   // Sent before training, so even a trial that then fails accounts for its start-up.
   void send({ type: 'setup', seconds: (t3 - t0) / 1000 });
@@ -81,6 +82,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     // The noise scale costs gradient passes: full runs only, never find-max's probes.
     noise: noisePlan,
     noiseEveryEpoch: noisePlan !== null && (spec.noiseEveryEpoch ?? noiseEveryEpochIsCheap(noisePlan, data.train.count)),
+    io,
     onStep: (e) => {
       const now = performance.now();
       if (now - lastStepSent < 200 && e.step !== e.stepsPerEpoch) return;
