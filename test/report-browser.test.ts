@@ -160,7 +160,10 @@ describe.skipIf(missing !== null)(`HTML report in headless Chromium${missing ? `
 
   it('find-max --html: memory points by outcome, the fitted line and the limit, drawn', async () => {
     // MLP peaks: ~380 KiB at 32, ~605 KiB at 64; a 500 KiB limit makes 128 and 64 out of memory.
-    const r = await runCli(['find-max', '--start', '128', '--min', '32', '--train-limit', '300', '--memory-limit', '500KiB', '--html', 'fm.html', '--json'], { cwd: dir, timeoutMs: 180_000 });
+    // The limit comes from a config file: the --memory-limit flag refuses sizes under 1 MiB today.
+    writeFileSync(join(dir, 'fm.yaml'), 'name: fm\ndevice:\n  memoryLimit: 500KiB\n');
+    const r = await runCli(['find-max', '-c', 'fm.yaml', '--start', '128', '--min', '32', '--train-limit', '300', '--html', 'fm.html', '--json'], { cwd: dir, timeoutMs: 180_000 });
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('bstune: error'))).toEqual([]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { maxBatchSize: number; htmlReport: string };
     expect(doc.maxBatchSize).toBe(32);
