@@ -181,6 +181,7 @@ const cases: Case[] = [
   flag('--steps 1', ['find-max', '--steps', '1'], /\(--steps\)$/),
   flag('train --batch-size 0', ['train', '--batch-size', '0'], /\(--batch-size\)$/),
   flag('--repeats 0', ['sweep', '--repeats', '0'], /\(--repeats\)$/),
+  flag('--budget weeks', ['sweep', '--budget', 'weeks'], both(/weeks/, /\(--budget\)$/)),
   {
     name: 'config check with a file and a different --config', files: { 'a.yaml': 'name: a\n', 'b.yaml': 'name: b\n' },
     args: ['config', 'check', '@/a.yaml', '--config', '@/b.yaml', '--json'], names: /\(--config\)$/,

@@ -96,6 +96,7 @@ const configFlags: Record<string, { path: string[]; flag: string }> = {
   sizes: { path: ['sweep', 'sizes'], flag: '--sizes' },
   repeats: { path: ['sweep', 'repeats'], flag: '--repeats' },
   targetAccuracy: { path: ['sweep', 'targetAccuracy'], flag: '--target-accuracy' },
+  budget: { path: ['sweep', 'budget'], flag: '--budget' },
 };
 
 function common(cmd: Command, training: boolean): Command {
@@ -203,11 +204,13 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--sizes <list>', 'batch sizes, comma-separated (sweep.sizes)', parseSizes)
     .option('--repeats <n>', 'runs per size with different seeds; the table shows mean ± std', intParser('repeats', 1))
     .option('--target-accuracy <fraction>', 'validation accuracy for the "epochs to target" column', accuracy)
+    .addOption(new Option('--budget <kind>', 'what every size gets the same of: epochs, steps (those of optimizer.baseBatchSize), or time (that of the first size) (sweep.budget)').choices(['epochs', 'steps', 'time']))
     .option('--out <file>', 'results file (JSONL, one line per finished run; default .bstune/<name>-<time>.jsonl)')
     .option('--resume <file>', 'continue a sweep from its results file, skipping finished runs')
     .option('--html <file>', 'also write an HTML report with charts (see bstune report)')
     .addHelpText('after', examples([
       'bstune sweep --sizes 16,32,64,128 --epochs 3',
+      'bstune sweep --sizes 32,128,512 --budget steps  # large batches get as many steps as the base size',
       'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --out cnn.jsonl',
       'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --resume cnn.jsonl',
     ]))

@@ -90,6 +90,8 @@ export const sweepSchema = z.strictObject({
   repeats: positiveInt.default(1),
   targetAccuracy: z.number().gt(0).lte(1).nullable().default(null)
     .describe('Validation accuracy for the "epochs to target" column; default 99% of the best reached.'),
+  budget: z.enum(['epochs', 'steps', 'time']).default('epochs')
+    .describe('What every size gets the same of: epochs (training.epochs), steps (as many as baseBatchSize takes in training.epochs epochs), or time (the training seconds the first size takes in training.epochs epochs).'),
 });
 
 export { backendNames, type BackendName } from './backends.js';

@@ -10,7 +10,7 @@ export type StoredTrial = TrialResult & { configHash: string; hashedConfig?: unk
 
 /** What decides a run's numbers. The backend actually used, not `auto`: installing tfjs-node between two runs must not mix backends in one file. */
 export function hashedConfig(c: Config, backend: string): Record<string, unknown> {
-  return { data: c.data, model: c.model, optimizer: c.optimizer, training: c.training, device: { ...c.device, backend }, trialTimeout: c.search.trialTimeout };
+  return { data: c.data, model: c.model, optimizer: c.optimizer, training: c.training, device: { ...c.device, backend }, trialTimeout: c.search.trialTimeout, ...(c.sweep.budget !== 'epochs' ? { budget: c.sweep.budget } : {}) };
 }
 
 /** A results file made under another hash cannot be resumed. */

@@ -50,6 +50,12 @@ export interface TrainOptions {
   speedBudget?: SpeedBudget;
   /** Called when the training steps are over (before validation): the timed part is done. */
   onTimed?: () => void;
+  /**
+   * A budget other than epochs: `epochs` rounds of this many steps each, or of this many
+   * seconds of training steps each, each round ending with a validation pass (a record).
+   * The data still comes in shuffled epochs of the training set, across round boundaries.
+   */
+  rounds?: { steps: number } | { seconds: number };
   optimizer: OptimizerConfig;
   seed: number;
   /** Bytes of peak tensor memory above which training stops (counted as out of memory). */
@@ -126,14 +132,18 @@ const PROFILED_STEP = MIN_WARMUP_STEPS - 1;
 export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainOptions): Promise<TrainResult> {
   const train = data.train;
   const stepsPerEpoch = Math.max(1, Math.floor(train.count / o.batchSize));
-  const totalSteps = o.maxSteps ?? stepsPerEpoch * o.epochs;
+  const roundSteps = o.rounds && 'steps' in o.rounds ? o.rounds.steps : stepsPerEpoch;
+  const roundSeconds = o.rounds && 'seconds' in o.rounds ? o.rounds.seconds : null;
+  // A time budget has no step count: the schedule (cosine decay) follows the epoch budget's.
+  const scheduleSteps = o.maxSteps ?? roundSteps * o.epochs;
+  const totalSteps = roundSeconds !== null ? Infinity : scheduleSteps;
   // A probe (find-max trial) runs maxSteps steps as one pass even when the training set
   // holds fewer batches (the batch filler wraps around): a large batch on a small set
   // must still reach the profiled step, or its peak memory would read 0.
   const epochs = o.maxSteps !== undefined ? 1 : o.epochs;
-  const stepsInEpoch = o.maxSteps !== undefined ? totalSteps : stepsPerEpoch;
+  const stepsInEpoch = o.maxSteps !== undefined ? totalSteps : roundSteps;
   const probe = o.maxSteps !== undefined;
-  const optimizer = createOptimizer(tf, o.optimizer, learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps, step: 0 }));
+  const optimizer = createOptimizer(tf, o.optimizer, learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps: scheduleSteps, step: 0 }));
   const filler = new BatchFiller(train, o.batchSize);
   const io = o.io ?? planIo(dataShape(data), modelShape(model, model.name));
   const xShape = (b: number): number[] => [b, ...io.xShape];
@@ -172,18 +182,26 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   await measureNoise(0);
 
   for (let epoch = 1; epoch <= epochs && more(); epoch++) {
-    const order = shuffledOrder(train.count, o.seed * 1000 + epoch);
+    let order = shuffledOrder(train.count, o.seed * 1000 + epoch);
+    let dataEpoch = epoch;
+    let roundTrainSeconds = 0;
     const epochStart = performance.now();
     let lossSum = 0;
     let correctSum = 0;
     let seen = 0;
     let lr = 0;
     let s = 0;
-    for (; (probe || s < stepsInEpoch) && more(); s++, globalStep++) {
-      lr = learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps, step: globalStep });
+    for (; (probe || (roundSeconds !== null ? roundTrainSeconds < roundSeconds : s < stepsInEpoch)) && more(); s++, globalStep++) {
+      lr = learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps: scheduleSteps, step: globalStep });
+      // Rounds cut across the data's epochs: the batch is the next one of the current data epoch.
+      const position = o.rounds ? globalStep % stepsPerEpoch : s;
+      if (o.rounds && Math.floor(globalStep / stepsPerEpoch) + 1 !== dataEpoch) {
+        dataEpoch = Math.floor(globalStep / stepsPerEpoch) + 1;
+        order = shuffledOrder(train.count, o.seed * 1000 + dataEpoch);
+      }
       setLearningRate(optimizer, lr);
       const t0 = performance.now();
-      filler.fill(order, s * o.batchSize);
+      filler.fill(order, position * o.batchSize);
       let out: { loss: Tensor; correct: Tensor };
       if (globalStep === Math.min(PROFILED_STEP, totalSteps - 1)) {
         const before = tf.memory().numBytes;
@@ -201,6 +219,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       const [lossValue, correctValue] = await Promise.all([out.loss.data(), out.correct.data()]);
       tf.dispose([out.loss, out.correct]);
       const seconds = (performance.now() - t0) / 1000;
+      roundTrainSeconds += seconds;
       lossSum += lossValue[0]! * o.batchSize;
       correctSum += correctValue[0]!;
       seen += o.batchSize;

@@ -76,6 +76,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     epochs: config.training.epochs,
     ...(spec.mode === 'probe' ? { maxSteps: config.search.stepsPerTrial, speedBudget: PROBE_SPEED_BUDGET } : {}),
     onTimed: () => void send({ type: 'timed' }),
+    ...(spec.mode === 'full' && spec.rounds ? { rounds: spec.rounds } : {}),
     optimizer: config.optimizer,
     seed: spec.seed,
     memoryLimit: config.device.memoryLimit,

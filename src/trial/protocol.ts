@@ -13,6 +13,8 @@ export interface TrialSpec {
   mode: 'probe' | 'full';
   seed: number;
   cacheDir?: string;
+  /** Full runs: training.epochs rounds of this many steps or training seconds instead of epochs (a sweep's --budget). */
+  rounds?: { steps: number } | { seconds: number };
   /** Measure the gradient noise scale (full runs; default true). */
   noise?: boolean;
   /** ... after every epoch too, not only at the start and end (default: where cheap, see noise/plan.ts). */

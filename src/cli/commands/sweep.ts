@@ -10,6 +10,7 @@ import { appendResult, configHash, defaultResultsPath, ensureWritable, hashedCon
 import { summarizeSweep, targetAccuracy } from '../../sweep/summarize.js';
 import { prepare } from './prepare.js';
 import { writeRunReport } from '../../report/html/from-run.js';
+import { epochsBudget, roundsOf, stepsBudget, timeBudget, type BudgetFacts } from '../../sweep/budget.js';
 import type { Context, CommandOutput } from '../context.js';
 
 interface Run {
@@ -58,13 +59,28 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     const list = named.length > 6 ? `${named.slice(0, 6).join(', ')}, …` : named.join(', ');
     ctx.progress.info(`the results file also holds ${outside.length} finished run${outside.length === 1 ? '' : 's'} outside this sweep (${list}); pass the same --sizes/--repeats to include ${outside.length === 1 ? 'it' : 'them'}`);
   }
+  // Under a time budget the first size runs by epochs and its training time sets everyone's.
+  const budgetKind = config.sweep.budget;
+  const reference = (): StoredTrial | undefined => trials.find((t) => t.batchSize === sizes[0] && t.seed === config.training.seed && t.outcome === 'ok');
+  const budgetFor = (r: Run): BudgetFacts | null => {
+    if (budgetKind === 'steps') return stepsBudget(p.trainCount, config.optimizer.baseBatchSize, config.training.epochs);
+    if (budgetKind === 'time' && r.batchSize !== sizes[0]) {
+      const ref = reference();
+      return ref ? timeBudget(ref, config.training.epochs) : null;
+    }
+    return epochsBudget(config.training.epochs);
+  };
+  if (budgetKind === 'time') todo.sort((a, b) => Number(b.batchSize === sizes[0] && b.seed === config.training.seed) - Number(a.batchSize === sizes[0] && a.seed === config.training.seed));
   const started = performance.now();
   let interrupted = false;
   for (const [i, r] of todo.entries()) {
     const label = `[${i + 1}/${todo.length}] batch ${r.batchSize}${repeats > 1 ? ` seed ${r.seed}` : ''}`;
     ctx.progress.start(`${label}: starting…${eta(started, i, todo.length)}`);
+    const budget = budgetFor(r);
+    if (budget === null) throw new BstuneError('BSTUNE_TRIAL_FAILED', `--budget time: the first size (batch ${sizes[0]}) did not finish, so there is no time to give the others`, '--budget');
+    const rounds = roundsOf(budget);
     try {
-      const t = await runTrial({ config, backend: p.backend.name, batchSize: r.batchSize, mode: 'full', seed: r.seed }, {
+      const t = await runTrial({ config, backend: p.backend.name, batchSize: r.batchSize, mode: 'full', seed: r.seed, ...(rounds ? { rounds } : {}) }, {
         ...trialProgress(ctx.progress, label, config.training.epochs, { done: i, total: todo.length, started }), signal: ctx.signal, verbose: ctx.args.common.verbose,
       });
       const stored: StoredTrial = { ...t, configHash: hash, hashedConfig: hashed };
@@ -90,8 +106,10 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const failed = ordered.filter((t) => t.outcome !== 'ok').length;
   // The document's trials are trial results; the file's bookkeeping (hash, hashed config) stays in the file.
   const docTrials = ordered.map(({ configHash: _h, hashedConfig: _c, ...t }) => t);
+  const budget = budgetKind === 'steps' ? stepsBudget(p.trainCount, config.optimizer.baseBatchSize, config.training.epochs)
+    : budgetKind === 'time' ? (reference() ? timeBudget(reference()!, config.training.epochs) : null) : epochsBudget(config.training.epochs);
   const document = makeDocument('sweep', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials: docTrials }, {
-    resultsFile: outPath, targetAccuracy: target, summary: rows,
+    resultsFile: outPath, targetAccuracy: target, summary: rows, budget,
   });
   let html = '';
   if (ctx.args.html !== undefined) {
@@ -99,7 +117,8 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     document.htmlReport = htmlPath;
     html = `report: ${htmlPath}\n`;
   }
-  const human = `${renderSweep(rows, { repeats, target, targetConfigured: config.sweep.targetAccuracy !== null, stream: ctx.stdout })}results: ${outPath}\n${html}`;
+  const budgetLine = budget && budget.kind !== 'epochs' ? `budget: ${budget.meaning}\n` : '';
+  const human = `${renderSweep(rows, { repeats, target, targetConfigured: config.sweep.targetAccuracy !== null, stream: ctx.stdout })}${budgetLine}results: ${outPath}\n${html}`;
   const failures = ordered.filter((t) => t.outcome !== 'ok');
   const error = failures.length > 0
     ? `${failures.length} of ${ordered.length} runs failed: ${failures.map((t) => `batch ${t.batchSize} ${t.outcome} (${t.reason ?? 'no reason'})`).join('; ')}`
