@@ -106,7 +106,7 @@ describe.skipIf(missing !== null)(`HTML report in headless Chromium${missing ? `
     for (const c of v.charts) expect(c.drawn, `chart ${c.id} has drawn marks`).toBeGreaterThan(0);
     // The ± band (two seeds per size) and the memory limit are there.
     expect(await v.page.locator('#chart-throughput .mark-area.role-mark path').count()).toBe(1);
-    expect(await v.page.locator('#chart-memory text', { hasText: 'memory limit 1.0 MiB' }).count()).toBe(1);
+    expect(await v.page.locator('#chart-memory text', { hasText: 'memory limit 1 MiB' }).count()).toBe(1);
     const ink = await inkFraction(await v.page.screenshot({ fullPage: true }));
     expect(ink).toBeGreaterThan(0.02);
     // Noise scale per epoch: epoch 0 (initial weights) and 1, one line per size.
@@ -118,7 +118,8 @@ describe.skipIf(missing !== null)(`HTML report in headless Chromium${missing ? `
     const torn = join(dir, 'torn.jsonl');
     writeFileSync(torn, readFileSync(join(dir, 'runs.jsonl')));
     appendFileSync(torn, '{"batchSize": 128, "outc');
-    const r = await runCli(['report', torn, '--html', 'report.html', '--csv', 'runs.csv', '--epochs-csv', 'epochs.csv'], { cwd: dir });
+    // --memory-limit marks another limit than the one the runs used (1 MiB).
+    const r = await runCli(['report', torn, '--html', 'report.html', '--csv', 'runs.csv', '--epochs-csv', 'epochs.csv', '--memory-limit', '700KiB'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^4 runs from .*torn\.jsonl \(config [0-9a-f]{16}\)$/m);
     expect(r.stdout).toContain('skipped: line 5: not JSON (the last write was cut short?)');
@@ -133,6 +134,7 @@ describe.skipIf(missing !== null)(`HTML report in headless Chromium${missing ? `
     for (const c of v.charts) expect(c.drawn, `chart ${c.id} has drawn marks`).toBeGreaterThan(0);
     expect(await v.page.locator('#skipped li').allTextContents()).toEqual(['line 5: not JSON (the last write was cut short?)']);
     expect(await v.page.locator('#trials tbody tr').count()).toBe(4);
+    expect(await v.page.locator('#chart-memory text', { hasText: 'memory limit 700 KiB' }).count()).toBe(1);
 
     // Dark mode: a dark page and light axis labels; print: black on white whatever the scheme.
     const colours = () => v.page.evaluate(() => ({
@@ -160,9 +162,7 @@ describe.skipIf(missing !== null)(`HTML report in headless Chromium${missing ? `
 
   it('find-max --html: memory points by outcome, the fitted line and the limit, drawn', async () => {
     // MLP peaks: ~380 KiB at 32, ~605 KiB at 64; a 500 KiB limit makes 128 and 64 out of memory.
-    // The limit comes from a config file: the --memory-limit flag refuses sizes under 1 MiB today.
-    writeFileSync(join(dir, 'fm.yaml'), 'name: fm\ndevice:\n  memoryLimit: 500KiB\n');
-    const r = await runCli(['find-max', '-c', 'fm.yaml', '--start', '128', '--min', '32', '--train-limit', '300', '--html', 'fm.html', '--json'], { cwd: dir, timeoutMs: 180_000 });
+    const r = await runCli(['find-max', '--start', '128', '--min', '32', '--train-limit', '300', '--memory-limit', '500KiB', '--html', 'fm.html', '--json'], { cwd: dir, timeoutMs: 180_000 });
     expect(r.stderr.split('\n').filter((l) => l.startsWith('bstune: error'))).toEqual([]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { maxBatchSize: number; htmlReport: string };

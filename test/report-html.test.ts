@@ -182,7 +182,7 @@ describe('Vega-Lite specs', () => {
     expect(svg).toMatch(/^<svg /);
     expect(svg).toMatch(/class="mark-symbol role-mark/);
     expect(svg).toMatch(/class="mark-line role-mark/);
-    expect(svg).toMatch(/memory limit 3\.0 MiB/);
+    expect(svg).toMatch(/memory limit 3 MiB/);
     expect(warnings).toEqual([]);
   });
 });

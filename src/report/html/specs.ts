@@ -4,6 +4,7 @@
  * page's CSS (light, dark and print); the series colours read on either background.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { formatBytes } from '../stats.js';
 import type { EpochRow, MemoryPoint, NoiseEpochRow, NoiseRow, TargetRow, ThroughputPoint, ThroughputRow } from './data.js';
 
 const schema = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -165,7 +166,5 @@ export function noiseEpochSpec(rows: NoiseEpochRow[]): TopLevelSpec {
   } as TopLevelSpec;
 }
 
-function fmtMiB(m: number): string {
-  return m >= 1024 ? `${(m / 1024).toFixed(2)} GiB` : `${m >= 10 ? m.toFixed(0) : m.toFixed(1)} MiB`;
-}
+const fmtMiB = (m: number) => formatBytes(m * 1024 * 1024);
 const fmtEpochs = (e: number) => (Number.isInteger(e) ? String(e) : e.toFixed(1));
