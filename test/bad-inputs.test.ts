@@ -169,6 +169,8 @@ const cases: Case[] = [
   flag('--memory-limit -1MiB', ['find-max', '--memory-limit', '-1MiB'], both(/-1MiB/, /\(--memory-limit\)$/)),
   flag('--memory-limit 64 without a unit (64 bytes)', ['find-max', '--memory-limit', '64'], both(/64 bytes.*64MiB/, /\(--memory-limit\)$/)),
   flag('unknown backend in the flag', ['find-max', '--backend', 'tpu'], both(/tpu/, /\(--backend\)$/)),
+  flag('--device-memory 16XB', ['find-max', '--device-memory', '16XB'], both(/16XB/, /\(--device-memory\)$/)),
+  flag('--device-memory 0', ['find-max', '--device-memory', '0'], /\(--device-memory\)$/),
   flag('unknown option', ['find-max', '--bogus'], /\(--bogus\)$/),
   flag('misspelt option gets a suggestion', ['train', '--epoch', '2'], both(/--epochs/, /\(--epoch\)$/)),
   flag('unknown command', ['frobnicate'], /\(frobnicate\)$/),

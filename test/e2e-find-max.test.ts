@@ -25,6 +25,8 @@ interface Doc {
   command: string;
   trials: Trial[];
   maxBatchSize: number | null;
+  memoryModel?: { fixedBytes: number; bytesPerSample: number; r2: number; points: number; linear: boolean; prediction: { maxBatch: number | null; device: string } | null } | null;
+  memoryJump?: { maxBatch: number; tried: number; measuredMaxBatch: number | null } | null;
 }
 
 /** stdout must be exactly one JSON document: parse it whole (extra text would throw). */
@@ -88,16 +90,19 @@ describe('find-max end to end (CNN, wasm)', () => {
     expect(t128.history.length).toBe(1);
   });
 
-  it('--refine lands on a non-power-of-two between 128 and 256', async () => {
+  it('--refine jumps on the memory model: two probes, then the largest multiple of 8 that fits, checked one step up', async () => {
     const r = await runCli(['find-max', ...CNN, '--memory-limit', String(limit), '--refine', '--json'], TIMEOUT);
     expect(r.code, r.stderr).toBe(0);
     const doc = parseDoc(r.stdout);
     const m = doc.maxBatchSize!;
     expect(m).toBeGreaterThan(128);
     expect(m).toBeLessThan(256);
-    expect(Number.isInteger(Math.log2(m))).toBe(false);
-    expect(doc.trials.slice(0, 3).map((t) => t.batchSize)).toEqual([512, 256, 128]);
-    expect(doc.trials.length).toBeGreaterThan(3);
+    expect(m % 8).toBe(0);
+    expect(doc.trials.slice(0, 2).map((t) => t.batchSize)).toEqual([512, 256]);
+    // Halving and bisecting took 3 + 4 trials; the jump needs 2 probes + the jump + its check.
+    expect(doc.trials.length).toBeLessThanOrEqual(4);
+    const next = doc.trials.find((t) => t.batchSize === m + 8);
+    expect(next?.outcome).toBe('oom');
     // The answer is the largest size that fitted, and every verdict agrees with its peak.
     const fits = doc.trials.filter((t) => t.outcome === 'ok').map((t) => t.batchSize);
     expect(Math.max(...fits)).toBe(m);
@@ -107,6 +112,13 @@ describe('find-max end to end (CNN, wasm)', () => {
       else expect(t.peakMemoryBytes!).toBeGreaterThan(limit);
       expect(t.learningRate).toBeCloseTo(linearLr(t.batchSize), 12);
     }
+    const model = doc.memoryModel!;
+    expect(model.points).toBe(doc.trials.length);
+    expect(model.r2).toBeGreaterThan(0.98);
+    expect(model.bytesPerSample).toBeCloseTo((p256 - p128) / 128, -3);
+    expect(model.prediction!.device).toMatch(/--memory-limit/);
+    expect(doc.memoryJump!.measuredMaxBatch).toBe(m);
+    expect(Math.abs(doc.memoryJump!.maxBatch - m)).toBeLessThan(8 * 2);
   });
 
   it('exits 3 with maxBatchSize null when even --min does not fit', async () => {
@@ -114,7 +126,8 @@ describe('find-max end to end (CNN, wasm)', () => {
     expect(r.code, r.stderr).toBe(3);
     const doc = parseDoc(r.stdout);
     expect(doc.maxBatchSize).toBeNull();
-    expect(doc.trials.map((t) => t.batchSize)).toEqual([512, 256, 128, 64]);
+    // 512 and 256 put the model's maximum below one sample: it goes straight to --min to confirm.
+    expect(doc.trials.map((t) => t.batchSize)).toEqual([512, 256, 64]);
     expect(doc.trials.every((t) => t.outcome === 'oom' && /exceeds memory limit/.test(t.reason ?? ''))).toBe(true);
   });
 
@@ -126,6 +139,7 @@ describe('find-max end to end (CNN, wasm)', () => {
     expect(rows.map((l) => l.split('│')[3]!.trim())).toEqual(['oom', 'oom', 'ok']);
     expect(r.stdout).toMatch(/^largest batch that fits: 128\b/m);
     expect(r.stdout).toMatch(/memory: peak tensor memory against --memory-limit/);
+    expect(r.stdout).toMatch(/^memory model: M\(b\) = .+ \+ .+ × b \(R² 0\.9\d+ over 3 sizes\); predicted max for --memory-limit .+: \d+ \(\d+ as a multiple of 8, \d+ as a power of two\)/m);
   });
 
   it.each(['cpu', 'wasm'])('human mode without a limit on %s says the memory is host RAM, not a GPU', async (backend) => {

@@ -209,3 +209,114 @@ describe('findMaxBatch properties', () => {
     );
   });
 });
+
+/** Peak memory M(b) (bytes); over `budget` the trial is out of memory, as with --memory-limit. */
+function withMemory(mem: (b: number) => number, budget: number): TryBatch & { tried: number[] } {
+  const tried: number[] = [];
+  const fn = async (b: number) => {
+    tried.push(b);
+    const peak = mem(b);
+    const ok = peak <= budget;
+    return { outcome: (ok ? 'ok' : 'oom') as Outcome, reason: ok ? null : `peak ${peak} > ${budget}`, peakMemoryBytes: peak };
+  };
+  return Object.assign(fn, { tried });
+}
+
+const MiB = 2 ** 20;
+// The CNN under --memory-limit 64MiB, as measured: 88.7 MiB at 512, 44.4 MiB at 256, 63.8 MiB at 368.
+const cnn = (b: number) => 110_000 + 181_500 * b;
+
+describe('findMaxBatch with the memory model', () => {
+  it('CNN at 64 MiB with refine: two probes, a jump to 368, one check above: 4 trials', async () => {
+    const t = withMemory(cnn, 64 * MiB);
+    const r = await findMaxBatch(opts({ refine: true, memoryBudget: 64 * MiB }), t);
+    expect(t.tried).toEqual([512, 256, 368, 376]);
+    expect(r.maxBatchSize).toBe(368);
+    expect(r.smallestOom).toBe(376);
+    expect(r.attempts.map((a) => a.phase)).toEqual(['step-down', 'step-down', 'jump', 'jump']);
+    expect(r.jump).toEqual({ fromTrials: 2, maxBatch: 369, tried: 368 });
+    expect(r.memoryModel!.bytesPerSample).toBeCloseTo(181_500, 3);
+    expect(r.memoryModel!.fixedBytes).toBeCloseTo(110_000, 0);
+    expect(r.memoryModel!.r2).toBeCloseTo(1, 12);
+    expect(r.attempts[2]!.predictedBytes).toBeCloseTo(cnn(368), 0);
+    expect(r.notes.join('\n')).toMatch(/jumped to 368 \(predicted maximum 369\) after 2 trials; 368 fits and 376 does not \(multiples of 8\)/);
+  });
+
+  it('CNN at 64 MiB without refine: the same 2 trials and answer as halving', async () => {
+    const t = withMemory(cnn, 64 * MiB);
+    const r = await findMaxBatch(opts({ memoryBudget: 64 * MiB }), t);
+    expect(t.tried).toEqual([512, 256]);
+    expect(r.maxBatchSize).toBe(256);
+    expect(r.memoryModel?.points).toBe(2);
+  });
+
+  it('a small budget: jumps past the halving steps (4 trials instead of 7), same answer', async () => {
+    const t = withMemory(cnn, 2 * MiB);
+    const r = await findMaxBatch(opts({ memoryBudget: 2 * MiB }), t);
+    expect(t.tried).toEqual([512, 256, 8, 16]);
+    expect(r.maxBatchSize).toBe(8);
+    const halving = await findMaxBatch(opts({}), scripted(10));
+    expect(sizes(halving.attempts)).toEqual([512, 256, 128, 64, 32, 16, 8]);
+  });
+
+  it('memory that is not linear (R² < 0.98): says so and bisects instead, still right', async () => {
+    // Flat, then steep past 300 (an allocator switching strategy): fits up to 345.
+    const hinge = (b: number) => (b < 300 ? 1e6 : 1e6 + 2e5 * (b - 300));
+    const budget = 1e7;
+    const t = withMemory(hinge, budget);
+    const r = await findMaxBatch(opts({ refine: true, refineTrials: 12, memoryBudget: budget }), t);
+    expect(r.notes.join('\n')).toMatch(/not linear in the batch \(R² 0\.\d+ < 0\.98 over 3 sizes\): no jump on the memory model; bisecting instead/);
+    expect(r.maxBatchSize).toBe(345);
+    expect(r.memoryModel!.r2).toBeLessThan(0.98);
+  });
+
+  it('a budget without measured peaks (real OOMs) is plain halving/bisection', async () => {
+    const t = scripted(299);
+    const r = await findMaxBatch(opts({ refine: true, memoryBudget: 64 * MiB }), t);
+    expect(sizes(r.attempts)).toEqual([512, 256, 384, 320, 288, 304]);
+    expect(r.memoryModel).toBeNull();
+    expect(r.jump).toBeNull();
+  });
+
+  it('nothing fits: the jump lands on min, which fails, and the search says so', async () => {
+    const t = withMemory(cnn, 100_000);
+    const r = await findMaxBatch(opts({ memoryBudget: 100_000 }), t);
+    expect(r.maxBatchSize).toBeNull();
+    expect(t.tried).toEqual([512, 256, 1]);
+    expect(r.notes.join('\n')).toMatch(/even search.min 1 ran out of memory/);
+  });
+
+  it('property: linear memory with noise: right answer on the grid, bounded trials, no repeats', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 50_000_000 }), fc.integer({ min: 1000, max: 2_000_000 }), fc.integer({ min: 1_000_000, max: 2_000_000_000 }),
+        fc.boolean(), fc.integer({ min: 0, max: 1000 }),
+        async (m0, m, budget, refine, noiseSeed) => {
+          // ±0.2% deterministic noise: linear enough to jump on, not exactly on the line.
+          const mem = (b: number) => m0 + m * b * (1 + 0.002 * Math.sin(b * 12.9898 + noiseSeed));
+          const t = withMemory(mem, budget);
+          const r = await findMaxBatch(opts({ refine, memoryBudget: budget }), t);
+          expect(new Set(t.tried).size).toBe(t.tried.length);
+          expect(t.tried.every((b) => b >= 1 && b <= 512)).toBe(true);
+          const fits = (b: number) => mem(b) <= budget;
+          if (r.maxBatchSize === null) {
+            expect(fits(1)).toBe(false);
+            return;
+          }
+          expect(fits(r.maxBatchSize)).toBe(true);
+          if (r.smallestOom !== null) expect(fits(r.smallestOom)).toBe(false);
+          if (!refine) {
+            const want = stepDownSequence(512, 1).find(fits);
+            expect(r.maxBatchSize).toBe(want);
+            expect(t.tried.length).toBeLessThanOrEqual(Math.max(10, 2 + 4 + 1));
+          } else {
+            // Halving alone would take up to 10 trials, plus 4 to refine.
+            expect(t.tried.length).toBeLessThanOrEqual(10);
+            if (r.jump && r.smallestOom !== null && r.maxBatchSize >= 8) expect(r.smallestOom - r.maxBatchSize).toBeLessThanOrEqual(8);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

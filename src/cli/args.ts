@@ -30,6 +30,8 @@ export interface RunArgs {
   csv?: string;
   epochsCsv?: string;
   configHash?: string;
+  /** find-max: predict the largest batch for a device of this many bytes. */
+  deviceMemory?: number;
 }
 export type ParsedArgs = RunArgs | { kind: 'output'; text: string };
 
@@ -192,12 +194,17 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--margin <fraction>', 'take this fraction off the answer, for headroom', fraction)
     .option('--trial-timeout <seconds>', 'stop a trial after this long (counts as timeout)', seconds)
     .option('--html <file>', 'also write an HTML report with charts (see bstune report)')
+    .option('--device-memory <size>', 'predict the largest batch for a device of this size from the fitted memory model (e.g. 16GiB)', size)
     .addHelpText('after', examples([
       'bstune find-max',
+      'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --device-memory 16GiB',
       'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --refine',
       'bstune find-max --backend tensorflow-gpu --margin 0.1 --json',
     ]))
-    .action((opts: Record<string, unknown>) => finish('find-max', opts, typeof opts.html === 'string' ? { html: opts.html } : {}));
+    .action((opts: Record<string, unknown>) => finish('find-max', opts, {
+      ...(typeof opts.html === 'string' ? { html: opts.html } : {}),
+      ...(typeof opts.deviceMemory === 'number' ? { deviceMemory: opts.deviceMemory } : {}),
+    }));
 
   common(program.command('sweep'), true)
     .description('train each batch size (learning rate scaled, with warmup) and compare memory, speed and validation accuracy')

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import type { TrialResult } from '../trial/protocol.js';
 import { dash, fmtBytes, fmtLr, fmtRate, fmtSec, paint } from './format.js';
+import { LINEAR_R2, type MemoryModelReport } from '../memory/model.js';
 
 interface Summary {
   maxBatchSize: number | null;
@@ -17,6 +18,23 @@ interface Summary {
   overheadSeconds: number;
   /** Set when a trial failed with an error or a timeout and the search stopped there. */
   stoppedBy?: { batchSize: number; outcome: string; reason: string } | null;
+  memoryModel?: MemoryModelReport | null;
+  memoryJump?: { maxBatch: number; tried: number; measuredMaxBatch: number | null } | null;
+}
+
+/** One line: the fit, how far to trust it, and its prediction next to what was measured. */
+export function memoryModelLine(m: MemoryModelReport, measured: number | null, jump: Summary['memoryJump']): string {
+  const fit = `M(b) = ${fmtBytes(m.fixedBytes)} + ${fmtBytes(m.bytesPerSample)} × b`;
+  const trust = m.points === 2
+    ? `2 sizes, which any line fits: R² not informative`
+    : m.linear ? `R² ${m.r2.toFixed(4)} over ${m.points} sizes`
+      : `R² ${m.r2.toFixed(3)} < ${LINEAR_R2} over ${m.points} sizes: memory is not linear in the batch here, so the prediction is rough and the search stepped instead`;
+  const p = m.prediction;
+  const pred = p === null ? ''
+    : p.maxBatch === null ? `; predicted for ${p.device}: not even one sample fits`
+      : `; predicted max for ${p.device}: ${p.maxBatch} (${p.multipleOf8 ?? '–'} as a multiple of 8, ${p.powerOfTwo} as a power of two)`;
+  const vs = jump ? `; jumped to ${jump.tried}, measured max ${jump.measuredMaxBatch ?? 'none'}` : measured !== null && p !== null && p.maxBatch !== null && /--memory-limit/.test(p.device) ? `; measured: ${measured}` : '';
+  return `memory model: ${fit} (${trust})${pred}${vs}`;
 }
 
 export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: { name: string; device: string } }, stream: NodeJS.WriteStream): string {
@@ -42,6 +60,7 @@ export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: {
     lines.push(paint(stream, 'bold', `${label}: ${s.maxBatchSize}${margin}${headroom}; use learning rate ${fmtLr(s.learningRate ?? 0)} with it`));
   }
   lines.push(`memory: ${s.memoryMeaning} · ${p.backend.name} on ${p.backend.device}`);
+  if (s.memoryModel) lines.push(memoryModelLine(s.memoryModel, s.largestFit, s.memoryJump));
   for (const n of s.notes) if (!/^even search\.min/.test(n)) lines.push(`note: ${n}`);
   lines.push(`time: ${s.seconds.toFixed(1)} s, of which ${s.overheadSeconds.toFixed(1)} s outside training (process start, backend, data, model)`);
   return `${table.toString()}\n${lines.join('\n')}\n`;

@@ -5,6 +5,8 @@ import { renderFindMax } from '../../report/find-max-table.js';
 import { fmtBytes, fmtRate } from '../../report/format.js';
 import { ExitCode } from '../../errors.js';
 import { scaledLearningRate } from '../../train/schedule.js';
+import { fitMemory, reportModel } from '../../memory/model.js';
+import { deviceForPrediction } from '../../memory/device.js';
 import { prepare } from './prepare.js';
 import { writeRunReport } from '../../report/html/from-run.js';
 import type { TrialResult } from '../../trial/protocol.js';
@@ -17,7 +19,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const s = config.search;
   const trials: TrialResult[] = [];
   const search = await findMaxBatch(
-    { start: s.start, min: s.min, refine: s.refine, refineTrials: s.refineTrials, margin: s.margin, maxBatch: p.trainCount },
+    { start: s.start, min: s.min, refine: s.refine, refineTrials: s.refineTrials, margin: s.margin, maxBatch: p.trainCount, memoryBudget: config.device.memoryLimit },
     async (batchSize) => {
       ctx.progress.start(`trying ${batchSize}…`);
       const t = await runTrial({ config, backend: p.backend.name, batchSize, mode: 'probe', seed: config.training.seed }, {
@@ -29,13 +31,16 @@ export async function run(ctx: Context): Promise<CommandOutput> {
         ? `fits (peak ${fmtBytes(t.peakMemoryBytes)}, ${fmtRate(t.samplesPerSecond)} samples/s)`
         : `${t.outcome}: ${t.reason ?? 'no reason'}`;
       ctx.progress.done(`trying ${batchSize}… ${detail}`, t.outcome === 'ok' ? true : t.outcome === 'oom' ? 'warn' : false);
-      return { outcome: t.outcome, reason: t.reason };
+      return { outcome: t.outcome, reason: t.reason, peakMemoryBytes: t.peakMemoryBytes };
     },
   );
+  const limit = config.device.memoryLimit;
+  const device = deviceForPrediction({ deviceMemory: ctx.args.deviceMemory ?? null, memoryLimit: limit, backend: p.backend });
+  const model = reportModel(fitMemory(search.attempts.flatMap((a) =>
+    a.peakMemoryBytes !== null && (a.outcome === 'ok' || a.outcome === 'oom') ? [{ batchSize: a.batchSize, bytes: a.peakMemoryBytes }] : [])), device);
   const wall = (performance.now() - started) / 1000;
   const overhead = trials.reduce((a, t) => a + t.overheadSeconds, 0);
   const best = search.largestFit !== null ? trials.find((t) => t.batchSize === search.largestFit && t.outcome === 'ok') ?? null : null;
-  const limit = config.device.memoryLimit;
   const summary = {
     maxBatchSize: search.maxBatchSize,
     largestFit: search.largestFit,
@@ -47,6 +52,13 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     memoryMeaning: limit !== null ? `peak tensor memory against --memory-limit ${fmtBytes(limit)}` : p.backend.memory,
     notes: search.notes,
     stoppedBy: search.stoppedBy,
+    /** M(b) = fixedBytes + b·bytesPerSample over the trials with a measured peak (null with fewer than two sizes). */
+    memoryModel: model && {
+      ...model,
+      predictedVsMeasured: search.attempts.map((a) => ({ batchSize: a.batchSize, predictedBytes: a.predictedBytes, measuredBytes: a.peakMemoryBytes })),
+    },
+    /** When the search jumped on the model: what it predicted, what it tried first, and what was measured. */
+    memoryJump: search.jump ? { ...search.jump, measuredMaxBatch: search.largestFit } : null,
     seconds: wall,
     overheadSeconds: overhead,
   };
