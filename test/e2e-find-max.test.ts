@@ -139,7 +139,7 @@ describe('find-max end to end (CNN, wasm)', () => {
     expect(rows.map((l) => l.split('│')[3]!.trim())).toEqual(['oom', 'oom', 'ok']);
     expect(r.stdout).toMatch(/^largest batch that fits: 128\b/m);
     expect(r.stdout).toMatch(/memory: peak tensor memory against --memory-limit/);
-    expect(r.stdout).toMatch(/^memory model: M\(b\) = .+ \+ .+ × b \(R² 0\.9\d+ over 3 sizes\); predicted max for --memory-limit .+: \d+ \(\d+ as a multiple of 8, \d+ as a power of two\)/m);
+    expect(r.stdout).toMatch(/^memory model: M\(b\) = .+ \+ .+ × b \(R² (0\.9\d+|1\.0000) over 3 sizes\); predicted max for --memory-limit .+: \d+ \(\d+ as a multiple of 8, \d+ as a power of two\)/m);
   });
 
   it.each(['cpu', 'wasm'])('human mode without a limit on %s says the memory is host RAM, not a GPU', async (backend) => {
