@@ -19,6 +19,8 @@ export interface FailureFacts {
   timedOut?: boolean;
   /** Size of the wasm heap when the trial failed, if the wasm backend was in use. */
   wasmHeapBytes?: number | null;
+  /** The trial's backend: a SIGSEGV means something else on a GPU driver than in JS. */
+  backend?: string | null;
 }
 
 export interface Classification {
@@ -63,6 +65,12 @@ type Rule = { test: RegExp; reason: (text: string, match: RegExpExecArray) => st
  * match (used for "looks like OOM only if the numbers say so").
  */
 const rules: Rule[] = [
+  {
+    // bstune's WebGPU checks (src/backend/webgpu/): a tensor the device cannot bind or create.
+    test: /does not fit: exceeds the device's (?:binding|buffer) limit[^\n]*/,
+    reason: (_t, m) => m[0],
+  },
+  { test: /WebGPU out of memory[^\n]*/, reason: (_t, m) => m[0] },
   { test: /OOM when allocating/i, reason: (t) => tensorFlowReason(t) },
   {
     // 8 = RESOURCE_EXHAUSTED in TensorFlow's status codes.
@@ -158,6 +166,12 @@ export function classifyFailure(f: FailureFacts): Classification {
         ? `wasm heap at ${gib(heap)}, not near the 4 GiB cap, so likely a bug`
         : 'wasm heap size unknown, so treated as a bug';
     return { outcome: 'error', reason: oneLine(`${errorReason(f)} (${why})`) };
+  }
+
+  // Real exhaustion on Mesa's software Vulkan device crashes the process inside the driver
+  // (seen: SIGSEGV while allocating); the trial's own process contains it.
+  if (f.backend === 'webgpu' && (f.signal === 'SIGSEGV' || f.signal === 'SIGBUS')) {
+    return { outcome: 'oom', reason: `crashed while allocating (${f.signal} in the GPU driver)` };
   }
 
   // The kernel's OOM killer sends SIGKILL; a shell or container reports it as 128 + 9.

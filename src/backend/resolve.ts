@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { cpus, totalmem, arch } from 'node:os';
 import { BstuneError } from '../errors.js';
 import type { BackendName } from '../config/schema.js';
+import { probeWebgpu, type WebgpuProbe } from './webgpu/probe.js';
+import { adapterLine, WEBGPU_INSTALL, WEBGPU_PACKAGES } from './webgpu/adapter.js';
 
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;
 
@@ -15,6 +17,8 @@ export interface BackendChoice {
   why: string;
   /** What "out of memory" means on it; printed so a CPU answer is never mistaken for a GPU one. */
   memory: string;
+  /** Said once before the trials, e.g. that a software WebGPU adapter is not a GPU answer. */
+  warning?: string;
 }
 
 const requireHere = createRequire(import.meta.url);
@@ -62,8 +66,23 @@ export function probeGpu(timeoutMs = 60_000): { ok: true; device: string } | { o
   return { ok: false, why: 'TensorFlow registered no GPU device (check the NVIDIA driver, CUDA 11.2 and cuDNN 8.1; `nvidia-smi` should list the card)' };
 }
 
+function webgpuChoice(probe: Extract<WebgpuProbe, { ok: true }>, why: string): BackendChoice {
+  const a = probe.adapter;
+  if (a.isFallbackAdapter) {
+    return {
+      name: 'webgpu', why, device: `WebGPU ${adapterLine(a)}`,
+      memory: `WebGPU buffers of a software adapter, in host RAM (${(totalmem() / 2 ** 30).toFixed(0)} GiB); not a GPU answer`,
+      warning: `WebGPU adapter "${a.description}" is a software/fallback adapter: its memory and speed are the CPU's, not a GPU answer`,
+    };
+  }
+  return { name: 'webgpu', why, device: `WebGPU ${adapterLine(a)}`, memory: 'GPU device memory (WebGPU buffers)' };
+}
+
 /** Decides the backend in the parent, once, so every trial runs on the same one. */
-export function chooseBackend(requested: BackendName, gpuProbe: typeof probeGpu = probeGpu, installed: (pkg: string) => boolean = isInstalled): BackendChoice {
+export function chooseBackend(
+  requested: BackendName, gpuProbe: typeof probeGpu = probeGpu, installed: (pkg: string) => boolean = isInstalled,
+  webgpuProbe: () => WebgpuProbe = probeWebgpu,
+): BackendChoice {
   const ram = `host RAM (${(totalmem() / 2 ** 30).toFixed(0)} GiB); not a GPU answer`;
   const cpuChoice = (name: 'wasm' | 'cpu', why: string): BackendChoice => ({
     name, why, device: name === 'wasm' ? `${cpuDevice()}, wasm SIMD 1 thread` : cpuDevice(),
@@ -79,6 +98,19 @@ export function chooseBackend(requested: BackendName, gpuProbe: typeof probeGpu 
     } else if (requested === 'tensorflow-gpu') {
       throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend tensorflow-gpu is not installed; install it with: ${install['tensorflow-gpu']}`, '--backend');
     }
+  }
+  if (requested === 'webgpu') {
+    if (!WEBGPU_PACKAGES.every(installed)) {
+      throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu is not installed; install it with: ${WEBGPU_INSTALL}`, '--backend');
+    }
+    const probe = webgpuProbe();
+    if (!probe.ok) throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu: ${probe.why}`, '--backend');
+    return webgpuChoice(probe, 'requested');
+  }
+  if (requested === 'auto' && WEBGPU_PACKAGES.every(installed)) {
+    // Only a hardware adapter: a software one (llvmpipe) is slower than wasm and no GPU answer.
+    const probe = webgpuProbe();
+    if (probe.ok && !probe.adapter.isFallbackAdapter) return webgpuChoice(probe, `auto: WebGPU found a GPU adapter`);
   }
   if (requested === 'tensorflow' || requested === 'auto') {
     if (installed(packages.tensorflow)) {

@@ -23,7 +23,10 @@ export async function setupBackend(name: ConcreteBackend): Promise<Tf> {
     return tf;
   }
   const tf = await offlineTf();
-  if (name === 'wasm') {
+  if (name === 'webgpu') {
+    // Optional packages: loaded only here, with navigator.gpu set before the backend module.
+    await (await import('./webgpu/session.js')).setupWebgpu(tf);
+  } else if (name === 'wasm') {
     const { initWasmBackend } = await import('./kernels/index.js');
     await initWasmBackend();
     (await import('./wasm-oom.js')).guardWasmAllocations(tf);

@@ -10,7 +10,7 @@ export interface JsonDocument {
   schemaVersion: number;
   command: 'find-max' | 'sweep' | 'train' | 'config-check';
   bstuneVersion: string;
-  backend?: { name: string; device: string; why: string; memory: string };
+  backend?: { name: string; device: string; why: string; memory: string; warning?: string };
   config: Config;
   configPath: string;
   data?: string;
@@ -21,7 +21,7 @@ export interface JsonDocument {
 export function makeDocument(command: JsonDocument['command'], p: { config: Config; configPath: string; backend?: BackendChoice; data?: string; trials?: TrialResult[] }, extra: Record<string, unknown> = {}): JsonDocument {
   return {
     schemaVersion, command, bstuneVersion,
-    ...(p.backend ? { backend: { name: p.backend.name, device: p.backend.device, why: p.backend.why, memory: p.backend.memory } } : {}),
+    ...(p.backend ? { backend: { name: p.backend.name, device: p.backend.device, why: p.backend.why, memory: p.backend.memory, ...(p.backend.warning ? { warning: p.backend.warning } : {}) } } : {}),
     config: p.config, configPath: p.configPath,
     ...(p.data !== undefined ? { data: p.data } : {}),
     ...(p.trials ? { trials: p.trials } : {}),

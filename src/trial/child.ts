@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { isBstuneError } from '../errors.js';
 import { setupBackend } from '../backend/setup.js';
+import { webgpuSession } from '../backend/webgpu/session.js';
+import { checkTrialFits } from '../backend/webgpu/limits.js';
 import { loadDataset, type DataConfig, type Dataset } from '../data/index.js';
 import { describeModel } from '../model/build.js';
 import { createModel } from '../model/create.js';
@@ -66,6 +68,12 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   const t2 = performance.now();
   const { model, io } = await createModel(tf, config.model, spec.seed, data);
   const t3 = performance.now();
+  const gpu = spec.backend === 'webgpu' ? webgpuSession() : null;
+  if (gpu) {
+    // Before any step: a tensor over the binding limit would compute garbage, not fail.
+    const tooLarge = checkTrialFits(config.model, batchSize, gpu.limits);
+    if (tooLarge) throw new Error(tooLarge);
+  }
   // Sent before training, so even a trial that then fails accounts for its start-up.
   void send({ type: 'setup', seconds: (t3 - t0) / 1000 });
   const faults = parseFaults(process.env.BSTUNE_TEST_FAULT);
@@ -91,13 +99,17 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
       void send({ type: 'step', epoch: e.epoch, step: e.step, stepsPerEpoch: e.stepsPerEpoch, loss: e.loss, learningRate: e.learningRate, samplesPerSecond: batchSize / e.seconds });
     },
     onEpoch: (record) => void send({ type: 'epoch', record }),
-    afterStep: (step) => faultAfterStep(faults, batchSize, step),
+    afterStep: (step) => {
+      faultAfterStep(faults, batchSize, step);
+      gpu?.throwIfFailed();
+    },
   });
+  gpu?.throwIfFailed();
   const t4 = performance.now();
   return {
     ...result,
     processPeakRssBytes: process.resourceUsage().maxRSS * 1024,
-    deviceMemoryBytes: spec.backend === 'tensorflow-gpu' ? gpuMemoryOfThisProcess() : null,
+    deviceMemoryBytes: spec.backend === 'tensorflow-gpu' ? gpuMemoryOfThisProcess() : gpu ? gpu.peakBytesInGPU() : null,
     setupSeconds: { backend: (t1 - t0) / 1000, data: (t2 - t1) / 1000, model: (t3 - t2) / 1000 },
     trainSeconds: (t4 - t3) / 1000,
     model: describeModel(model, config.model),

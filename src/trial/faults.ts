@@ -2,15 +2,16 @@
  * Test-only fault injection, switched on by the BSTUNE_TEST_FAULT environment variable
  * (never by a config value): `kill:256` SIGKILLs the trial process after its first step
  * at batch sizes >= 256; `oom:` fails a real allocation; `throw:` raises an ordinary
- * bug; `hang:` stops making progress; `heap:` exhausts the V8 heap. Comma-separated.
+ * bug; `hang:` stops making progress; `heap:` exhausts the V8 heap; `segv:` dies of SIGSEGV,
+ * as Mesa's software Vulkan driver does when memory runs out. Comma-separated.
  */
-export type FaultKind = 'kill' | 'oom' | 'throw' | 'hang' | 'heap';
+export type FaultKind = 'kill' | 'oom' | 'throw' | 'hang' | 'heap' | 'segv';
 export interface Fault {
   kind: FaultKind;
   minBatch: number;
 }
 
-const kinds: readonly FaultKind[] = ['kill', 'oom', 'throw', 'hang', 'heap'];
+const kinds: readonly FaultKind[] = ['kill', 'oom', 'throw', 'hang', 'heap', 'segv'];
 
 export function parseFaults(text: string | undefined): Fault[] {
   if (!text) return [];
@@ -27,6 +28,9 @@ export function faultAfterStep(faults: Fault[], batchSize: number, globalStep: n
   switch (fault.kind) {
     case 'kill':
       process.kill(process.pid, 'SIGKILL');
+      break;
+    case 'segv':
+      process.kill(process.pid, 'SIGSEGV');
       break;
     case 'oom':
       // A real failed allocation, as V8 reports it when memory runs out.

@@ -95,10 +95,10 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
         if (f.code && f.code !== 'BSTUNE_RUNTIME') {
           return reject(new BstuneError(f.code as BstuneError['code'], f.message, f.where ?? undefined));
         }
-        const c = classifyFailure({ message: f.message, name: f.name, stderr: proc.stderr(), wasmHeapBytes: f.wasmHeapBytes, exitCode: code, signal });
+        const c = classifyFailure({ message: f.message, name: f.name, stderr: proc.stderr(), wasmHeapBytes: f.wasmHeapBytes, exitCode: code, signal, backend: spec.backend });
         return resolve({ ...r, outcome: c.outcome, reason: c.reason });
       }
-      const c = classifyFailure({ timedOut, exitCode: code, signal, stderr: proc.stderr() });
+      const c = classifyFailure({ timedOut, exitCode: code, signal, stderr: proc.stderr(), backend: spec.backend });
       const reason = timedOut ? `no result within search.trialTimeout (${spec.config.search.trialTimeout} s)` : c.reason;
       resolve({ ...r, outcome: c.outcome, reason });
     });

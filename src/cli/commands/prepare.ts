@@ -23,6 +23,7 @@ export async function prepare(ctx: Context): Promise<Prepared> {
   ctx.progress.info(`config ${loaded.path} (${loaded.chosenBy})`);
   const backend = chooseBackend(config.device.backend);
   ctx.progress.info(`backend ${backend.name} (${backend.why}) on ${backend.device}`);
+  if (backend.warning) ctx.progress.done(backend.warning, 'warn');
   ctx.progress.start('loading MNIST…');
   const data = await loadDataset(config.data, { seed: config.training.seed, onProgress: (m) => ctx.progress.update(m) });
   ctx.progress.info(`data ${data.source}`);

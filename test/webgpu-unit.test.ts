@@ -1,0 +1,111 @@
+/** The pure parts of the webgpu backend: tensor plan vs limits, probe parsing, error wording, choice. */
+import { describe, expect, it } from 'vitest';
+import { checkTrialFits, largestBindableBatch, trialTensors, bufferTooLarge } from '../src/backend/webgpu/limits.js';
+import { parseProbeOutput, type WebgpuProbe } from '../src/backend/webgpu/probe.js';
+import { deviceError } from '../src/backend/webgpu/session.js';
+import { classifyFailure } from '../src/backend/oom.js';
+import { chooseBackend, type probeGpu } from '../src/backend/resolve.js';
+import { bstuneErrorFrom } from './helpers/thrown.js';
+import type { AdapterFacts } from '../src/backend/webgpu/adapter.js';
+
+const MiB = 2 ** 20;
+const lavapipe = { maxStorageBufferBindingSize: 128 * MiB, maxBufferSize: 2 ** 32 - 1 };
+const cnn = { kind: 'cnn' as const, filters: [8, 16], kernelSize: 5, poolSize: 2, dense: [] };
+const mlp = { kind: 'mlp' as const, hidden: [10] };
+
+describe('the tensors a trial creates, against the device limits', () => {
+  it('lists the largest first: the first conv output for the CNN, the input batch for the MLP', () => {
+    expect(trialTensors(cnn, 100)[0]).toEqual({ name: 'conv 1 output', shape: [100, 24, 24, 8], bytes: 100 * 24 * 24 * 8 * 4 });
+    expect(trialTensors(mlp, 100)[0]).toEqual({ name: 'input batch', shape: [100, 784], bytes: 100 * 784 * 4 });
+    const names = trialTensors(cnn, 1).map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['conv 2 output', 'pool 2 output', 'output weights', 'logits', 'one-hot labels']));
+  });
+
+  it('the CNN binds up to 7281 samples on a 128 MiB binding limit, not one more', () => {
+    // 7281 * 24*24*8 * 4 = 134,209,152 bytes <= 134,217,728 < 7282 * 18,432.
+    expect(checkTrialFits(cnn, 7281, lavapipe)).toBeNull();
+    expect(checkTrialFits(cnn, 7282, lavapipe)).toBe("does not fit: exceeds the device's binding limit (conv 1 output [7282,24,24,8] is 128.0 MiB > maxStorageBufferBindingSize 128.0 MiB)");
+    expect(largestBindableBatch(cnn, lavapipe)).toBe(7281);
+    expect(largestBindableBatch(mlp, lavapipe)).toBe(Math.floor((128 * MiB) / (784 * 4)));
+  });
+
+  it('a buffer over maxBufferSize is named as such; non-storage buffers only meet maxBufferSize', () => {
+    const small = { maxStorageBufferBindingSize: 128 * MiB, maxBufferSize: 256 * MiB };
+    expect(bufferTooLarge(300 * MiB, small, 'x')).toMatch(/^does not fit: exceeds the device's buffer limit \(x is 300\.0 MiB > maxBufferSize 256\.0 MiB\)$/);
+    expect(bufferTooLarge(200 * MiB, small, 'a staging buffer', false)).toBeNull();
+    expect(bufferTooLarge(200 * MiB, small, 'x', true)).toMatch(/binding limit/);
+  });
+});
+
+describe('Dawn errors as trial failures', () => {
+  it.each([
+    ['GPUValidationError', 'Binding size (209715200) of [Buffer] is larger than the maximum storage buffer binding size (134217728).\n - While validating', /^does not fit: exceeds the device's binding limit \(Dawn: Binding size/, 'oom'],
+    ['GPUValidationError', 'Buffer size (4294967300) exceeds the max buffer size limit (4294967295).', /^does not fit: exceeds the device's binding limit/, 'oom'],
+    ['GPUOutOfMemoryError', 'Allocation failed', /^WebGPU out of memory \(Dawn: Allocation failed\)$/, 'oom'],
+    ['GPUValidationError', 'Invalid BindGroupLayout', /^WebGPU validation error: Invalid BindGroupLayout$/, 'error'],
+  ] as const)('%s "%s"', (kind, message, wording, outcome) => {
+    const e = deviceError(kind, message);
+    expect(e.message).toMatch(wording);
+    expect(classifyFailure({ message: e.message, name: 'Error' }).outcome).toBe(outcome);
+  });
+
+  it('a SIGSEGV is "crashed while allocating" on webgpu only; elsewhere it is a bug', () => {
+    expect(classifyFailure({ signal: 'SIGSEGV', backend: 'webgpu' })).toEqual({ outcome: 'oom', reason: 'crashed while allocating (SIGSEGV in the GPU driver)' });
+    expect(classifyFailure({ signal: 'SIGSEGV', backend: 'wasm' }).outcome).toBe('error');
+  });
+});
+
+describe('the adapter probe', () => {
+  const line = (x: unknown) => `BSTUNE_ADAPTER ${JSON.stringify(x)}\n`;
+  it('reads the adapter the child printed; a software one is a fallback adapter', () => {
+    const p = parseProbeOutput(line({
+      info: { vendor: 'mesa', architecture: 'software', device: 'llvmpipe', description: 'llvmpipe: Mesa 25.0.7', isFallbackAdapter: false },
+      limits: { maxStorageBufferBindingSize: 134217728, maxBufferSize: 4294967295 },
+    }), '', 0, null);
+    expect(p).toEqual({ ok: true, adapter: { description: 'llvmpipe: Mesa 25.0.7', vendor: 'mesa', architecture: 'software', device: 'llvmpipe', isFallbackAdapter: true, maxStorageBufferBindingSize: 134217728, maxBufferSize: 4294967295 } });
+  });
+  it.each([
+    [line(null), 'Warning: vkCreateInstance: Found no drivers!', 0, null, /^Dawn found no WebGPU adapter \(Vulkan: no driver found/],
+    [line(null), 'Vulkan shaderUniformBufferArrayDynamicIndexing required', 0, null, /Debian 12's Mesa 22/],
+    ['', '', null, 'SIGSEGV', /crashed \(SIGSEGV\) inside the GPU driver/],
+    ['', "Error: Cannot find module 'dawn.node'\n    at x", 1, null, /^loading webgpu failed \(exit 1\): Error: Cannot find module/],
+  ] as const)('no adapter: %#', (stdout, stderr, status, signal, why) => {
+    const p = parseProbeOutput(stdout, stderr, status, signal);
+    expect(p.ok).toBe(false);
+    expect(!p.ok && p.why).toMatch(why);
+  });
+});
+
+describe('chooseBackend with webgpu', () => {
+  const noGpu: typeof probeGpu = () => ({ ok: false, why: 'no CUDA' });
+  const adapter = (fallback: boolean): AdapterFacts => ({
+    description: fallback ? 'llvmpipe' : 'NVIDIA GeForce RTX 3060', vendor: fallback ? 'mesa' : 'nvidia', architecture: fallback ? 'software' : 'ampere',
+    device: '', isFallbackAdapter: fallback, maxStorageBufferBindingSize: 128 * MiB, maxBufferSize: 2 ** 32 - 1,
+  });
+  const found = (fallback: boolean) => (): WebgpuProbe => ({ ok: true, adapter: adapter(fallback) });
+  const none = (): WebgpuProbe => ({ ok: false, why: 'Dawn found no WebGPU adapter' });
+  const installed = (...pkgs: string[]) => (p: string) => pkgs.includes(p);
+  const WEBGPU = ['webgpu', '@tensorflow/tfjs-backend-webgpu'];
+
+  it('auto takes a hardware adapter, never a software one', () => {
+    expect(chooseBackend('auto', noGpu, installed(...WEBGPU), found(false))).toMatchObject({ name: 'webgpu', why: 'auto: WebGPU found a GPU adapter', memory: 'GPU device memory (WebGPU buffers)' });
+    expect(chooseBackend('auto', noGpu, installed(...WEBGPU), found(true)).name).toBe('wasm');
+    expect(chooseBackend('auto', noGpu, installed(...WEBGPU), none).name).toBe('wasm');
+  });
+  it('auto does not even probe when the packages are missing', () => {
+    const probe = () => { throw new Error('probed'); };
+    expect(chooseBackend('auto', noGpu, installed(), probe).name).toBe('wasm');
+  });
+  it('asked for on a software adapter: runs, and warns it is not a GPU answer', () => {
+    const c = chooseBackend('webgpu', noGpu, installed(...WEBGPU), found(true));
+    expect(c.name).toBe('webgpu');
+    expect(c.warning).toMatch(/software\/fallback adapter.*not a GPU answer/);
+    expect(c.memory).toMatch(/not a GPU answer/);
+  });
+  it('asked for but missing or without an adapter: a clear usage error with the fix', () => {
+    const missing = bstuneErrorFrom(() => chooseBackend('webgpu', noGpu, installed('webgpu'), none));
+    expect(missing.code).toBe('BSTUNE_BACKEND_UNAVAILABLE');
+    expect(missing.message).toBe('backend webgpu is not installed; install it with: npm i webgpu@^0.6.2 @tensorflow/tfjs-backend-webgpu@^4.22.0');
+    expect(bstuneErrorFrom(() => chooseBackend('webgpu', noGpu, installed(...WEBGPU), none)).message).toBe('backend webgpu: Dawn found no WebGPU adapter');
+  });
+});
