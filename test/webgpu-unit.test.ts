@@ -1,7 +1,10 @@
 /** The pure parts of the webgpu backend: tensor plan vs limits, probe parsing, error wording, choice. */
 import { describe, expect, it } from 'vitest';
 import { checkTrialFits, largestBindableBatch, trialTensors, bufferTooLarge } from '../src/backend/webgpu/limits.js';
-import { parseProbeOutput, type WebgpuProbe } from '../src/backend/webgpu/probe.js';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseProbeOutput, mayHaveVulkanDriver, type WebgpuProbe } from '../src/backend/webgpu/probe.js';
 import { deviceError } from '../src/backend/webgpu/session.js';
 import { classifyFailure } from '../src/backend/oom.js';
 import { chooseBackend, type probeGpu } from '../src/backend/resolve.js';
@@ -107,5 +110,20 @@ describe('chooseBackend with webgpu', () => {
     expect(missing.code).toBe('BSTUNE_BACKEND_UNAVAILABLE');
     expect(missing.message).toBe('backend webgpu is not installed; install it with: npm i webgpu@^0.6.2 @tensorflow/tfjs-backend-webgpu@^4.22.0');
     expect(bstuneErrorFrom(() => chooseBackend('webgpu', noGpu, installed(...WEBGPU), none)).message).toBe('backend webgpu: Dawn found no WebGPU adapter');
+  });
+});
+
+describe('mayHaveVulkanDriver: whether auto probes for an adapter at all', () => {
+  it('only on Linux without any ICD file or ICD variable does it skip the probe', () => {
+    const empty = { XDG_DATA_DIRS: '/nonexistent' };
+    expect(mayHaveVulkanDriver({ ...empty, VK_ICD_FILENAMES: '/x/icd.json' }, 'linux')).toBe(true);
+    expect(mayHaveVulkanDriver(empty, 'darwin')).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'icd-'));
+    mkdirSync(join(dir, 'vulkan', 'icd.d'), { recursive: true });
+    const withDir = { XDG_DATA_DIRS: dir };
+    const systemHasOne = mayHaveVulkanDriver({ XDG_DATA_DIRS: '/nonexistent' }, 'linux'); // /etc/vulkan/icd.d
+    expect(mayHaveVulkanDriver(withDir, 'linux')).toBe(systemHasOne);
+    writeFileSync(join(dir, 'vulkan', 'icd.d', 'nvidia_icd.json'), '{}');
+    expect(mayHaveVulkanDriver(withDir, 'linux')).toBe(true);
   });
 });

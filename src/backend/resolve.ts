@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, totalmem, arch } from 'node:os';
 import { BstuneError } from '../errors.js';
 import type { BackendName } from '../config/schema.js';
-import { probeWebgpu, type WebgpuProbe } from './webgpu/probe.js';
+import { probeWebgpu, mayHaveVulkanDriver, type WebgpuProbe } from './webgpu/probe.js';
 import { adapterLine, WEBGPU_INSTALL, WEBGPU_PACKAGES } from './webgpu/adapter.js';
 
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;
@@ -107,7 +107,7 @@ export function chooseBackend(
     if (!probe.ok) throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu: ${probe.why}`, '--backend');
     return webgpuChoice(probe, 'requested');
   }
-  if (requested === 'auto' && WEBGPU_PACKAGES.every(installed)) {
+  if (requested === 'auto' && WEBGPU_PACKAGES.every(installed) && (webgpuProbe !== probeWebgpu || mayHaveVulkanDriver())) {
     // Only a hardware adapter: a software one (llvmpipe) is slower than wasm and no GPU answer.
     const probe = webgpuProbe();
     if (probe.ok && !probe.adapter.isFallbackAdapter) return webgpuChoice(probe, `auto: WebGPU found a GPU adapter`);

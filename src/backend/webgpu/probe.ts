@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describeAdapter, type AdapterFacts, type AdapterLike } from './adapter.js';
 
 const requireHere = createRequire(import.meta.url);
@@ -30,6 +32,18 @@ export function probeWebgpu(timeoutMs = 30_000, env: NodeJS.ProcessEnv = process
     process.stdout.write(${JSON.stringify(MARK)} + JSON.stringify(a ? { info, isFallbackAdapter: a.isFallbackAdapter, limits } : null) + '\\n', () => process.exit(0));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: timeoutMs, env });
   return parseProbeOutput(r.stdout ?? '', r.stderr ?? '', r.status, r.signal, r.error);
+}
+
+/**
+ * On Linux, Dawn's adapters come from Vulkan drivers, each announced by an ICD file; with
+ * none, there is no adapter and `auto` need not pay for a probe (a second Node start).
+ */
+export function mayHaveVulkanDriver(env: NodeJS.ProcessEnv = process.env, platform = process.platform): boolean {
+  if (platform !== 'linux') return true;
+  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES || env.VK_ADD_DRIVER_FILES) return true;
+  const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':');
+  const dirs = ['/etc/vulkan/icd.d', ...dataDirs.map((d) => join(d, 'vulkan', 'icd.d'))];
+  return dirs.some((d) => existsSync(d) && readdirSync(d).some((f) => f.endsWith('.json')));
 }
 
 /** Pure: what the probe child printed → an adapter or why there is none. */
