@@ -1,6 +1,8 @@
 /** The pure parts of the webgpu backend: tensor plan vs limits, probe parsing, error wording, choice. */
 import { describe, expect, it } from 'vitest';
-import { checkTrialFits, largestBindableBatch, trialTensors, bufferTooLarge } from '../src/backend/webgpu/limits.js';
+import { checkTrialFits, largestBindableBatch, trialTensors, bufferTooLarge, modelTensors, type ModelTensors } from '../src/backend/webgpu/limits.js';
+import { setupBackend } from '../src/backend/setup.js';
+import { buildModel } from '../src/model/build.js';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,21 +15,38 @@ import type { AdapterFacts } from '../src/backend/webgpu/adapter.js';
 
 const MiB = 2 ** 20;
 const lavapipe = { maxStorageBufferBindingSize: 128 * MiB, maxBufferSize: 2 ** 32 - 1 };
-const cnn = { kind: 'cnn' as const, filters: [8, 16], kernelSize: 5, poolSize: 2, dense: [] };
-const mlp = { kind: 'mlp' as const, hidden: [10] };
+// As modelTensors() reads them off the built-in CNN (8@5x5, pool 2, 16@5x5, pool 2) and MLP (784-10-10) on MNIST.
+const cnn: ModelTensors = {
+  input: [28, 28, 1],
+  layers: [
+    { name: 'conv2d_Conv2D1', output: [24, 24, 8] }, { name: 'max_pooling2d_MaxPooling2D1', output: [12, 12, 8] },
+    { name: 'conv2d_Conv2D2', output: [8, 8, 16] }, { name: 'max_pooling2d_MaxPooling2D2', output: [4, 4, 16] },
+    { name: 'flatten_Flatten1', output: [256] }, { name: 'dense_Dense1', output: [10] },
+  ],
+  weights: [{ name: 'conv2d_Conv2D1/kernel', shape: [5, 5, 1, 8] }, { name: 'dense_Dense1/kernel', shape: [256, 10] }],
+};
+const mlp: ModelTensors = { input: [784], layers: [{ name: 'dense_Dense1', output: [10] }, { name: 'dense_Dense2', output: [10] }], weights: [{ name: 'dense_Dense1/kernel', shape: [784, 10] }] };
 
 describe('the tensors a trial creates, against the device limits', () => {
   it('lists the largest first: the first conv output for the CNN, the input batch for the MLP', () => {
-    expect(trialTensors(cnn, 100)[0]).toEqual({ name: 'conv 1 output', shape: [100, 24, 24, 8], bytes: 100 * 24 * 24 * 8 * 4 });
+    expect(trialTensors(cnn, 100)[0]).toEqual({ name: 'layer conv2d_Conv2D1 output', shape: [100, 24, 24, 8], bytes: 100 * 24 * 24 * 8 * 4 });
     expect(trialTensors(mlp, 100)[0]).toEqual({ name: 'input batch', shape: [100, 784], bytes: 100 * 784 * 4 });
-    const names = trialTensors(cnn, 1).map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['conv 2 output', 'pool 2 output', 'output weights', 'logits', 'one-hot labels']));
+    expect(trialTensors(cnn, 1).map((t) => t.name)).toEqual(expect.arrayContaining(['labels', 'weight dense_Dense1/kernel', 'layer flatten_Flatten1 output']));
+  });
+
+  it('reads the shapes off a real model', async () => {
+    const tf = await setupBackend('cpu');
+    const model = buildModel(tf, { kind: 'cnn', filters: [8, 16], kernelSize: 5, poolSize: 2, dense: [] }, 1);
+    const m = modelTensors(model as unknown as Parameters<typeof modelTensors>[0]);
+    expect(m.input).toEqual([28, 28, 1]);
+    expect(m.layers.map((l) => l.output)).toEqual(cnn.layers.map((l) => l.output));
+    expect(m.weights.map((w) => w.shape)).toEqual(expect.arrayContaining([[5, 5, 1, 8], [256, 10]]));
   });
 
   it('the CNN binds up to 7281 samples on a 128 MiB binding limit, not one more', () => {
     // 7281 * 24*24*8 * 4 = 134,209,152 bytes <= 134,217,728 < 7282 * 18,432.
     expect(checkTrialFits(cnn, 7281, lavapipe)).toBeNull();
-    expect(checkTrialFits(cnn, 7282, lavapipe)).toBe("does not fit: exceeds the device's binding limit (conv 1 output [7282,24,24,8] is 128.0 MiB > maxStorageBufferBindingSize 128.0 MiB)");
+    expect(checkTrialFits(cnn, 7282, lavapipe)).toBe("does not fit: exceeds the device's binding limit (layer conv2d_Conv2D1 output [7282,24,24,8] is 128.0 MiB > maxStorageBufferBindingSize 128.0 MiB)");
     expect(largestBindableBatch(cnn, lavapipe)).toBe(7281);
     expect(largestBindableBatch(mlp, lavapipe)).toBe(Math.floor((128 * MiB) / (784 * 4)));
   });

@@ -5,7 +5,7 @@ import { backendNames } from '../config/backends.js';
 import type { Override } from '../config/load.js';
 import { bstuneVersion } from '../version.js';
 
-export type CommandName = 'find-max' | 'sweep' | 'train' | 'config-check' | 'config-schema' | 'report';
+export type CommandName = 'find-max' | 'sweep' | 'train' | 'config-check' | 'config-schema' | 'report' | 'doctor';
 
 export interface CommonOptions {
   config?: string;
@@ -254,6 +254,11 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('-b, --batch-size <n>', 'batch size (default: optimizer.baseBatchSize)', intParser('batch-size', 1))
     .addHelpText('after', examples(['bstune train --batch-size 64 --epochs 5', 'bstune train -c configs/mnist-cnn.yaml -b 128 --json']))
     .action((opts: Record<string, unknown>) => finish('train', opts, typeof opts.batchSize === 'number' ? { batchSize: opts.batchSize } : {}));
+
+  common(program.command('doctor'), false)
+    .description('check which backends load, which GPUs exist, and the CUDA/cuDNN libraries; print the commands that fix what is missing')
+    .addHelpText('after', examples(['bstune doctor', 'bstune doctor --json']))
+    .action((opts: Record<string, unknown>) => finish('doctor', opts));
 
   const config = program.command('config').description('check an experiment file or print its JSON Schema')
     .addHelpText('after', examples(['bstune config check configs/mnist-cnn.yaml', 'bstune config schema > bstune.schema.json']));

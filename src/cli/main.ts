@@ -10,6 +10,7 @@ const commands = {
   report: () => import('./commands/report.js'),
   'config-check': () => import('./commands/config-check.js'),
   'config-schema': () => import('./commands/config-check.js'),
+  doctor: () => import('./commands/doctor.js'),
 } as const;
 
 /**

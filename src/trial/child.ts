@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { isBstuneError } from '../errors.js';
 import { setupBackend } from '../backend/setup.js';
 import { webgpuSession } from '../backend/webgpu/session.js';
-import { checkTrialFits } from '../backend/webgpu/limits.js';
+import { checkTrialFits, modelTensors } from '../backend/webgpu/limits.js';
 import { loadDataset, type DataConfig, type Dataset } from '../data/index.js';
 import { describeModel } from '../model/build.js';
 import { createModel } from '../model/create.js';
@@ -71,7 +71,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   const gpu = spec.backend === 'webgpu' ? webgpuSession() : null;
   if (gpu) {
     // Before any step: a tensor over the binding limit would compute garbage, not fail.
-    const tooLarge = checkTrialFits(config.model, batchSize, gpu.limits);
+    const tooLarge = checkTrialFits(modelTensors(model as unknown as Parameters<typeof modelTensors>[0]), batchSize, gpu.limits);
     if (tooLarge) throw new Error(tooLarge);
   }
   // Sent before training, so even a trial that then fails accounts for its start-up.
