@@ -6,7 +6,8 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tmpDir, writeFiles } from './helpers/cli.js';
+import { repoRoot, runCli, tmpDir, writeFiles } from './helpers/cli.js';
+import { encodeNpy } from '../src/data/npy.js';
 
 interface Case {
   name: string;
@@ -67,6 +68,58 @@ function idxCases(): Case[] {
     { name: 'IDX labels that do not match the images count', files: idxSet(40, 10, (f) => { f[labels] = Buffer.concat([idxHeader(2049, 39), Buffer.alloc(39)]); }), args: run, names: /train-(labels|images)-idx[13]-ubyte/ },
     { name: 'IDX label above 9', files: idxSet(40, 10, (f) => { f[labels]![8 + 5] = 12; }), args: run, names: /train-labels-idx1-ubyte/ },
     { name: 'IDX file that claims gzip but is corrupt', files: idxSet(40, 10, (f) => { f[`${images}.gz`] = Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]); delete f[images]; }), args: run, names: /train-images-idx3-ubyte\.gz/ },
+  ];
+}
+
+/** A .npy file from a header dict and a body, written the way numpy.save lays it out. */
+function npyRaw(header: string, body: Buffer): Buffer {
+  let h = header;
+  h += ' '.repeat((64 - ((10 + h.length + 1) % 64)) % 64) + '\n';
+  const head = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
+  head.writeUInt16LE(h.length, 8);
+  return Buffer.concat([head, Buffer.from(h, 'latin1'), body]);
+}
+
+/** Your own data and model (issue 13): .npy files, model.json files and modules that are wrong in one way each. */
+function ownModelAndDataCases(): Case[] {
+  const run = (yaml = 'bad.yaml') => ['train', '--config', `@/${yaml}`, '--epochs', '1', '-b', '8', '--json'];
+  const npyCfg = 'data: {x: x.npy, y: y.npy}\nmodel: {kind: mlp, hidden: [4]}\n';
+  const x = (n: number) => encodeNpy(new Float32Array(n * 4).fill(0.5), [n, 4]);
+  const y = (n: number, max = 2) => encodeNpy(new BigInt64Array(n).map((_, i) => BigInt(i % (max + 1))), [n]);
+  const npy = (name: string, files: Record<string, Buffer>, names: RegExp): Case => ({ name, files: { [F]: npyCfg, 'x.npy': x(40), 'y.npy': y(40), ...files }, args: run(), names });
+  const example = join(repoRoot, 'configs', 'examples', 'cnn-model');
+  const modelJson = readFileSync(join(example, 'model.json'), 'utf8');
+  const shard = readFileSync(join(example, 'group1-shard1of1.bin'));
+  const digits = (n: number, max: number) => ({ 'x.npy': encodeNpy(new Uint8Array(n * 784), [n, 28, 28]), 'y.npy': y(n, max) });
+  const fileModel = (name: string, files: Record<string, string | Buffer>, names: RegExp): Case => ({
+    name, files: { [F]: 'data: {x: x.npy, y: y.npy}\nmodel: {path: m/model.json}\n', ...digits(40, 9), ...files }, args: run(), names,
+  });
+  const moduleModel = (name: string, code: string, names: RegExp): Case => ({
+    name, files: { [F]: 'data: {x: x.npy, y: y.npy}\nmodel: {module: model.mjs}\n', 'x.npy': x(40), 'y.npy': y(40), 'model.mjs': code }, args: run(), names,
+  });
+  return [
+    npy('.npy with a bad header', { 'x.npy': npyRaw("{'descr': '<f4', 'fortran_order': False, 'shape': (40, 4}", Buffer.alloc(640)) }, both(/bad \.npy header/, /\/x\.npy\)$/)),
+    npy('.npy that is not numpy at all', { 'x.npy': Buffer.from('a,b,c\n1,2,3\n') }, both(/not a \.npy file/, /\/x\.npy\)$/)),
+    npy('.npy with an unsupported dtype (complex64)', { 'x.npy': npyRaw("{'descr': '<c8', 'fortran_order': False, 'shape': (40, 4), }", Buffer.alloc(40 * 4 * 8)) }, both(/unsupported \.npy dtype '<c8'/, /\/x\.npy\)$/)),
+    npy('.npy in Fortran order', { 'x.npy': npyRaw("{'descr': '<f4', 'fortran_order': True, 'shape': (40, 4), }", Buffer.alloc(640)) }, both(/Fortran/, /\/x\.npy\)$/)),
+    npy('.npy with truncated data', { 'x.npy': x(40).subarray(0, x(40).length - 5) }, both(/truncated/, /\/x\.npy\)$/)),
+    npy('x and y with different sample counts', { 'y.npy': y(39) }, both(/x has 40 samples .* but y has 39/, /\/x\.npy\)$/)),
+    npy('empty .npy data', { 'x.npy': encodeNpy(new Float32Array(0), [0, 4]), 'y.npy': encodeNpy(new BigInt64Array(0), [0]) }, both(/no samples/, /\.npy\)$/)),
+    npy('a negative label', { 'y.npy': encodeNpy(new BigInt64Array(40).fill(-1n), [40]) }, both(/label -1 at index 0 is out of range/, /\/y\.npy\)$/)),
+    { name: 'a missing .npy file', files: { [F]: npyCfg, 'y.npy': y(40) }, args: run(), names: both(/not found/, /\/x\.npy\)$/) },
+    fileModel('labels beyond the model.json outputs', { 'm/model.json': modelJson, 'm/group1-shard1of1.bin': shard, ...digits(40, 12) }, both(/labels are out of range: they go up to 12 .* outputs 10 values per sample \(.*\/m\/model\.json\)/, /\/x\.npy\)$/)),
+    fileModel('samples the model.json cannot take', { 'm/model.json': modelJson, 'm/group1-shard1of1.bin': shard, 'x.npy': encodeNpy(new Uint8Array(40 * 100), [40, 10, 10]) }, both(/samples have shape \[10, 10\] but the model takes \[28, 28, 1\]/, /\/x\.npy\)$/)),
+    fileModel('model.json that is a graph model', { 'm/model.json': JSON.stringify({ format: 'graph-model', modelTopology: { node: [], library: {} }, weightsManifest: [] }) }, both(/graph model/, /\/m\/model\.json\)$/)),
+    fileModel('model.json with a missing weight shard', { 'm/model.json': modelJson }, both(/weight shard group1-shard1of1\.bin named in model\.json is missing/, /\/m\/group1-shard1of1\.bin\)$/)),
+    fileModel('model.json with a truncated weight shard', { 'm/model.json': modelJson, 'm/group1-shard1of1.bin': shard.subarray(0, 1000) }, both(/weight shards hold 1,000 bytes/, /group1-shard1of1\.bin\)$/)),
+    fileModel('model.json that is corrupt JSON', { 'm/model.json': modelJson.slice(0, 200) }, both(/not valid JSON/, /\/m\/model\.json\)$/)),
+    fileModel('a model.json that does not exist', {}, both(/model file not found/, /\/m\/model\.json\)$/)),
+    moduleModel('module without createModel', 'export function makeModel() {}\n', both(/does not export a function createModel\(\) \(it exports: makeModel\)/, /\/model\.mjs\)$/)),
+    moduleModel('createModel that throws', 'export function createModel() { throw new Error("no GPU here"); }\n', both(/createModel\(\) threw: no GPU here/, /\/model\.mjs\)$/)),
+    moduleModel('createModel returning a non-model', 'export function createModel(tf) { return { layers: [] }; }\n', both(/must return a tf\.LayersModel.*got an object/, /\/model\.mjs\)$/)),
+    moduleModel('model module with a syntax error', 'export function createModel( {\n', both(/cannot import the model module/, /\/model\.mjs\)$/)),
+    { name: 'data module without loadData', files: { [F]: 'data: {module: data.mjs}\n', 'data.mjs': 'export const x = 1;\n' }, args: run(), names: both(/does not export a function loadData\(\)/, /\/data\.mjs\)$/) },
+    { name: 'IDX folder without training files', files: { [F]: 'data: {idxDir: idx}\n', 'idx/readme.txt': 'empty' }, args: run(), names: both(/no train-images-idx3-ubyte and train-labels-idx1-ubyte/, /\/idx\)$/) },
   ];
 }
 
@@ -160,6 +213,7 @@ const cases: Case[] = [
   { name: '--data-dir pointing at a missing folder', args: ['find-max', '--data-dir', '@/no-such-dir', '--json'], names: /\/no-such-dir\)$/ },
   // Data files: small, broken IDX sets in the case's folder, read through --data-dir.
   ...idxCases(),
+  ...ownModelAndDataCases(),
   // Flags
   flag('--sizes 16,abc', ['sweep', '--sizes', '16,abc'], both(/abc/, /\(--sizes\)$/)),
   flag("--sizes ''", ['sweep', '--sizes', ''], /\(--sizes\)$/),
