@@ -9,13 +9,21 @@ import type { TrialResult } from '../trial/protocol.js';
 export type StoredTrial = TrialResult & { configHash: string; hashedConfig?: unknown };
 
 /** What decides a run's numbers. The backend actually used, not `auto`: installing tfjs-node between two runs must not mix backends in one file. */
-export function hashedConfig(c: Config, backend: string): Record<string, unknown> {
-  return { data: c.data, model: c.model, optimizer: c.optimizer, training: c.training, device: { ...c.device, backend }, trialTimeout: c.search.trialTimeout, ...(c.sweep.budget !== 'epochs' ? { budget: c.sweep.budget } : {}) };
+/**
+ * `files` (path -> content hash of the model and data files, see input-files.ts) is added
+ * only when there are any, so the hash of a built-in model on built-in data is unchanged.
+ */
+export function hashedConfig(c: Config, backend: string, files: Record<string, string> = {}): Record<string, unknown> {
+  return {
+    data: c.data, model: c.model, optimizer: c.optimizer, training: c.training, device: { ...c.device, backend }, trialTimeout: c.search.trialTimeout,
+    ...(c.sweep.budget !== 'epochs' ? { budget: c.sweep.budget } : {}),
+    ...(Object.keys(files).length > 0 ? { files } : {}),
+  };
 }
 
 /** A results file made under another hash cannot be resumed. */
-export function configHash(c: Config, backend: string): string {
-  return createHash('sha256').update(JSON.stringify(hashedConfig(c, backend))).digest('hex').slice(0, 16);
+export function configHash(c: Config, backend: string, files: Record<string, string> = {}): string {
+  return createHash('sha256').update(JSON.stringify(hashedConfig(c, backend, files))).digest('hex').slice(0, 16);
 }
 
 /** Leaf-by-leaf differences, e.g. ["training.epochs: 3 → 1"]. */

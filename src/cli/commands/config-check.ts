@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load.js';
 import { makeDocument } from '../../report/document.js';
 import { configJsonSchema } from '../../config/write-schema.js';
 import type { Context, CommandOutput } from '../context.js';
+import type { Config } from '../../config/schema.js';
 
 export async function run(ctx: Context): Promise<CommandOutput> {
   if (ctx.args.command === 'config-schema') {
@@ -10,6 +11,14 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     return { document: JSON.parse(text), human: text, exitCode: 0 };
   }
   const loaded = loadConfig(ctx.args.common.config, ctx.cwd, ctx.args.overrides);
-  const human = `# ${loaded.path} is valid (chosen by ${loaded.chosenBy}); resolved with defaults:\n${stringify(loaded.config)}`;
-  return { document: makeDocument('config-check', { config: loaded.config, configPath: loaded.path }), human, exitCode: 0 };
+  const code = runsCode(loaded.config);
+  // Like a test runner, bstune imports the modules a config names: say so before anyone trains with it.
+  const warning = code.length > 0 ? `# note: this config runs code: ${code.join(', ')} (imported by bstune and its trial processes); use configs you trust\n` : '';
+  const human = `# ${loaded.path} is valid (chosen by ${loaded.chosenBy}); resolved with defaults:\n${warning}${stringify(loaded.config)}`;
+  return { document: makeDocument('config-check', { config: loaded.config, configPath: loaded.path }, { runsCode: code }), human, exitCode: 0 };
+}
+
+/** The JS modules a config makes bstune import (a data module in bstune itself, a model module in each trial). */
+export function runsCode(c: Config): string[] {
+  return [c.data.source === 'module' ? c.data.module : undefined, c.model.kind === 'module' ? c.model.module : undefined].filter((m): m is string => m !== undefined);
 }

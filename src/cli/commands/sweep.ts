@@ -7,6 +7,7 @@ import { renderSweep } from '../../report/sweep-table.js';
 import { fmtPct, fmtRate } from '../../report/format.js';
 import { BstuneError, ExitCode, isBstuneError } from '../../errors.js';
 import { appendResult, configHash, defaultResultsPath, ensureWritable, hashedConfig, readResults, type StoredTrial } from '../../sweep/results.js';
+import { inputFileHashes } from '../../sweep/input-files.js';
 import { summarizeSweep, targetAccuracy } from '../../sweep/summarize.js';
 import { prepare } from './prepare.js';
 import { writeRunReport } from '../../report/html/from-run.js';
@@ -27,7 +28,9 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const { sizes, repeats } = config.sweep;
   const tooBig = sizes.find((b) => b > p.trainCount);
   if (tooBig !== undefined) throw new BstuneError('BSTUNE_USAGE', `batch size ${tooBig} is larger than the training set (${p.trainCount} samples)`, '--sizes');
-  const hash = configHash(config, p.backend.name);
+  // The model and data files' contents are part of what a resume must match.
+  const files = await inputFileHashes(config);
+  const hash = configHash(config, p.backend.name, files);
   const resumeFrom = ctx.args.resume !== undefined ? resolve(ctx.cwd, ctx.args.resume) : undefined;
   const outPath = resumeFrom ?? (ctx.args.out !== undefined ? resolve(ctx.cwd, ctx.args.out) : defaultResultsPath(ctx.cwd, config.name));
   if (resumeFrom && ctx.args.out !== undefined && resolve(ctx.cwd, ctx.args.out) !== resumeFrom) {
@@ -37,7 +40,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     // Appending a new sweep to an old one would mix their runs in one file.
     throw new BstuneError('BSTUNE_USAGE', `results file already holds runs; continue it with --resume ${outPath} or choose another --out`, outPath);
   }
-  const hashed = hashedConfig(config, p.backend.name);
+  const hashed = hashedConfig(config, p.backend.name, files);
   const stored: StoredTrial[] = resumeFrom ? readResults(resumeFrom, hash, hashed) : [];
   // A run that failed (an OOM kill, a timeout) may pass on a second try: resume re-runs it,
   // and the newest line for a (batch, seed) is the one that counts.
