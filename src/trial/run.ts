@@ -1,5 +1,6 @@
 import { BstuneError } from '../errors.js';
 import { classifyFailure } from '../backend/oom.js';
+import { sampleDeviceMemory } from '../backend/device-memory.js';
 import { scaledLearningRate } from '../train/schedule.js';
 import { formatBytes } from '../report/stats.js';
 import type { ChildMessage, TrialResult, TrialSpec, TrialMeasurements } from './protocol.js';
@@ -43,6 +44,8 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
       startSpare(spec.backend, preloadKey(spec), env);
     };
     const { child } = proc;
+    // On CUDA the parent watches the trial's real device memory (nvidia-smi) while it runs.
+    const sampler = spec.backend === 'tensorflow-gpu' && child.pid !== undefined ? sampleDeviceMemory(child.pid) : null;
     if (hooks.verbose) proc.onStderr = (b) => process.stderr.write(b);
     const runIt = () => child.send({ type: 'run', spec });
     if (proc.readyAt !== null) runIt();
@@ -81,13 +84,14 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
     // result message and the last words of a crashed trial (V8's heap OOM) are not lost.
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      const devicePeak = sampler?.stop() ?? null;
       hooks.signal?.removeEventListener('abort', onAbort);
       if (!aborted) prewarm();
       // A run that finished just before the interrupt is kept.
       if (aborted && !(outcome && 'measurements' in outcome)) return reject(interrupted());
       const seconds = (performance.now() - started) / 1000;
       const waited = proc.readyAt !== null ? Math.max(0, proc.readyAt - started) / 1000 : 0;
-      const r = { ...base(), seconds, history, overheadSeconds: Math.min(seconds, waited + setupSeconds) };
+      const r = { ...base(), seconds, history, overheadSeconds: Math.min(seconds, waited + setupSeconds), deviceMemoryBytes: devicePeak };
       if (outcome && 'measurements' in outcome) return resolve(fromMeasurements(r, outcome.measurements, spec, started, proc.readyAt));
       if (outcome && 'failure' in outcome) {
         const f = outcome.failure;
@@ -120,7 +124,8 @@ function fromMeasurements(r: TrialResult, m: TrialMeasurements, spec: TrialSpec,
     memoryBaselineBytes: m.memoryBaselineBytes,
     memorySource: m.memorySource,
     processPeakRssBytes: m.processPeakRssBytes,
-    deviceMemoryBytes: m.deviceMemoryBytes,
+    // The parent's nvidia-smi peak, or the figure the trial read itself (WebGPU: numBytesInGPU's peak).
+    deviceMemoryBytes: r.deviceMemoryBytes !== null && m.deviceMemoryBytes !== null ? Math.max(r.deviceMemoryBytes, m.deviceMemoryBytes) : (r.deviceMemoryBytes ?? m.deviceMemoryBytes),
     samplesPerSecond: m.samplesPerSecond,
     secondsPerEpoch: m.secondsPerEpoch,
     warmupSteps: m.warmupSteps,
