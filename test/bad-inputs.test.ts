@@ -19,6 +19,8 @@ interface Case {
   names: RegExp;
   /** Why the case cannot run here, or false. */
   skip?: () => string | false;
+  /** Cases that start a trial process (model errors surface there) get longer on a busy machine. */
+  timeoutMs?: number;
   /** Done before the run, e.g. chmod. */
   setup?: (dir: string) => void;
 }
@@ -92,10 +94,10 @@ function ownModelAndDataCases(): Case[] {
   const shard = readFileSync(join(example, 'group1-shard1of1.bin'));
   const digits = (n: number, max: number) => ({ 'x.npy': encodeNpy(new Uint8Array(n * 784), [n, 28, 28]), 'y.npy': y(n, max) });
   const fileModel = (name: string, files: Record<string, string | Buffer>, names: RegExp): Case => ({
-    name, files: { [F]: 'data: {x: x.npy, y: y.npy}\nmodel: {path: m/model.json}\n', ...digits(40, 9), ...files }, args: run(), names,
+    name, timeoutMs: 200_000, files: { [F]: 'data: {x: x.npy, y: y.npy}\nmodel: {path: m/model.json}\n', ...digits(40, 9), ...files }, args: run(), names,
   });
   const moduleModel = (name: string, code: string, names: RegExp): Case => ({
-    name, files: { [F]: 'data: {x: x.npy, y: y.npy}\nmodel: {module: model.mjs}\n', 'x.npy': x(40), 'y.npy': y(40), 'model.mjs': code }, args: run(), names,
+    name, timeoutMs: 200_000, files: { [F]: 'data: {x: x.npy, y: y.npy}\nmodel: {module: model.mjs}\n', 'x.npy': x(40), 'y.npy': y(40), 'model.mjs': code }, args: run(), names,
   });
   return [
     npy('.npy with a bad header', { 'x.npy': npyRaw("{'descr': '<f4', 'fortran_order': False, 'shape': (40, 4}", Buffer.alloc(640)) }, both(/bad \.npy header/, /\/x\.npy\)$/)),
@@ -290,7 +292,7 @@ describe('bad inputs: exit 2, one line naming what and where, nothing else', () 
   });
 
   // Concurrent tests must use the context's expect so each failure is pinned on its own case.
-  it.concurrent.for(cases.map((c, i) => ({ ...c, i })))('$name', async (c, { expect, skip }) => {
+  it.concurrent.for(cases.map((c, i) => ({ ...c, i })))('$name', { timeout: 240_000 }, async (c, { expect, skip }) => {
     const { i } = c;
     const skipped = c.skip?.();
     if (skipped) {
@@ -304,7 +306,7 @@ describe('bad inputs: exit 2, one line naming what and where, nothing else', () 
     const before = walk(dir).map((p) => relative(dir, p)).sort();
     const args = c.args.map((a) => (a.startsWith('@/') ? join(dir, a.slice(2)) : a));
 
-    const r = await runCli(args, { cwd: dir, timeoutMs: 60_000 });
+    const r = await runCli(args, { cwd: dir, timeoutMs: c.timeoutMs ?? 60_000 });
 
     expect(r.timedOut, 'timed out').toBe(false);
     expect(r.stderr, 'no stack trace').not.toMatch(/^\s{4}at /m);

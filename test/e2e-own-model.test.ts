@@ -17,7 +17,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 interface Trial { batchSize: number; outcome: string; peakMemoryBytes: number | null; valAccuracy: number | null }
 
 describe('own data and model, end to end', () => {
-  it('sweep on .npy files, resume; a changed data file refuses the resume and names the file', async () => {
+  it('sweep on .npy files, resume; a changed data file refuses the resume and names the file', { timeout: 400_000 }, async () => {
     const dir = join(root, 'npy');
     mkdirSync(dir);
     cpSync(join(examples, 'npy'), join(dir, 'npy'), { recursive: true });
@@ -47,7 +47,7 @@ describe('own data and model, end to end', () => {
     expect(changed.stderr).toMatch(/different config: files\..*train_y\.npy: "[0-9a-f]+" → "[0-9a-f]+"/);
   });
 
-  it('find-max on a createModel module: memory measured, the answer reported', async () => {
+  it('find-max on a createModel module: memory measured, the answer reported', { timeout: 200_000 }, async () => {
     const r = await runCli(['find-max', '-c', join(examples, 'module-model.yaml'), '--train-limit', '256', '--start', '128', '--min', '64', '--steps', '3', '--json'], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as { maxBatchSize: number; trials: Trial[] };
@@ -55,7 +55,7 @@ describe('own data and model, end to end', () => {
     expect(doc.trials[0]!.peakMemoryBytes).toBeGreaterThan(0);
   });
 
-  it('train on an IDX set (shape and classes from the files) with a model.json', async () => {
+  it('train on an IDX set (shape and classes from the files) with a model.json', { timeout: 200_000 }, async () => {
     const dir = join(root, 'idx');
     mkdirSync(join(dir, 'data'), { recursive: true });
     const n = 120;

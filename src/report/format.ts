@@ -11,7 +11,7 @@ export function paint(stream: NodeJS.WriteStream, code: 'red' | 'green' | 'yello
 export const dash = '–';
 export const fmtBytes = (n: number | null | undefined) => (n === null || n === undefined ? dash : formatBytes(n));
 export const fmtRate = (n: number | null | undefined) => (n === null || n === undefined ? dash : Math.round(n).toLocaleString('en-US'));
-export const fmtPct = (n: number | null | undefined) => (n === null || n === undefined ? dash : `${(n * 100).toFixed(2)}%`);
+export const fmtPct = (n: number | null | undefined) => (n === null || n === undefined || Number.isNaN(n) ? dash : `${(n * 100).toFixed(2)}%`);
 export const fmtNum = (n: number | null | undefined, digits = 4) => (n === null || n === undefined ? dash : n.toFixed(digits));
 export const fmtSec = (n: number | null | undefined) => (n === null || n === undefined ? dash : `${n.toFixed(2)} s`);
 export function fmtLr(n: number): string {
