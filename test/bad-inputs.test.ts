@@ -240,6 +240,8 @@ const cases: Case[] = [
   flag('train --batch-size 0', ['train', '--batch-size', '0'], /\(--batch-size\)$/),
   flag('--repeats 0', ['sweep', '--repeats', '0'], /\(--repeats\)$/),
   flag('--budget weeks', ['sweep', '--budget', 'weeks'], both(/weeks/, /\(--budget\)$/)),
+  flag('recommend --probe-steps 2', ['recommend', '--probe-steps', '2'], /\(--probe-steps\)$/),
+  flag('recommend --probe-repeats 0', ['recommend', '--probe-repeats', '0'], /\(--probe-repeats\)$/),
   {
     name: 'config check with a file and a different --config', files: { 'a.yaml': 'name: a\n', 'b.yaml': 'name: b\n' },
     args: ['config', 'check', '@/a.yaml', '--config', '@/b.yaml', '--json'], names: /\(--config\)$/,

@@ -5,7 +5,7 @@ import { backendNames } from '../config/backends.js';
 import type { Override } from '../config/load.js';
 import { bstuneVersion } from '../version.js';
 
-export type CommandName = 'find-max' | 'sweep' | 'train' | 'config-check' | 'config-schema' | 'report' | 'doctor';
+export type CommandName = 'find-max' | 'sweep' | 'train' | 'recommend' | 'config-check' | 'config-schema' | 'report' | 'doctor';
 
 export interface CommonOptions {
   config?: string;
@@ -23,6 +23,10 @@ export interface RunArgs {
   batchSize?: number;
   out?: string;
   resume?: string;
+  /** recommend: steps per candidate run and rate probe (equal-steps budget). */
+  probeSteps?: number;
+  /** recommend: seeds per learning-rate rule. */
+  probeRepeats?: number;
   /** report: the results file to read. */
   results?: string;
   /** HTML report to write (report, sweep, find-max). */
@@ -140,7 +144,7 @@ function commanderUsageError(e: CommanderError): BstuneError {
   if ((m = /^missing required argument '(.+)'$/.exec(first))) return new BstuneError('BSTUNE_USAGE', `missing the ${m[1]} file argument`, `<${m[1]}>`);
   if ((m = /^unknown option '(.+)'$/.exec(first))) return new BstuneError('BSTUNE_USAGE', `unknown option${suggestion}`, m[1]);
   if ((m = /^unknown command '(.+)'$/.exec(first))) {
-    return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || '; commands: find-max, sweep, train, report, config check, config schema'}`, m[1]);
+    return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || '; commands: find-max, sweep, train, recommend, report, config check, config schema'}`, m[1]);
   }
   if ((m = /^too many arguments for '(.+?)'\. Expected (\d+) arguments? but got (\d+)\.$/.exec(first))) {
     const hintFile = m[2] === '0' ? '; give a config file with --config FILE' : '';
@@ -260,6 +264,22 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .addHelpText('after', examples(['bstune doctor', 'bstune doctor --json']))
     .action((opts: Record<string, unknown>) => finish('doctor', opts));
 
+  common(program.command('recommend'), true)
+    .description('recommend a batch size and learning rate, with what each candidate costs (runs find-max, the noise scale and short probes)')
+    .option('--start <n>', 'first batch size find-max tries (search.start, default 512)', intParser('start', 1))
+    .option('--probe-steps <n>', 'training steps of every candidate run and rate probe (default: one epoch at optimizer.baseBatchSize)', intParser('probe-steps', 4))
+    .option('--probe-repeats <n>', 'seeds per learning-rate rule; differences within one sd are reported as noise (default 2)', intParser('probe-repeats', 1))
+    .option('--target-accuracy <fraction>', 'validation accuracy for "seconds to target" (default: 99% of the best candidate)', accuracy)
+    .addHelpText('after', examples([
+      'bstune recommend',
+      'bstune recommend -c configs/mnist-cnn.yaml --json > rec.json',
+      'bstune recommend --memory-limit 64MiB --probe-repeats 3',
+    ]))
+    .action((opts: Record<string, unknown>) => finish('recommend', opts, {
+      ...(typeof opts.probeSteps === 'number' ? { probeSteps: opts.probeSteps } : {}),
+      ...(typeof opts.probeRepeats === 'number' ? { probeRepeats: opts.probeRepeats } : {}),
+    }));
+
   const config = program.command('config').description('check an experiment file or print its JSON Schema')
     .addHelpText('after', examples(['bstune config check configs/mnist-cnn.yaml', 'bstune config schema > bstune.schema.json']));
   common(config.command('check').argument('[file]', 'config file (same as --config)'), false)
@@ -284,12 +304,12 @@ export function parseArgs(argv: string[]): ParsedArgs {
       // `bstune help [command]` asks for help; a bare `bstune` or `bstune config` is missing its command.
       if (e.code === 'commander.help' && argv.includes('help')) return { kind: 'output', text: captured };
       if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') {
-        throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${argv[0] === 'config' ? 'config check or config schema' : 'find-max, sweep, train, report, config check or config schema'} (see bstune --help)`);
+        throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${argv[0] === 'config' ? 'config check or config schema' : 'find-max, sweep, train, recommend, report, config check or config schema'} (see bstune --help)`);
       }
       throw commanderUsageError(e);
     }
     throw e;
   }
-  if (result === null) throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train, report, config check or config schema (see bstune --help)');
+  if (result === null) throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train, recommend, report, config check or config schema (see bstune --help)');
   return result;
 }

@@ -7,6 +7,7 @@ const commands = {
   'find-max': () => import('./commands/find-max.js'),
   sweep: () => import('./commands/sweep.js'),
   train: () => import('./commands/train.js'),
+  recommend: () => import('./commands/recommend.js'),
   report: () => import('./commands/report.js'),
   'config-check': () => import('./commands/config-check.js'),
   'config-schema': () => import('./commands/config-check.js'),

@@ -8,7 +8,7 @@ export const schemaVersion = 1;
 
 export interface JsonDocument {
   schemaVersion: number;
-  command: 'find-max' | 'sweep' | 'train' | 'config-check';
+  command: 'find-max' | 'sweep' | 'train' | 'config-check' | 'recommend';
   bstuneVersion: string;
   backend?: { name: string; device: string; why: string; memory: string; warning?: string };
   config: Config;

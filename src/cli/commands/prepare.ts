@@ -10,6 +10,8 @@ export interface Prepared {
   backend: BackendChoice;
   trainCount: number;
   validationCount: number;
+  /** Classes of a one-index-per-sample data set, else null. */
+  numClasses: number | null;
   data: string;
 }
 
@@ -27,5 +29,5 @@ export async function prepare(ctx: Context): Promise<Prepared> {
   ctx.progress.start('loading MNIST…');
   const data = await loadDataset(config.data, { seed: config.training.seed, onProgress: (m) => ctx.progress.update(m) });
   ctx.progress.info(`data ${data.source}`);
-  return { config, configPath: loaded.path, backend, trainCount: data.train.count, validationCount: data.validation.count, data: data.source };
+  return { config, configPath: loaded.path, backend, trainCount: data.train.count, validationCount: data.validation.count, numClasses: data.numClasses, data: data.source };
 }

@@ -1,0 +1,139 @@
+/**
+ * bstune recommend: the pure decision (batch capped near the noise scale, rates probed,
+ * noise never named a winner, diverged never recommended, accumulation, costs, the
+ * snippet) and two scaled-down real runs (an answer; "no rate trained").
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import {
+  candidateSizes, configSnippet, costTarget, costs, decideBatch, decideRate, noiseForDecision, type CandidateRun, type ProbeRun, type RuleProbe,
+} from '../src/recommend/decide.js';
+import { divergedReason } from '../src/recommend/diverged.js';
+import { optimizerSchema } from '../src/config/schema.js';
+import { runCli } from './helpers/cli.js';
+
+const run = (seed: number, valAccuracy: number, diverged: string | null = null, outcome = 'ok'): ProbeRun => ({ seed, outcome, valAccuracy, valLoss: 1 - valAccuracy, diverged, reason: null });
+const probe = (rule: 'linear' | 'sqrt' | 'none', learningRate: number, runs: ProbeRun[]): RuleProbe => ({ rule, learningRate, runs });
+
+describe('the batch size', () => {
+  it('is capped near B_simple when more fits, and says so with the step and sample factors', () => {
+    const d = decideBatch(512, 100, 20);
+    expect(d).toMatchObject({ batchSize: 128, largestPowerOfTwoFit: 512, limitedBy: 'noise scale', criticalBatch: 128, accumulate: 1 });
+    expect(d.why).toMatch(/B_simple ≈ 100 ± 20 samples/);
+    expect(d.why).toMatch(/at 512: 1\.20× the minimum steps, 6\.12× the minimum samples/);
+    expect(d.tradeoff.find((t) => t.batchSize === 128)!.stepsFactor).toBeCloseTo(1 + 100 / 128, 12);
+  });
+  it('is the largest power of two that fits when B_simple is near or above it, with accumulation to reach it', () => {
+    expect(decideBatch(600, 391, 150)).toMatchObject({ batchSize: 512, limitedBy: 'memory', accumulate: 1 });
+    const acc = decideBatch(64, 1000, null);
+    expect(acc).toMatchObject({ batchSize: 64, accumulate: 16, criticalBatch: 1024 });
+    expect(acc.why).toMatch(/accumulating 16 micro-batches reaches 1024/);
+    expect(decideBatch(300, null, null)).toMatchObject({ batchSize: 256, accumulate: 1, criticalBatch: null });
+  });
+  it('candidates are powers of two from the base size to the largest fit, at most four, ends kept', () => {
+    expect(candidateSizes(32, 512)).toEqual([32, 64, 256, 512]);
+    expect(candidateSizes(32, 100)).toEqual([32, 64]);
+    expect(candidateSizes(32, 20)).toEqual([16]);
+    expect(candidateSizes(4, 2048)).toEqual([8, 64, 256, 2048]);
+  });
+});
+
+describe('the learning rate', () => {
+  it('names a winner only when it is more than one sd ahead', () => {
+    const d = decideRate([probe('linear', 0.016, [run(1, 0.91), run(2, 0.912)]), probe('sqrt', 0.004, [run(1, 0.88), run(2, 0.881)]), probe('none', 0.001, [run(1, 0.85), run(2, 0.86)])], 'sqrt');
+    expect(d.winner).toBe('linear');
+    expect(d.chosen).toBe('linear');
+    expect(d.learningRate).toBe(0.016);
+  });
+  it('within one sd: no winner; the configured rule if among them, else the smallest rate', () => {
+    const probes = [probe('linear', 0.016, [run(1, 0.91), run(2, 0.90)]), probe('sqrt', 0.004, [run(1, 0.905), run(2, 0.9)]), probe('none', 0.001, [run(1, 0.7), run(2, 0.71)])];
+    const kept = decideRate(probes, 'linear');
+    expect(kept).toMatchObject({ winner: null, chosen: 'linear', withinNoise: ['linear', 'sqrt'] });
+    expect(kept.why).toMatch(/^within noise/);
+    expect(decideRate(probes, 'none')).toMatchObject({ winner: null, chosen: 'sqrt', learningRate: 0.004 });
+  });
+  it('never recommends a diverged or failed rule, however good its numbers', () => {
+    const d = decideRate([probe('linear', 0.1, [run(1, 0.99, 'loss is NaN'), run(2, 0.99)]), probe('sqrt', 0.01, [run(1, 0.8), run(2, 0.8)]), probe('none', 0.001, [run(1, 0.95, null, 'oom')])], 'linear');
+    expect(d.chosen).toBe('sqrt');
+    expect(d.verdicts.find((v) => v.rule === 'linear')!.excluded).toMatch(/diverged \(seed 1: loss is NaN\)/);
+    expect(d.verdicts.find((v) => v.rule === 'none')!.excluded).toMatch(/^oom/);
+  });
+  it('no rule trained: no choice, and the reason names each rule', () => {
+    const d = decideRate([probe('linear', 10, [run(1, 0.1, 'at chance')]), probe('sqrt', 5, [run(1, 0.1, 'at chance')]), probe('none', 1, [run(1, 0.1, 'at chance')])], 'linear');
+    expect(d.chosen).toBeNull();
+    expect(d.why).toMatch(/^no rate trained: linear \(10\) diverged .*sqrt \(5\).*none \(1\)/);
+  });
+});
+
+describe('costs and the noise scale used', () => {
+  const cand = (batchSize: number, sps: number, accs: number[], noiseFinal: number | null, diverged: string | null = null): CandidateRun => ({
+    batchSize, learningRate: 0.001, outcome: 'ok', reason: null, peakMemoryBytes: batchSize * 1000, samplesPerSecond: sps,
+    rounds: accs.map((a) => ({ steps: 10, valAccuracy: a })), noiseFinal, noiseFinalStdError: 5, diverged,
+  });
+  it('steps and seconds to the target, from the first round that reached it', () => {
+    const runs = [cand(32, 1000, [0.5, 0.8, 0.9], 50), cand(128, 4000, [0.85, 0.95, 0.96], 80), cand(256, 1, [0.99, 0.99, 0.99], 90, 'rose')];
+    const target = costTarget(runs, null)!;
+    expect(target).toBeCloseTo(0.96 * 0.99, 12); // the diverged run does not set it
+    const [a, b, c] = costs(runs, 0.9);
+    expect(a).toMatchObject({ stepsToTarget: 30, secondsToTarget: (30 * 32) / 1000 });
+    expect(b).toMatchObject({ stepsToTarget: 20, secondsToTarget: (20 * 128) / 4000, finalValAccuracy: 0.96 });
+    expect(c).toMatchObject({ outcome: 'diverged', stepsToTarget: null, secondsToTarget: null });
+    expect(noiseForDecision(runs)).toEqual({ bSimple: 80, stdError: 5, batchSize: 128 });
+  });
+});
+
+describe('the config snippet', () => {
+  it('is valid YAML whose optimizer section passes the schema and trains at the answer', () => {
+    const text = configSnippet({ batchSize: 256, learningRate: 0.008, rule: 'linear', warmup: { epochs: 1 }, accumulate: 1, accumulateKnown: false });
+    const o = optimizerSchema.parse((parse(text) as { optimizer: unknown }).optimizer);
+    expect(o).toMatchObject({ learningRate: 0.008, baseBatchSize: 256, scaling: 'linear', warmup: { epochs: 1 } });
+    expect(configSnippet({ batchSize: 64, learningRate: 0.002, rule: 'sqrt', warmup: { steps: 10 }, accumulate: 4, accumulateKnown: true })).toMatch(/training:\n {2}accumulate: 4 {3}# effective batch 256/);
+  });
+});
+
+describe('divergence', () => {
+  const h = (trainLoss: number, valLoss: number, valAccuracy: number, epoch = 1) => ({ epoch, trainLoss, trainAccuracy: 0, trainEvalLoss: null, trainEvalAccuracy: null, valLoss, valAccuracy, learningRate: 0.1, seconds: 1, steps: 1 });
+  it('NaN loss, rising loss, chance accuracy; a run that learns is not diverged', () => {
+    expect(divergedReason({ outcome: 'ok', reason: null, history: [h(NaN, NaN, 0.1)] }, 10)).toMatch(/NaN/);
+    expect(divergedReason({ outcome: 'ok', reason: null, history: [h(1, 1, 0.5), h(2, 2, 0.4, 2)] }, 10)).toMatch(/rose/);
+    expect(divergedReason({ outcome: 'ok', reason: null, history: [h(2.3, 2.3, 0.11)] }, 10)).toMatch(/chance/);
+    expect(divergedReason({ outcome: 'ok', reason: null, history: [h(1, 1, 0.5), h(0.5, 0.6, 0.8, 2)] }, 10)).toBeNull();
+  });
+});
+
+describe('bstune recommend (real, scaled-down runs)', () => {
+  const args = ['--backend', 'wasm', '--train-limit', '320', '--start', '64', '--probe-steps', '8', '--probe-repeats', '1', '--json'];
+  it('prints one answer with its evidence: batch, rate, costs, the snippet', async () => {
+    const r = await runCli(['recommend', ...args], { timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout) as {
+      command: string; recommendation: { batchSize: number; learningRate: number; scaling: string; snippet: string };
+      costs: { batchSize: number; peakMemoryBytes: number; samplesPerSecond: number | null }[]; probes: { rule: string; runs: unknown[] }[];
+      budget: { kind: string; steps: number }; evidence: { findMax: unknown[]; candidates: { gradientNoiseScale: { initial: number } | null }[] };
+    };
+    expect(d.command).toBe('recommend');
+    expect([32, 64]).toContain(d.recommendation.batchSize);
+    expect(d.recommendation.learningRate).toBeGreaterThan(0);
+    expect(d.recommendation.snippet).toContain(`baseBatchSize: ${d.recommendation.batchSize}`);
+    expect(d.costs.map((c) => c.batchSize)).toEqual([32, 64]);
+    for (const c of d.costs) expect(c.peakMemoryBytes).toBeGreaterThan(0);
+    expect(d.probes.map((p) => p.rule)).toEqual(['linear', 'sqrt', 'none']);
+    expect(d.budget).toMatchObject({ kind: 'steps', steps: 8 });
+    expect(d.evidence.findMax.length).toBeGreaterThan(0);
+    expect(d.evidence.candidates[0]!.gradientNoiseScale!.initial).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('a model that cannot train at any tried rate: "no rate trained", exit 1, the evidence in JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bstune-rec-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'name: bad-lr\noptimizer:\n  name: sgd\n  learningRate: 50\n');
+    const r = await runCli(['recommend', '-c', join(dir, 'bad.yaml'), ...args], { timeoutMs: 240_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bstune: error: no rate trained: linear \(100\) diverged/);
+    const d = JSON.parse(r.stdout) as { recommendation: null; rate: { verdicts: { excluded: string | null }[] } };
+    expect(d.recommendation).toBeNull();
+    for (const v of d.rate.verdicts) expect(v.excluded).toMatch(/^diverged/);
+  }, 300_000);
+});
