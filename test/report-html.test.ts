@@ -97,6 +97,15 @@ describe('chart rows', () => {
     expect(points).toHaveLength(2);
   });
 
+  it('runs with gradient accumulation are their own group, labelled micro×N, at their effective batch', () => {
+    const rows = epochRows([trial(32), trial(32, { accumulate: 4, effectiveBatchSize: 128 }), trial(64)]);
+    expect([...new Set(rows.map((r) => `${r.batch}@${r.batchSize}`))]).toEqual(['32@32', '64@64', '32×4@128']);
+    const tp = throughput([trial(32), trial(32, { accumulate: 4 })]);
+    expect(tp.rows.map((r) => [r.batch, r.batchSize, r.runs])).toEqual([['32', 32, 1], ['32×4', 128, 1]]);
+    // Memory stays at the micro-batch: that is what one step holds.
+    expect(memoryPoints([trial(32, { accumulate: 4 })])[0]!.batchSize).toBe(32);
+  });
+
   it('epochs: one line per batch size, averaged over its repeats', () => {
     const a = trial(16);
     const b = trial(16, { seed: 43, history: a.history.map((h) => ({ ...h, valAccuracy: h.valAccuracy + 0.1 })) });
@@ -111,8 +120,8 @@ describe('chart rows', () => {
     expect(defaultTarget(t)).toBeCloseTo((0.8 + 0.0064) * 0.99, 9);
     const rows = timeToTarget(t, 0.8040);
     expect(rows).toEqual([
-      { batchSize: 16, seconds: null, epochs: null, reached: 0, runs: 1 },
-      { batchSize: 64, seconds: 6, epochs: 3, reached: 1, runs: 1 },
+      { batch: '16', batchSize: 16, seconds: null, epochs: null, reached: 0, runs: 1 },
+      { batch: '64', batchSize: 64, seconds: 6, epochs: 3, reached: 1, runs: 1 },
     ]);
     expect(timeToTarget(t, 0.7)[0]).toMatchObject({ seconds: 4, epochs: 2 });
   });
@@ -130,9 +139,9 @@ describe('chart rows', () => {
     const gns = (pts: [number, number | null][]) => ({ gradientNoiseScale: { initial: pts[0]![1], final: pts[pts.length - 1]![1], points: pts.map(([epoch, bSimple]) => ({ epoch, bSimple })) } });
     const rows = noiseEpochRows([trial(16, gns([[0, 40], [1, 80]])), trial(16, { seed: 43, ...gns([[0, 60], [1, null]]) }), trial(32, gns([[0, 50]])), trial(64)]);
     expect(rows).toEqual([
-      { batchSize: 16, epoch: 0, bSimple: 50, runs: 2 },
-      { batchSize: 16, epoch: 1, bSimple: 80, runs: 1 },
-      { batchSize: 32, epoch: 0, bSimple: 50, runs: 1 },
+      { batch: '16', batchSize: 16, epoch: 0, bSimple: 50, runs: 2 },
+      { batch: '16', batchSize: 16, epoch: 1, bSimple: 80, runs: 1 },
+      { batch: '32', batchSize: 32, epoch: 0, bSimple: 50, runs: 1 },
     ]);
     expect(noiseEpochRows([trial(16, { gradientNoiseScale: { initial: 40, final: 80 } })])).toEqual([]);
   });
@@ -153,7 +162,7 @@ describe('Vega-Lite specs', () => {
   });
 
   it('speed: a log2 x-axis ticked at the measured sizes; the ± band only with repeats', () => {
-    const rows = [{ batchSize: 16, mean: 10, std: 0, lo: 10, hi: 10, runs: 1 }, { batchSize: 64, mean: 30, std: 0, lo: 30, hi: 30, runs: 1 }];
+    const rows = [{ batch: '16', batchSize: 16, mean: 10, std: 0, lo: 10, hi: 10, runs: 1 }, { batch: '64', batchSize: 64, mean: 30, std: 0, lo: 30, hi: 30, runs: 1 }];
     const one = throughputSpec(rows, []) as { layer: { mark: { type: string }; encoding: { x: { scale: { type: string; base: number }; axis: { values: number[] } } } }[] };
     expect(one.layer.map((l) => l.mark.type)).toEqual(['line', 'point']);
     expect(one.layer[0]!.encoding.x.scale).toMatchObject({ type: 'log', base: 2 });
@@ -165,13 +174,13 @@ describe('Vega-Lite specs', () => {
   });
 
   it('epochs: one coloured line per batch size in size order', () => {
-    const spec = epochSpec([{ batchSize: 128, epoch: 1, valAccuracy: 0.5, valLoss: 1, runs: 1 }, { batchSize: 16, epoch: 1, valAccuracy: 0.6, valLoss: 1, runs: 1 }], 'valAccuracy') as { encoding: { color: { sort: string[] }; y: { field: string } } };
-    expect(spec.encoding.color.sort).toEqual(['16', '128']);
+    const spec = epochSpec([{ batch: '16', batchSize: 16, epoch: 1, valAccuracy: 0.6, valLoss: 1, runs: 1 }, { batch: '32×4', batchSize: 128, epoch: 1, valAccuracy: 0.5, valLoss: 1, runs: 1 }], 'valAccuracy') as { encoding: { color: { sort: string[] }; y: { field: string } } };
+    expect(spec.encoding.color.sort).toEqual(['16', '32×4']);
     expect(spec.encoding.y.field).toBe('valAccuracy');
   });
 
   it('time to target: a bar per size that reached it; noise: log2 both ways', () => {
-    const t = targetSpec([{ batchSize: 16, seconds: null, epochs: null, reached: 0, runs: 1 }, { batchSize: 32, seconds: 2.5, epochs: 2, reached: 1, runs: 1 }], 0.9) as { data: { values: { label: string }[] } };
+    const t = targetSpec([{ batch: '16', batchSize: 16, seconds: null, epochs: null, reached: 0, runs: 1 }, { batch: '32', batchSize: 32, seconds: 2.5, epochs: 2, reached: 1, runs: 1 }], 0.9) as { data: { values: { label: string }[] } };
     expect(t.data.values.map((v) => v.label)).toEqual(['2.50 s, epoch 2']);
     const n = noiseSpec([{ batchSize: 16, when: 'initial', bSimple: 40 }]) as { encoding: { y: { scale: { type: string } } } };
     expect(n.encoding.y.scale.type).toBe('log');

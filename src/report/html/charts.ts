@@ -69,7 +69,7 @@ export function planCharts(input: ReportInput): ChartPlans {
     const rows = timeToTarget(trials, target);
     const missed = rows.filter((r) => r.reached < r.runs);
     const how = input.targetAccuracy != null ? 'the configured target' : '99% of the best validation accuracy any run reached';
-    const missedText = missed.length ? ` Did not reach it: ${missed.map((r) => `batch ${r.batchSize} (${r.runs - r.reached} of ${r.runs} runs)`).join(', ')}.` : '';
+    const missedText = missed.length ? ` Did not reach it: ${missed.map((r) => `batch ${r.batch} (${r.runs - r.reached} of ${r.runs} runs)`).join(', ')}.` : '';
     if (rows.some((r) => r.seconds !== null)) {
       charts.push({ id: 'time-to-target', spec: targetSpec(rows, target), caption: `Summed epoch seconds (training and validation) until validation accuracy first reached ${(target * 100).toFixed(2)}%, ${how}; mean over the runs that reached it.${missedText}` });
     } else {

@@ -10,15 +10,32 @@ const MiB = 1024 * 1024;
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 export interface MemoryPoint { batchSize: number; peakMiB: number; outcome: string }
-export interface ThroughputRow { batchSize: number; mean: number; std: number; lo: number; hi: number; runs: number }
+export interface ThroughputRow { batch: string; batchSize: number; mean: number; std: number; lo: number; hi: number; runs: number }
 export interface ThroughputPoint { batchSize: number; samplesPerSecond: number; seed: number | null }
-export interface EpochRow { batchSize: number; epoch: number; valAccuracy: number; valLoss: number; runs: number }
-export interface TargetRow { batchSize: number; seconds: number | null; epochs: number | null; reached: number; runs: number }
+export interface EpochRow { batch: string; batchSize: number; epoch: number; valAccuracy: number; valLoss: number; runs: number }
+export interface TargetRow { batch: string; batchSize: number; seconds: number | null; epochs: number | null; reached: number; runs: number }
 export interface NoiseRow { batchSize: number; when: 'initial' | 'final'; bSimple: number }
-export interface NoiseEpochRow { batchSize: number; epoch: number; bSimple: number; runs: number }
+export interface NoiseEpochRow { batch: string; batchSize: number; epoch: number; bSimple: number; runs: number }
 
 export const ok = (trials: ReportTrial[]) => trials.filter((t) => t.outcome === 'ok');
-const sizes = (trials: ReportTrial[]) => [...new Set(trials.map((t) => t.batchSize))].sort((a, b) => a - b);
+
+/**
+ * Runs are grouped by micro-batch and accumulation: 32 and 32×4 are different experiments.
+ * `batch` is the group's label, `batchSize` its effective batch (the x of speed and noise).
+ */
+export interface Group { batch: string; batchSize: number; trials: ReportTrial[] }
+const accumulateOf = (t: ReportTrial) => (typeof t.accumulate === 'number' && t.accumulate > 1 ? t.accumulate : 1);
+export const effectiveOf = (t: ReportTrial) => (finite(t.effectiveBatchSize) ? t.effectiveBatchSize : t.batchSize * accumulateOf(t));
+export const labelOf = (t: ReportTrial) => (accumulateOf(t) > 1 ? `${t.batchSize}×${accumulateOf(t)}` : String(t.batchSize));
+export function groups(trials: ReportTrial[]): Group[] {
+  const by = new Map<string, Group>();
+  for (const t of trials) {
+    const g = by.get(labelOf(t)) ?? { batch: labelOf(t), batchSize: effectiveOf(t), trials: [] };
+    g.trials.push(t);
+    by.set(g.batch, g);
+  }
+  return [...by.values()].sort((a, b) => a.batchSize - b.batchSize || a.trials[0]!.batchSize - b.trials[0]!.batchSize);
+}
 
 export function memoryPoints(trials: ReportTrial[]): MemoryPoint[] {
   return trials.filter((t) => finite(t.peakMemoryBytes)).map((t) => ({ batchSize: t.batchSize, peakMiB: t.peakMemoryBytes! / MiB, outcome: t.outcome }))
@@ -57,24 +74,24 @@ export function fitLine(fit: MemoryFit, batchSizes: number[], limitBytes: number
 
 export function throughput(trials: ReportTrial[]): { rows: ThroughputRow[]; points: ThroughputPoint[] } {
   const runs = ok(trials).filter((t) => finite(t.samplesPerSecond));
-  const rows = sizes(runs).map((b) => {
-    const xs = runs.filter((t) => t.batchSize === b).map((t) => t.samplesPerSecond!);
+  const rows = groups(runs).map((g) => {
+    const xs = g.trials.map((t) => t.samplesPerSecond!);
     const m = mean(xs);
     const s = std(xs);
-    return { batchSize: b, mean: m, std: s, lo: m - s, hi: m + s, runs: xs.length };
+    return { batch: g.batch, batchSize: g.batchSize, mean: m, std: s, lo: m - s, hi: m + s, runs: xs.length };
   });
-  return { rows, points: runs.map((t) => ({ batchSize: t.batchSize, samplesPerSecond: t.samplesPerSecond!, seed: t.seed ?? null })) };
+  return { rows, points: runs.map((t) => ({ batchSize: effectiveOf(t), samplesPerSecond: t.samplesPerSecond!, seed: t.seed ?? null })) };
 }
 
 /** One line per batch size: the mean over its ok runs at each epoch. */
 export function epochRows(trials: ReportTrial[]): EpochRow[] {
   const runs = ok(trials);
-  return sizes(runs).flatMap((b) => {
-    const hs = runs.filter((t) => t.batchSize === b).flatMap((t) => t.history);
+  return groups(runs).flatMap(({ batch, batchSize, trials: mine }) => {
+    const hs = mine.flatMap((t) => t.history);
     const epochs = [...new Set(hs.map((h) => h.epoch))].sort((x, y) => x - y);
     return epochs.flatMap((e) => {
       const at = hs.filter((h) => h.epoch === e && finite(h.valAccuracy) && finite(h.valLoss));
-      return at.length === 0 ? [] : [{ batchSize: b, epoch: e, valAccuracy: mean(at.map((h) => h.valAccuracy)), valLoss: mean(at.map((h) => h.valLoss)), runs: at.length }];
+      return at.length === 0 ? [] : [{ batch, batchSize, epoch: e, valAccuracy: mean(at.map((h) => h.valAccuracy)), valLoss: mean(at.map((h) => h.valLoss)), runs: at.length }];
     });
   });
 }
@@ -88,8 +105,7 @@ export function defaultTarget(trials: ReportTrial[]): number | null {
 /** Training seconds (summed epoch seconds) until validation accuracy first reached `target`; mean over the runs that did. */
 export function timeToTarget(trials: ReportTrial[], target: number): TargetRow[] {
   const runs = ok(trials);
-  return sizes(runs).map((b) => {
-    const mine = runs.filter((t) => t.batchSize === b);
+  return groups(runs).map(({ batch, batchSize, trials: mine }) => {
     const hits = mine.flatMap((t) => {
       let secs = 0;
       for (const h of t.history) {
@@ -99,7 +115,7 @@ export function timeToTarget(trials: ReportTrial[], target: number): TargetRow[]
       return [];
     });
     return {
-      batchSize: b,
+      batch, batchSize,
       seconds: hits.length ? mean(hits.map((h) => h.seconds)) : null,
       epochs: hits.length ? mean(hits.map((h) => h.epochs)) : null,
       reached: hits.length,
@@ -127,12 +143,12 @@ export function noiseRows(trials: ReportTrial[]): NoiseRow[] {
  */
 export function noiseEpochRows(trials: ReportTrial[]): NoiseEpochRow[] {
   const runs = ok(trials);
-  return sizes(runs).flatMap((b) => {
-    const pts = runs.filter((t) => t.batchSize === b).flatMap((t) => t.gradientNoiseScale?.points ?? []).filter((p) => finite(p.epoch) && finite(p.bSimple) && p.bSimple > 0);
+  return groups(runs).flatMap(({ batch, batchSize, trials: mine }) => {
+    const pts = mine.flatMap((t) => t.gradientNoiseScale?.points ?? []).filter((p) => finite(p.epoch) && finite(p.bSimple) && p.bSimple > 0);
     const epochs = [...new Set(pts.map((p) => p.epoch))].sort((x, y) => x - y);
     return epochs.map((e) => {
       const at = pts.filter((p) => p.epoch === e).map((p) => p.bSimple!);
-      return { batchSize: b, epoch: e, bSimple: mean(at), runs: at.length };
+      return { batch, batchSize, epoch: e, bSimple: mean(at), runs: at.length };
     });
   });
 }

@@ -34,8 +34,9 @@ function log2Batch(values: number[], title = 'batch size (log₂)') {
 }
 
 /** Batch size as a colour legend ordered by size, for one line per size. */
-function batchColor(values: number[]) {
-  const order = [...new Set(values)].sort((a, b) => a - b).map(String);
+function batchColor(rows: { batch: string }[]) {
+  // Rows come in group order (effective batch, then micro-batch).
+  const order = [...new Set(rows.map((r) => r.batch))];
   return { field: 'batch', type: 'nominal' as const, title: 'batch', sort: order };
 }
 
@@ -99,7 +100,7 @@ export function throughputSpec(rows: ThroughputRow[], points: ThroughputPoint[])
 }
 
 export function epochSpec(rows: EpochRow[], field: 'valAccuracy' | 'valLoss'): TopLevelSpec {
-  const values = rows.map((r) => ({ ...r, batch: String(r.batchSize) }));
+  const values = rows;
   const acc = field === 'valAccuracy';
   const epochs = [...new Set(rows.map((r) => r.epoch))].sort((a, b) => a - b);
   return {
@@ -110,14 +111,14 @@ export function epochSpec(rows: EpochRow[], field: 'valAccuracy' | 'valLoss'): T
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { values: epochs, format: 'd' }, scale: { domain: epochs.length === 1 ? [epochs[0]! - 1, epochs[0]! + 1] : [epochs[0]!, epochs[epochs.length - 1]!], nice: false } },
       y: { field, type: 'quantitative', title: acc ? 'validation accuracy' : 'validation loss', scale: { zero: false }, axis: acc ? { format: '.0%' } : {} },
-      color: batchColor(rows.map((r) => r.batchSize)),
+      color: batchColor(rows),
     },
   } as TopLevelSpec;
 }
 
 export function targetSpec(rows: TargetRow[], target: number): TopLevelSpec {
-  const values = rows.filter((r) => r.seconds !== null).map((r) => ({ ...r, batch: String(r.batchSize), label: `${r.seconds!.toFixed(2)} s, epoch ${fmtEpochs(r.epochs!)}` }));
-  const order = rows.map((r) => String(r.batchSize));
+  const values = rows.filter((r) => r.seconds !== null).map((r) => ({ ...r, label: `${r.seconds!.toFixed(2)} s, epoch ${fmtEpochs(r.epochs!)}` }));
+  const order = rows.map((r) => r.batch);
   return {
     ...base,
     height: { step: 30 },
@@ -151,7 +152,7 @@ export function noiseSpec(rows: NoiseRow[]): TopLevelSpec {
 
 /** B_simple per epoch (0 = initial weights), one line per batch size, log₂ y. */
 export function noiseEpochSpec(rows: NoiseEpochRow[]): TopLevelSpec {
-  const values = rows.map((r) => ({ ...r, batch: String(r.batchSize) }));
+  const values = rows;
   const epochs = [...new Set(rows.map((r) => r.epoch))].sort((a, b) => a - b);
   return {
     ...base,
@@ -161,7 +162,7 @@ export function noiseEpochSpec(rows: NoiseEpochRow[]): TopLevelSpec {
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { values: epochs, format: 'd' }, scale: { domain: epochs.length === 1 ? [epochs[0]! - 1, epochs[0]! + 1] : [epochs[0]!, epochs[epochs.length - 1]!], nice: false } },
       y: { field: 'bSimple', type: 'quantitative', title: 'B_simple (samples, log₂)', scale: { type: 'log', base: 2 } },
-      color: batchColor(rows.map((r) => r.batchSize)),
+      color: batchColor(rows),
     },
   } as TopLevelSpec;
 }
