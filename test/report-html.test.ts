@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseResults } from '../src/report/html/records.js';
-import { defaultTarget, epochRows, fitLine, fitMemory, memoryPoints, noiseEpochRows, noiseRows, predictedMax, throughput, timeToTarget } from '../src/report/html/data.js';
+import { defaultTarget, epochRows, fitLine, fitMemory, memoryPoints, recordedModel, noiseEpochRows, noiseRows, predictedMax, throughput, timeToTarget } from '../src/report/html/data.js';
 import { epochSpec, memorySpec, memoryUnit, noiseSpec, targetSpec, throughputSpec } from '../src/report/html/specs.js';
 import { planCharts } from '../src/report/html/charts.js';
 import { esc, reportPage } from '../src/report/html/page.js';
@@ -80,6 +80,16 @@ describe('chart rows', () => {
     // The line is stretched to the limit's crossing when that is within twice the largest size.
     expect(fitLine(fit, [16, 64], 33 * MiB).map((p) => p.batchSize)).toEqual([16, 128]);
     expect(fitLine(fit, [16, 64], 1000 * MiB).map((p) => p.batchSize)).toEqual([16, 64]);
+  });
+
+  it('a memory model carried by the records wins over a fit; repeats of a size are averaged before fitting', () => {
+    const t = [trial(16), trial(32, { memoryModel: { fixedBytes: 5, bytesPerSample: 7, r2: 0.99 } } as Partial<ReportTrial>)];
+    expect(recordedModel(t)).toEqual({ baseBytes: 5, bytesPerSample: 7, r2: 0.99, source: 'the memory model recorded with the runs' });
+    expect(recordedModel([trial(16)])).toBeNull();
+    // Three runs at 16 (two high) and one at 32: the mean at 16 is what the line goes through.
+    const f = fitMemory([trial(16, { peakMemoryBytes: 10 }), trial(16, { seed: 43, peakMemoryBytes: 30 }), trial(32, { peakMemoryBytes: 36 })])!;
+    expect(f.baseBytes + 16 * f.bytesPerSample).toBeCloseTo(20, 9);
+    expect(f.source).toBe('least squares over 2 batch sizes, repeats averaged');
   });
 
   it('no line from one batch size; crashed runs measured no peak', () => {

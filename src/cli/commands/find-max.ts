@@ -66,7 +66,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   let human = renderFindMax(trials, summary, p, ctx.stdout);
   if (ctx.args.html !== undefined) {
     // Written even when the search stopped on an error: the page shows that trial and why.
-    const htmlPath = await writeRunReport(ctx.cwd, ctx.args.html, { command: 'find-max', trials, config, backend: p.backend });
+    const htmlPath = await writeRunReport(ctx.cwd, ctx.args.html, { command: 'find-max', trials, config, backend: p.backend, memoryModel: model });
     document.htmlReport = htmlPath;
     human += `report: ${htmlPath}\n`;
   }

@@ -3,7 +3,7 @@
  * sentences out. A chart is drawn only from data that exists; what is missing is said.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { defaultTarget, epochRows, fitLine, fitMemory, memoryPoints, noiseEpochRows, noiseRows, ok, predictedMax, throughput, timeToTarget } from './data.js';
+import { defaultTarget, epochRows, fitLine, fitMemory, memoryPoints, noiseEpochRows, recordedModel, noiseRows, ok, predictedMax, throughput, timeToTarget } from './data.js';
 import { epochSpec, memorySpec, noiseEpochSpec, noiseSpec, targetSpec, throughputSpec } from './specs.js';
 import type { MemoryFit, ReportInput } from './types.js';
 import { formatBytes } from '../stats.js';
@@ -32,7 +32,7 @@ export function planCharts(input: ReportInput): ChartPlans {
   const limit = input.memoryLimitBytes ?? null;
 
   const mem = memoryPoints(trials);
-  const fit = input.memoryFit ?? fitMemory(trials);
+  const fit = input.memoryFit ?? recordedModel(trials) ?? fitMemory(trials);
   if (mem.length > 0) {
     const line = fit ? fitLine(fit, mem.map((p) => p.batchSize), limit) : [];
     const label = fit ? `M(b) = ${formatBytes(Math.max(0, fit.baseBytes))} + b × ${formatBytes(fit.bytesPerSample)}` : null;

@@ -3,7 +3,8 @@
  * Only `ok` runs feed speed, accuracy and time-to-target (a diverged or failed run is
  * never a data point there); memory shows every run that measured a peak, by outcome.
  */
-import { linearFit, mean, std } from '../stats.js';
+import { mean, std } from '../stats.js';
+import { fitMemory as fitMemoryModel } from '../../memory/model.js';
 import type { MemoryFit, NoiseValue, ReportTrial } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -43,16 +44,28 @@ export function memoryPoints(trials: ReportTrial[]): MemoryPoint[] {
 }
 
 /**
- * M(b) = M0 + b·m by least squares over the ok runs' peaks. Null with fewer than two distinct
- * batch sizes (a line through one size is not a measurement). OOM runs under --memory-limit
- * measured a real peak too, so they count; runs that crashed measured nothing and do not.
+ * M(b) = M0 + b·m: the project's memory model (src/memory/model.ts, the one find-max jumps on),
+ * over every run that measured a peak (ok, and oom under --memory-limit; a crash measured
+ * nothing). Null with fewer than two distinct batch sizes.
  */
 export function fitMemory(trials: ReportTrial[]): MemoryFit | null {
   const pts = trials.filter((t) => (t.outcome === 'ok' || t.outcome === 'oom') && finite(t.peakMemoryBytes));
-  if (new Set(pts.map((t) => t.batchSize)).size < 2) return null;
-  const f = linearFit(pts.map((t) => t.batchSize), pts.map((t) => t.peakMemoryBytes!));
-  if (!Number.isFinite(f.slope)) return null;
-  return { baseBytes: f.intercept, bytesPerSample: f.slope, r2: Number.isFinite(f.r2) ? f.r2 : null, source: `least squares over ${pts.length} runs` };
+  const m = fitMemoryModel(pts.map((t) => ({ batchSize: t.batchSize, bytes: t.peakMemoryBytes! })));
+  return m === null || !Number.isFinite(m.bytesPerSample) ? null : fromModel(m, `least squares over ${m.points} batch sizes, repeats averaged`);
+}
+
+/** A MemoryModel as find-max reports it (or a record carries it), for the chart. */
+export function fromModel(m: { fixedBytes: number; bytesPerSample: number; r2?: number | null }, source: string): MemoryFit {
+  return { baseBytes: m.fixedBytes, bytesPerSample: m.bytesPerSample, r2: finite(m.r2) ? m.r2 : null, source };
+}
+
+/** The newest record's own memory model (`memoryModel: {fixedBytes, bytesPerSample, r2}`), if any carries one. */
+export function recordedModel(trials: ReportTrial[]): MemoryFit | null {
+  for (const t of [...trials].reverse()) {
+    const m = (t as { memoryModel?: unknown }).memoryModel as { fixedBytes?: unknown; bytesPerSample?: unknown; r2?: unknown } | null | undefined;
+    if (m && finite(m.fixedBytes) && finite(m.bytesPerSample)) return fromModel({ fixedBytes: m.fixedBytes, bytesPerSample: m.bytesPerSample, r2: finite(m.r2) ? m.r2 : null }, 'the memory model recorded with the runs');
+  }
+  return null;
 }
 
 /** The largest batch the line predicts under `limit` (null when the line does not grow). */

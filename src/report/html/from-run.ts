@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { writeOutput } from './write.js';
+import { fromModel } from './data.js';
 import { bstuneVersion } from '../../version.js';
 import type { ReportInput, ReportTrial } from './types.js';
 
@@ -16,6 +17,8 @@ export interface RunReport {
   source?: string;
   targetAccuracy?: number | null;
   recommendation?: ReportInput['recommendation'];
+  /** find-max's fitted memory model, so the page draws the line the search used. */
+  memoryModel?: { fixedBytes: number; bytesPerSample: number; r2: number; points: number } | null;
 }
 
 /** Renders and writes the page; returns its absolute path. */
@@ -31,6 +34,7 @@ export async function writeRunReport(cwd: string, file: string, r: RunReport): P
     trials: r.trials,
     config: r.config,
     memoryLimitBytes: r.config.device.memoryLimit,
+    memoryFit: r.memoryModel ? fromModel(r.memoryModel, `${r.command}'s memory model over ${r.memoryModel.points} batch sizes`) : null,
     targetAccuracy: r.targetAccuracy ?? null,
     recommendation: r.recommendation ?? null,
     backend: r.backend,
