@@ -55,7 +55,7 @@ const rows: Row[] = [
       { path: ['training', 'epochs'], value: 2, flag: '--epochs' },
     ],
   }],
-  ['find-max --epochs 1 --epochs 4', { overrides: [{ path: ['training', 'epochs'], value: 4, flag: '--epochs' }] }],
+  ['train --epochs 1 --epochs 4', { overrides: [{ path: ['training', 'epochs'], value: 4, flag: '--epochs' }] }],
 ];
 
 describe('parseArgs: argv in, options out', () => {
@@ -139,7 +139,30 @@ describe('parseArgs: bad argv', () => {
   it('names the flag as the where, in parentheses', () => {
     expect(() => parseArgs(['sweep', '--sizes', '16,abc'])).toThrow(expect.objectContaining({ where: '--sizes', message: expect.stringMatching(/abc/) }));
     expect(() => parseArgs(['train', '-b', '0'])).toThrow(expect.objectContaining({ where: '--batch-size' }));
-    expect(() => parseArgs(['find-max', '--epoch', '2'])).toThrow(expect.objectContaining({ where: '--epoch', message: expect.stringMatching(/did you mean --epochs/) }));
+    expect(() => parseArgs(['train', '--epoch', '2'])).toThrow(expect.objectContaining({ where: '--epoch', message: expect.stringMatching(/did you mean --epochs/) }));
+  });
+
+  it('find-max --device-memory 16GiB reaches the command in bytes', () => {
+    const parsed = parseArgs(['find-max', '--device-memory', '16GiB']);
+    expect(parsed.kind === 'run' && parsed.deviceMemory).toBe(16 * 1024 ** 3);
+  });
+
+  it('find-max has no --epochs (it trains steps): the error says to use --steps', () => {
+    expect(() => parseArgs(['find-max', '--epochs', '3'])).toThrow(expect.objectContaining({ where: '--epochs', message: expect.stringMatching(/stepsPerTrial steps, not epochs: use --steps N/) }));
+    expect(() => parseArgs(['find-max', '--epochs=3'])).toThrow(expect.objectContaining({ where: '--epochs' }));
+  });
+
+  it('sweep --sizes 16 32 64 says the sizes are one comma-separated list', () => {
+    for (const argv of [['sweep', '--sizes', '16', '32', '64'], ['sweep', '--sizes', '16', '32', '64', '--epochs', '1'], ['sweep', '--epochs', '1', '--sizes', '16', '32']]) {
+      expect(() => parseArgs(argv)).toThrow(expect.objectContaining({ where: '--sizes', message: expect.stringMatching(/comma-separated list: --sizes 16,32(,64)?$/) }));
+    }
+  });
+
+  it('config schema --help lists no option that means nothing there', () => {
+    const parsed = parseArgs(['config', 'schema', '--help']);
+    expect(parsed.kind).toBe('output');
+    const text = parsed.kind === 'output' ? parsed.text : '';
+    for (const flag of ['--config', '--json', '--quiet', '--verbose']) expect(text).not.toContain(flag);
   });
 });
 

@@ -223,6 +223,8 @@ const cases: Case[] = [
   flag('duplicate sizes in the flag', ['sweep', '--sizes', '16,32,16'], both(/16/, /\(--sizes\)$/)),
   flag('--memory-limit 12XB', ['find-max', '--memory-limit', '12XB'], both(/12XB/, /\(--memory-limit\)$/)),
   flag('--memory-limit -1MiB', ['find-max', '--memory-limit', '-1MiB'], both(/-1MiB/, /\(--memory-limit\)$/)),
+  flag('find-max --epochs (it trains steps)', ['find-max', '--epochs', '3'], both(/use --steps N/, /\(--epochs\)$/)),
+  flag('sweep --sizes with spaces', ['sweep', '--sizes', '16', '32', '64'], both(/comma-separated list: --sizes 16,32,64/, /\(--sizes\)$/)),
   flag('--memory-limit 64 without a unit (64 bytes)', ['find-max', '--memory-limit', '64'], both(/64 bytes.*64MiB/, /\(--memory-limit\)$/)),
   flag('unknown backend in the flag', ['find-max', '--backend', 'tpu'], both(/tpu/, /\(--backend\)$/)),
   flag('--device-memory 16XB', ['find-max', '--device-memory', '16XB'], both(/16XB/, /\(--device-memory\)$/)),

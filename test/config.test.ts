@@ -111,7 +111,7 @@ describe('flags override the file', () => {
     const text = 'training:\n  epochs: five\nsearch:\n  start: 64\n';
     expect(() => parseConfigText(text, 'f.yaml')).toThrow(expect.objectContaining({ where: 'f.yaml:2:11' }));
     expect(parseConfigText(text, 'f.yaml', overridesOf(['train', '--epochs', '3'])).training.epochs).toBe(3);
-    expect(() => parseConfigText(text, 'f.yaml', overridesOf(['find-max', '--epochs', '3', '--min', '128'])))
+    expect(() => parseConfigText('search:\n  start: 64\n', 'f.yaml', overridesOf(['find-max', '--min', '128'])))
       .toThrow(expect.objectContaining({ code: 'BSTUNE_CONFIG_INVALID', where: '--min', message: expect.stringMatching(/search\.min \(128\).*search\.start \(64\)/) }));
   });
 });

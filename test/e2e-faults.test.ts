@@ -7,10 +7,12 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { binPath, repoRoot, runCli, tmpDir } from './helpers/cli.js';
+import { binPath, runCli, tmpDir } from './helpers/cli.js';
 
 const MLP = ['find-max', '-c', 'configs/mnist-mlp.yaml', '--train-limit', '1000'];
-const withFault = (fault: string) => ({ env: { BSTUNE_TEST_FAULT: fault }, timeoutMs: 90_000 });
+// find-max keeps a results file under its working directory's .bstune/: run in a scratch folder, not the clone.
+const scratch = tmpDir('bstune-faults-');
+const withFault = (fault: string) => ({ env: { BSTUNE_TEST_FAULT: fault }, timeoutMs: 90_000, cwd: scratch });
 
 interface Trial {
   batchSize: number;
@@ -80,7 +82,7 @@ interface Running {
 /** Starts bstune and keeps polling for its trial children until it exits. */
 function start(args: string[], env: Record<string, string>, detached = false): Running {
   const child = spawn(process.execPath, [binPath, ...args], {
-    cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached,
+    cwd: scratch, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached,
   });
   cleanup.add(child.pid!);
   let err = '';
@@ -148,7 +150,7 @@ describe('faults that stop the search', () => {
     const file = join(dir, 'out.txt');
     const fd = openSync(file, 'w');
     const child = spawn(process.execPath, [binPath, ...MLP, '-q'], {
-      cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', BSTUNE_TEST_FAULT: 'oom:256,throw:128' }, stdio: ['ignore', fd, fd],
+      cwd: scratch, env: { ...process.env, NO_COLOR: '1', BSTUNE_TEST_FAULT: 'oom:256,throw:128' }, stdio: ['ignore', fd, fd],
     });
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     closeSync(fd);
@@ -184,6 +186,43 @@ describe('faults that stop the search', () => {
   });
 });
 
+// ---- the results file and --resume ---------------------------------------------------
+
+describe('find-max results file', () => {
+  it('holds every finished trial with when, which bstune, backend and device; --resume reuses fits and OOMs and re-runs the error', async () => {
+    const dir = tmpDir();
+    const file = join(dir, 'fm.jsonl');
+    const first = await runCli([...MLP, '--out', file, '--json'], { ...withFault('oom:256,throw:128'), cwd: dir });
+    expect(first.code, first.stderr).toBe(1);
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Trial & Record<string, unknown>);
+    expect(lines.map((l) => [l.batchSize, l.outcome])).toEqual([[512, 'oom'], [256, 'oom'], [128, 'error']]);
+    for (const l of lines) {
+      expect(new Date(l.timestamp as string).toISOString()).toBe(l.timestamp);
+      expect(l.bstuneVersion).toMatch(/^\d+\.\d+\.\d+/);
+      expect(l.backend).toBe('wasm');
+      expect(l.device).toMatch(/CPU/);
+      expect(l.configHash).toMatch(/^[0-9a-f]{16}$/);
+    }
+    expect((JSON.parse(first.stdout) as { resultsFile: string }).resultsFile).toBe(file);
+
+    // The bug is fixed: the resume takes 512 and 256 from the file and runs 128 again.
+    const again = await runCli([...MLP, '--resume', file, '--json'], { timeoutMs: 90_000, cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    const doc = JSON.parse(again.stdout) as Doc & { reusedTrials: number[] };
+    expect(doc.trials.map((t) => [t.batchSize, t.outcome])).toEqual([[512, 'oom'], [256, 'oom'], [128, 'ok']]);
+    expect(doc.reusedTrials).toEqual([512, 256]);
+    expect(doc.maxBatchSize).toBe(128);
+    const after = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Trial);
+    expect(after.map((l) => [l.batchSize, l.outcome])).toEqual([[512, 'oom'], [256, 'oom'], [128, 'error'], [128, 'ok']]);
+
+    // Another config (more steps per trial) cannot resume this file.
+    const other = await runCli([...MLP, '--steps', '7', '--resume', file, '--json'], { timeoutMs: 90_000, cwd: dir });
+    expect(other.code).toBe(2);
+    expect(other.stdout).toBe('');
+    expect(other.stderr).toMatch(/different config: stepsPerTrial: 5 → 7/);
+  });
+});
+
 // ---- interruption and parent death -----------------------------------------------
 
 describe('no orphan trial processes', () => {
@@ -195,8 +234,8 @@ describe('no orphan trial processes', () => {
     run.child.kill(sig); // bstune only, not its process group
     const { code } = await run.exited;
     expect(code).toBe(130);
-    expect(run.stderr()).toContain(`bstune: ${sig}: stopping`);
-    expect(run.stderr()).toMatch(/bstune: error: interrupted/);
+    expect(run.stderr()).toContain(`bstune: ${sig}: stopping; finished trials are kept in the results file`);
+    expect(run.stderr()).toMatch(/bstune: error: interrupted; 0 finished trials are saved in \S+\.jsonl; continue with: bstune find-max --resume \S+\.jsonl -c configs\/mnist-mlp\.yaml --train-limit 1000 --trial-timeout 120\n/);
     for (const pid of run.trialPids) expect(alive(pid)).toBe(false);
   });
 

@@ -4,10 +4,11 @@
  * so the expected walk does not depend on any fixed number.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { runCli, tmpDir } from './helpers/cli.js';
 
 const CNN = ['-c', 'configs/mnist-cnn.yaml', '--train-limit', '1000'];
-const TIMEOUT = { timeoutMs: 90_000 };
+// find-max keeps a results file under its working directory's .bstune/: run in a scratch folder, not the clone.
+const TIMEOUT = { timeoutMs: 90_000, cwd: tmpDir('bstune-find-max-') };
 
 interface Trial {
   batchSize: number;

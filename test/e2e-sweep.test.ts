@@ -167,6 +167,8 @@ describe('bstune sweep (end to end)', () => {
     const repaired = await runCli([...args, '--resume', cut], { cwd: dir });
     expect(repaired.code, repaired.stderr).toBe(0);
     expect(repaired.stderr).toMatch(/resuming: 1 finished runs there/);
+    // Said, not silent: which line went and which run it was.
+    expect(repaired.stderr).toMatch(new RegExp(`bstune: warning: results file ${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: dropped its last line \\(line 2, \\d+ bytes\\), the record of batch 32 seed 42 cut short`));
     const fixed = readLines(cut);
     expect(sizesOf(fixed)).toEqual([16, 32, 64]);
     expect(readFileSync(cut, 'utf8').split('\n')[0]).toBe(first); // kept, not run again

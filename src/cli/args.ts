@@ -105,17 +105,19 @@ const configFlags: Record<string, { path: string[]; flag: string }> = {
   budget: { path: ['sweep', 'budget'], flag: '--budget' },
 };
 
-function common(cmd: Command, training: boolean): Command {
+/** `training`: the flags of commands that train; `epochs`: find-max trains steps, not epochs. */
+function common(cmd: Command, training: boolean, epochs = true): Command {
   cmd
     .option('-c, --config <file>', 'experiment config (default: ./bstune.yaml, else the packaged configs/mnist-mlp.yaml)')
     .option('--json', 'print one JSON document on stdout (everything else goes to stderr)')
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', 'trial logs and stack traces on stderr');
   if (!training) return cmd;
-  return cmd
+  cmd
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(backendNames))
-    .option('--memory-limit <size>', 'count a trial as out of memory above this peak tensor memory (e.g. 512MiB, 2GiB)', size)
-    .option('--epochs <n>', 'training epochs', intParser('epochs', 1))
+    .option('--memory-limit <size>', 'count a trial as out of memory above this peak tensor memory (e.g. 512MiB, 2GiB)', size);
+  if (epochs) cmd.option('--epochs <n>', 'training epochs', intParser('epochs', 1));
+  return cmd
     .option('--seed <n>', 'random seed (weights, shuffling, split)', intParser('seed', 0))
     .option('--train-limit <n>', 'use at most this many training samples (quick runs)', intParser('train-limit', 1))
     .option('--data-dir <dir>', 'read the full MNIST IDX files from this folder (sets data.source: mnist-full)');
@@ -125,7 +127,7 @@ function common(cmd: Command, training: boolean): Command {
  * Commander's messages (`option '-b, --batch-size <n>' argument '0' is invalid. ...`) put the
  * flag inside the sentence; bstune's contract is `<what> (<where>)` with the flag as the where.
  */
-function commanderUsageError(e: CommanderError): BstuneError {
+function commanderUsageError(e: CommanderError, argv: string[]): BstuneError {
   const [first = '', ...rest] = e.message.replace(/^error: /, '').split('\n');
   const hint = /^\(Did you mean (.+)\?\)$/.exec(rest.join(' ').trim())?.[1];
   const suggestion = hint ? `; did you mean ${hint}?` : '';
@@ -142,16 +144,32 @@ function commanderUsageError(e: CommanderError): BstuneError {
     return new BstuneError('BSTUNE_USAGE', `${flagOf(m[1]!)} needs a value`, flagOf(m[1]!));
   }
   if ((m = /^missing required argument '(.+)'$/.exec(first))) return new BstuneError('BSTUNE_USAGE', `missing the ${m[1]} file argument`, `<${m[1]}>`);
-  if ((m = /^unknown option '(.+)'$/.exec(first))) return new BstuneError('BSTUNE_USAGE', `unknown option${suggestion}`, m[1]);
+  if ((m = /^unknown option '(.+)'$/.exec(first))) {
+    if (argv[0] === 'find-max' && /^--epochs(=|$)/.test(m[1]!)) {
+      return new BstuneError('BSTUNE_USAGE', 'find-max trains each trial for search.stepsPerTrial steps, not epochs: use --steps N (--epochs is for sweep and train)', '--epochs');
+    }
+    return new BstuneError('BSTUNE_USAGE', `unknown option${suggestion}`, m[1]);
+  }
   if ((m = /^unknown command '(.+)'$/.exec(first))) {
     return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || '; commands: find-max, sweep, train, recommend, report, config check, config schema'}`, m[1]);
   }
   if ((m = /^too many arguments for '(.+?)'\. Expected (\d+) arguments? but got (\d+)\.$/.exec(first))) {
+    // `--sizes 16 32 64`: commander takes 16 and leaves 32 64 as stray arguments.
+    const i = argv.findIndex((a) => a === '--sizes');
+    const strays = i >= 0 ? argv.slice(i + 2).filter((a, k, all) => /^\d+$/.test(a) && all.slice(0, k).every((b) => /^\d+$/.test(b))) : [];
+    if (strays.length > 0 && /^\d+$/.test(argv[i + 1] ?? '')) {
+      return new BstuneError('BSTUNE_USAGE', `batch sizes are one comma-separated list: --sizes ${[argv[i + 1], ...strays].join(',')}`, '--sizes');
+    }
     const hintFile = m[2] === '0' ? '; give a config file with --config FILE' : '';
     return new BstuneError('BSTUNE_USAGE', `too many arguments: expected ${m[2]}, got ${m[3]}${hintFile}`, m[1]);
   }
   return new BstuneError('BSTUNE_USAGE', `${first}${suggestion}`);
 }
+
+const outAndResume = (opts: Record<string, unknown>): Partial<RunArgs> => ({
+  ...(typeof opts.out === 'string' ? { out: opts.out } : {}),
+  ...(typeof opts.resume === 'string' ? { resume: opts.resume } : {}),
+});
 
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 
@@ -189,7 +207,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     };
   };
 
-  common(program.command('find-max'), true)
+  common(program.command('find-max'), true, false)
     .description('find the largest batch size that trains without running out of memory')
     .option('--start <n>', 'first batch size to try (search.start, default 512)', intParser('start', 1))
     .option('--min <n>', 'smallest batch size to try (search.min)', intParser('min', 1))
@@ -199,15 +217,20 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--trial-timeout <seconds>', 'stop a trial after this long (counts as timeout)', seconds)
     .option('--html <file>', 'also write an HTML report with charts (see bstune report)')
     .option('--device-memory <size>', 'predict the largest batch for a device of this size from the fitted memory model (e.g. 16GiB)', size)
+    .option('--out <file>', 'results file (JSONL, one line per finished trial; default .bstune/<name>-find-max-<time>.jsonl)')
+    .option('--resume <file>', 'continue a search from its results file, reusing the trials that fitted or ran out of memory')
     .addHelpText('after', examples([
       'bstune find-max',
       'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --device-memory 16GiB',
       'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --refine',
       'bstune find-max --backend tensorflow-gpu --margin 0.1 --json',
+      'bstune find-max -c configs/mnist-cnn.yaml --resume .bstune/mnist-cnn-find-max-….jsonl',
     ]))
     .action((opts: Record<string, unknown>) => finish('find-max', opts, {
+      ...outAndResume(opts),
       ...(typeof opts.html === 'string' ? { html: opts.html } : {}),
-      ...(typeof opts.deviceMemory === 'number' ? { deviceMemory: opts.deviceMemory } : {}),
+      // The size parser keeps the text as written; the search wants bytes.
+      ...(typeof opts.deviceMemory === 'string' ? { deviceMemory: parseSize(opts.deviceMemory) } : {}),
     }));
 
   common(program.command('sweep'), true)
@@ -225,11 +248,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --out cnn.jsonl',
       'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --resume cnn.jsonl',
     ]))
-    .action((opts: Record<string, unknown>) => finish('sweep', opts, {
-      ...(typeof opts.out === 'string' ? { out: opts.out } : {}),
-      ...(typeof opts.resume === 'string' ? { resume: opts.resume } : {}),
-      ...(typeof opts.html === 'string' ? { html: opts.html } : {}),
-    }));
+    .action((opts: Record<string, unknown>) => finish('sweep', opts, { ...outAndResume(opts), ...(typeof opts.html === 'string' ? { html: opts.html } : {}) }));
 
   program.command('report')
     .description('charts and spreadsheets from a results file: an HTML report (no network needed to open it), CSV per run and per epoch')
@@ -291,7 +310,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
       }
       finish('config-check', { ...opts, ...(file !== undefined ? { config: file } : {}) });
     });
-  common(config.command('schema'), false)
+  // It prints one fixed document: no config to read, nothing to report on.
+  config.command('schema')
     .description('print the JSON Schema of the config file')
     .addHelpText('after', examples(['bstune config schema > bstune.schema.json   # then: # yaml-language-server: $schema=./bstune.schema.json']))
     .action((opts: Record<string, unknown>) => finish('config-schema', opts));
@@ -306,7 +326,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') {
         throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${argv[0] === 'config' ? 'config check or config schema' : 'find-max, sweep, train, recommend, report, config check or config schema'} (see bstune --help)`);
       }
-      throw commanderUsageError(e);
+      throw commanderUsageError(e, argv);
     }
     throw e;
   }

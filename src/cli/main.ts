@@ -24,10 +24,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   let verbose = debug || argv.includes('--verbose') || argv.includes('-v');
   const controller = new AbortController();
   let signals = 0;
+  // Only sweep and find-max keep a results file; a train run cut short has nothing finished to keep.
+  let keeps = '';
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     if (signals > 1) process.exit(ExitCode.interrupted);
-    process.stderr.write(`\nbstune: ${sig}: stopping; finished results are kept (again to quit at once)\n`);
+    process.stderr.write(`\nbstune: ${sig}: stopping${keeps} (again to quit at once)\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -35,6 +37,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   let progress: Progress | null = null;
   try {
     const parsed: ParsedArgs = parseArgs(argv);
+    if (parsed.kind === 'run') keeps = parsed.command === 'sweep' || parsed.command === 'find-max' ? '; finished trials are kept in the results file' : parsed.command === 'train' ? '; the run is not saved' : '';
     if (parsed.kind === 'output') {
       process.stdout.write(parsed.text);
       return ExitCode.ok;

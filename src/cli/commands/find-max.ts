@@ -3,7 +3,11 @@ import { findMaxBatch } from '../../search/find-max.js';
 import { makeDocument } from '../../report/document.js';
 import { renderFindMax } from '../../report/find-max-table.js';
 import { fmtBytes, fmtRate } from '../../report/format.js';
-import { ExitCode } from '../../errors.js';
+import { BstuneError, ExitCode, isBstuneError } from '../../errors.js';
+import { checkResumeFile, openResults } from '../../results/session.js';
+import { documentTrial } from '../../results/record.js';
+import { inputFileHashes } from '../../sweep/input-files.js';
+import { resumeCommand } from '../resume-command.js';
 import { scaledLearningRate } from '../../train/schedule.js';
 import { fitMemory, reportModel } from '../../memory/model.js';
 import { deviceForPrediction } from '../../memory/device.js';
@@ -14,32 +18,62 @@ import type { Context, CommandOutput } from '../context.js';
 
 export async function run(ctx: Context): Promise<CommandOutput> {
   const started = performance.now();
+  const where = { cwd: ctx.cwd, command: 'find-max' as const, ...(ctx.args.out !== undefined ? { out: ctx.args.out } : {}), ...(ctx.args.resume !== undefined ? { resume: ctx.args.resume } : {}) };
+  checkResumeFile(where);
   const p = await prepare(ctx);
   const { config } = p;
   const s = config.search;
+  const files = await inputFileHashes(config);
+  const results = openResults({ ...where, config, files, backend: p.backend, warn: (line) => ctx.stderr.write(`bstune: warning: ${line}\n`) });
+  // A resume reuses what a trial measured (fits or out of memory) and runs errors and timeouts again.
+  const reusable = (b: number) => {
+    const last = [...results.stored].reverse().find((t) => t.batchSize === b);
+    return last && (last.outcome === 'ok' || last.outcome === 'oom') ? last : undefined;
+  };
+  const reusableCount = new Set(results.stored.filter((t) => reusable(t.batchSize) === t).map((t) => t.batchSize)).size;
+  ctx.progress.info(`results ${results.path}${results.resuming ? ` (resuming: ${reusableCount} finished trials there)` : ''}`);
   const trials: TrialResult[] = [];
-  const search = await findMaxBatch(
-    { start: s.start, min: s.min, refine: s.refine, refineTrials: s.refineTrials, margin: s.margin, maxBatch: p.trainCount, memoryBudget: config.device.memoryLimit },
-    async (batchSize) => {
-      ctx.progress.start(`trying ${batchSize}…`);
-      const t = await runTrial({ config, backend: p.backend.name, batchSize, mode: 'probe', seed: config.training.seed }, {
-        signal: ctx.signal, verbose: ctx.args.common.verbose, prewarmNext: true,
-        onStep: (m) => ctx.progress.update(`trying ${batchSize}… step ${m.step}${m.step <= s.stepsPerTrial ? `/${s.stepsPerTrial}` : ' (measuring samples/s)'}`),
-      });
-      trials.push(t);
-      const detail = t.outcome === 'ok'
-        ? `fits (peak ${fmtBytes(t.peakMemoryBytes)}, ${fmtRate(t.samplesPerSecond)} samples/s)`
-        : `${t.outcome}: ${t.reason ?? 'no reason'}`;
-      ctx.progress.done(`trying ${batchSize}… ${detail}`, t.outcome === 'ok' ? true : t.outcome === 'oom' ? 'warn' : false);
-      return { outcome: t.outcome, reason: t.reason, peakMemoryBytes: t.peakMemoryBytes };
-    },
-  );
+  const reused: number[] = [];
+  const reusedTrials = new Set<TrialResult>();
+  let search;
+  try {
+    search = await findMaxBatch(
+      { start: s.start, min: s.min, refine: s.refine, refineTrials: s.refineTrials, margin: s.margin, maxBatch: p.trainCount, memoryBudget: config.device.memoryLimit },
+      async (batchSize) => {
+        const before = reusable(batchSize);
+        let t: TrialResult;
+        if (before) {
+          t = documentTrial(before);
+          reused.push(batchSize);
+          reusedTrials.add(t);
+        } else {
+          ctx.progress.start(`trying ${batchSize}…`);
+          t = await runTrial({ config, backend: p.backend.name, batchSize, mode: 'probe', seed: config.training.seed }, {
+            signal: ctx.signal, verbose: ctx.args.common.verbose, prewarmNext: true,
+            onStep: (m) => ctx.progress.update(`trying ${batchSize}… step ${m.step}${m.step <= s.stepsPerTrial ? `/${s.stepsPerTrial}` : ' (measuring samples/s)'}`),
+          });
+          results.append(t);
+        }
+        trials.push(t);
+        const detail = t.outcome === 'ok'
+          ? `fits (peak ${fmtBytes(t.peakMemoryBytes)}, ${fmtRate(t.samplesPerSecond)} samples/s)`
+          : `${t.outcome}: ${t.reason ?? 'no reason'}`;
+        ctx.progress.done(`trying ${batchSize}… ${detail}${before ? ' (from the results file)' : ''}`, t.outcome === 'ok' ? true : t.outcome === 'oom' ? 'warn' : false);
+        return { outcome: t.outcome, reason: t.reason, peakMemoryBytes: t.peakMemoryBytes };
+      },
+    );
+  } catch (e) {
+    if (!(isBstuneError(e) && e.code === 'BSTUNE_INTERRUPTED')) throw e;
+    const n = trials.length - reused.length;
+    throw new BstuneError('BSTUNE_INTERRUPTED', `interrupted; ${n} finished trial${n === 1 ? ' is' : 's are'} saved in ${results.path}; continue with: ${resumeCommand(ctx, 'find-max', results.path)}`);
+  }
   const limit = config.device.memoryLimit;
   const device = deviceForPrediction({ deviceMemory: ctx.args.deviceMemory ?? null, memoryLimit: limit, backend: p.backend });
   const model = reportModel(fitMemory(search.attempts.flatMap((a) =>
     a.peakMemoryBytes !== null && (a.outcome === 'ok' || a.outcome === 'oom') ? [{ batchSize: a.batchSize, bytes: a.peakMemoryBytes }] : [])), device);
   const wall = (performance.now() - started) / 1000;
-  const overhead = trials.reduce((a, t) => a + t.overheadSeconds, 0);
+  // Of the trials run now: a reused trial's time was spent by the run that wrote it.
+  const overhead = trials.filter((t) => !reusedTrials.has(t)).reduce((a, t) => a + t.overheadSeconds, 0);
   const best = search.largestFit !== null ? trials.find((t) => t.batchSize === search.largestFit && t.outcome === 'ok') ?? null : null;
   const summary = {
     maxBatchSize: search.maxBatchSize,
@@ -50,8 +84,14 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     memoryLimitBytes: limit,
     headroomBytes: best && limit !== null && best.peakMemoryBytes !== null ? limit - best.peakMemoryBytes : null,
     memoryMeaning: limit !== null ? `peak tensor memory against --memory-limit ${fmtBytes(limit)}` : p.backend.memory,
-    notes: search.notes,
+    notes: [
+      ...search.notes,
+      ...(reused.length > 0 ? [`${reused.length === 1 ? 'the trial at' : 'trials at'} ${reused.join(', ')} came from the results file (--resume), not run again`] : []),
+    ],
     stoppedBy: search.stoppedBy,
+    resultsFile: results.path,
+    /** Batch sizes whose trial was read from the results file (--resume), not run again. */
+    reusedTrials: reused,
     /** M(b) = fixedBytes + b·bytesPerSample over the trials with a measured peak (null with fewer than two sizes). */
     memoryModel: model && {
       ...model,
@@ -63,7 +103,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     overheadSeconds: overhead,
   };
   const document = makeDocument('find-max', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials }, summary);
-  let human = renderFindMax(trials, summary, p, ctx.stdout);
+  let human = `${renderFindMax(trials, summary, p, ctx.stdout)}results: ${results.path}\n`;
   if (ctx.args.html !== undefined) {
     // Written even when the search stopped on an error: the page shows that trial and why.
     const htmlPath = await writeRunReport(ctx.cwd, ctx.args.html, { command: 'find-max', trials, config, backend: p.backend, memoryModel: model });

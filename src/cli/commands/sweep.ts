@@ -1,12 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { runTrial } from '../../trial/run.js';
 import { makeDocument } from '../../report/document.js';
 import { formatDuration, trialProgress } from '../../report/trial-progress.js';
 import { renderSweep } from '../../report/sweep-table.js';
 import { fmtPct, fmtRate } from '../../report/format.js';
 import { BstuneError, ExitCode, isBstuneError } from '../../errors.js';
-import { appendResult, configHash, defaultResultsPath, ensureWritable, hashedConfig, readResults, type StoredTrial } from '../../sweep/results.js';
+import { checkResumeFile, openResults } from '../../results/session.js';
+import { documentTrial, type StoredTrial } from '../../results/record.js';
+import { resumeCommand } from '../resume-command.js';
 import { inputFileHashes } from '../../sweep/input-files.js';
 import { summarizeSweep, targetAccuracy } from '../../sweep/summarize.js';
 import { prepare } from './prepare.js';
@@ -20,9 +20,8 @@ interface Run {
 }
 
 export async function run(ctx: Context): Promise<CommandOutput> {
-  if (ctx.args.resume !== undefined && !existsSync(resolve(ctx.cwd, ctx.args.resume))) {
-    throw new BstuneError('BSTUNE_USAGE', 'results file to resume not found', resolve(ctx.cwd, ctx.args.resume));
-  }
+  const where = { cwd: ctx.cwd, command: 'sweep' as const, ...(ctx.args.out !== undefined ? { out: ctx.args.out } : {}), ...(ctx.args.resume !== undefined ? { resume: ctx.args.resume } : {}) };
+  checkResumeFile(where);
   const p = await prepare(ctx);
   const { config } = p;
   const { sizes, repeats } = config.sweep;
@@ -30,24 +29,14 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   if (tooBig !== undefined) throw new BstuneError('BSTUNE_USAGE', `batch size ${tooBig} is larger than the training set (${p.trainCount} samples)`, '--sizes');
   // The model and data files' contents are part of what a resume must match.
   const files = await inputFileHashes(config);
-  const hash = configHash(config, p.backend.name, files);
-  const resumeFrom = ctx.args.resume !== undefined ? resolve(ctx.cwd, ctx.args.resume) : undefined;
-  const outPath = resumeFrom ?? (ctx.args.out !== undefined ? resolve(ctx.cwd, ctx.args.out) : defaultResultsPath(ctx.cwd, config.name));
-  if (resumeFrom && ctx.args.out !== undefined && resolve(ctx.cwd, ctx.args.out) !== resumeFrom) {
-    throw new BstuneError('BSTUNE_USAGE', '--resume continues the given file; leave out --out', '--out');
-  }
-  if (!resumeFrom && existsSync(outPath) && statSync(outPath).isFile() && statSync(outPath).size > 0) {
-    // Appending a new sweep to an old one would mix their runs in one file.
-    throw new BstuneError('BSTUNE_USAGE', `results file already holds runs; continue it with --resume ${outPath} or choose another --out`, outPath);
-  }
-  const hashed = hashedConfig(config, p.backend.name, files);
-  const stored: StoredTrial[] = resumeFrom ? readResults(resumeFrom, hash, hashed) : [];
+  const results = openResults({ ...where, config, files, backend: p.backend, warn: (line) => ctx.stderr.write(`bstune: warning: ${line}\n`) });
+  const outPath = results.path;
+  const stored = results.stored;
   // A run that failed (an OOM kill, a timeout) may pass on a second try: resume re-runs it,
   // and the newest line for a (batch, seed) is the one that counts.
   const done = stored.filter((t, i) => t.outcome === 'ok' && !stored.slice(i + 1).some((u) => u.batchSize === t.batchSize && u.seed === t.seed));
   const retried = new Set(stored.filter((t) => t.outcome !== 'ok').map((t) => `${t.batchSize}/${t.seed}`)).size;
-  ensureWritable(outPath);
-  const resumeNote = resumeFrom ? ` (resuming: ${done.length} finished runs there${retried ? `, ${retried} failed ones to re-run` : ''})` : '';
+  const resumeNote = results.resuming ? ` (resuming: ${done.length} finished runs there${retried ? `, ${retried} failed ones to re-run` : ''})` : '';
   ctx.progress.info(`results ${outPath}${resumeNote}`);
 
   // Every size sees the same seeds, so the comparison differs only in the batch size.
@@ -86,9 +75,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
       const t = await runTrial({ config, backend: p.backend.name, batchSize: r.batchSize, mode: 'full', seed: r.seed, ...(rounds ? { rounds } : {}) }, {
         ...trialProgress(ctx.progress, label, config.training.epochs, { done: i, total: todo.length, started }), signal: ctx.signal, verbose: ctx.args.common.verbose,
       });
-      const stored: StoredTrial = { ...t, configHash: hash, hashedConfig: hashed };
-      appendResult(outPath, stored);
-      trials.push(stored);
+      trials.push(results.append(t));
       ctx.progress.done(t.outcome === 'ok'
         ? `${label}: val acc ${fmtPct(t.valAccuracy)}, ${fmtRate(t.samplesPerSecond)} samples/s`
         : `${label}: ${t.outcome} (${t.reason ?? 'no reason'})`, t.outcome === 'ok');
@@ -101,14 +88,14 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     }
   }
   if (interrupted) {
-    throw new BstuneError('BSTUNE_INTERRUPTED', `interrupted; ${trials.length} finished runs are saved; continue with: ${resumeCommand(ctx, outPath)}`);
+    throw new BstuneError('BSTUNE_INTERRUPTED', `interrupted; ${trials.length} finished runs are saved; continue with: ${resumeCommand(ctx, 'sweep', outPath)}`);
   }
   const ordered = plan.map((r) => trials.find((t) => t.batchSize === r.batchSize && t.seed === r.seed)!).filter(Boolean);
   const target = targetAccuracy(ordered.filter((t) => t.outcome === 'ok'), config.sweep.targetAccuracy);
   const rows = summarizeSweep(ordered, sizes, target);
   const failed = ordered.filter((t) => t.outcome !== 'ok').length;
   // The document's trials are trial results; the file's bookkeeping (hash, hashed config) stays in the file.
-  const docTrials = ordered.map(({ configHash: _h, hashedConfig: _c, ...t }) => t);
+  const docTrials = ordered.map(documentTrial);
   const budget = budgetKind === 'steps' ? stepsBudget(p.trainCount, config.optimizer.baseBatchSize, config.training.epochs)
     : budgetKind === 'time' ? (reference() ? timeBudget(reference()!, config.training.epochs) : null) : epochsBudget(config.training.epochs);
   const document = makeDocument('sweep', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials: docTrials }, {
@@ -133,19 +120,4 @@ function eta(started: number, done: number, total: number): string {
   if (done === 0) return '';
   const per = (performance.now() - started) / 1000 / done;
   return ` (sweep ETA ${formatDuration(per * (total - done))})`;
-}
-
-/**
- * The command that continues this sweep: the results file plus the config and every flag
- * that changed it, since a resume must reproduce the same config hash.
- */
-function resumeCommand(ctx: Context, outPath: string): string {
-  const words = ['bstune', 'sweep', '--resume', outPath];
-  if (ctx.args.common.config !== undefined) words.push('-c', ctx.args.common.config);
-  for (const o of ctx.args.overrides) {
-    if (o.flag === '--data-dir' && o.path[o.path.length - 1] !== 'idxDir') continue; // one flag sets two keys
-    if (o.value === true) words.push(o.flag);
-    else words.push(o.flag, Array.isArray(o.value) ? o.value.join(',') : String(o.value));
-  }
-  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

@@ -1,0 +1,121 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, ftruncateSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BstuneError } from '../errors.js';
+import { configDiff, type StoredTrial } from './record.js';
+
+/** The end of a results file cut off because its write never finished (a crash or kill mid-append). */
+export interface TornLine {
+  /** 1-based line number in the file. */
+  line: number;
+  bytes: number;
+  /** The batch size and seed the cut line was about, when they can still be read from it. */
+  batchSize: number | null;
+  seed: number | null;
+}
+
+/**
+ * Reads a results file. A last line cut short (the process was killed mid-write) is
+ * dropped and cut off the file, so the next append starts on a clean line; `torn` says
+ * what was dropped so the caller can tell the user.
+ */
+export function loadResults(path: string, hash: string, current?: unknown): { trials: StoredTrial[]; torn: TornLine | null } {
+  let text: string;
+  try {
+    if (statSync(path).isDirectory()) throw new BstuneError('BSTUNE_USAGE', 'results file is a directory', path);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof BstuneError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BstuneError('BSTUNE_USAGE', code === 'ENOENT' ? 'results file to resume not found' : `cannot read results file (${code})`, path);
+  }
+  const out: StoredTrial[] = [];
+  const lines = text.split('\n');
+  let validBytes = 0;
+  let torn: TornLine | null = null;
+  for (const [i, line] of lines.entries()) {
+    const last = i === lines.length - 1;
+    if (line.trim() === '') {
+      if (!last) validBytes += Buffer.byteLength(line) + 1;
+      continue;
+    }
+    const tornHere = (): TornLine => {
+      const num = (key: string) => {
+        const m = new RegExp(`"${key}":(\\d+)[,}]`).exec(line);
+        return m ? Number(m[1]) : null;
+      };
+      return { line: i + 1, bytes: Buffer.byteLength(line), batchSize: num('batchSize'), seed: num('seed') };
+    };
+    let t: StoredTrial;
+    try {
+      t = JSON.parse(line) as StoredTrial;
+      if (typeof t !== 'object' || t === null || typeof t.batchSize !== 'number' || typeof t.configHash !== 'string') throw new Error('shape');
+    } catch {
+      if (last) {
+        torn = tornHere();
+        break;
+      }
+      throw new BstuneError('BSTUNE_USAGE', `results file line ${i + 1} is not a bstune trial record`, `${path}:${i + 1}`);
+    }
+    if (t.configHash !== hash) {
+      const diff = t.hashedConfig !== undefined && current !== undefined ? configDiff(t.hashedConfig, current) : [];
+      const what = diff.length > 0 ? `: ${diff.slice(0, 3).join('; ')}${diff.length > 3 ? `; and ${diff.length - 3} more` : ''}` : ` (hash ${t.configHash}, now ${hash})`;
+      throw new BstuneError('BSTUNE_USAGE', `results file was made with a different config${what}; resume with the same config and flags`, `${path}:${i + 1}`);
+    }
+    if (last) {
+      torn = tornHere(); // no newline after it: the write was cut short
+      break;
+    }
+    out.push(t);
+    validBytes += Buffer.byteLength(line) + 1;
+  }
+  if (validBytes < Buffer.byteLength(text)) {
+    const fd = openSync(path, 'r+');
+    try {
+      ftruncateSync(fd, validBytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { trials: out, torn };
+}
+
+/** The trials of a results file (see loadResults). */
+export function readResults(path: string, hash: string, current?: unknown): StoredTrial[] {
+  return loadResults(path, hash, current).trials;
+}
+
+/** The stderr line for a dropped torn line. */
+export function tornLineWarning(path: string, t: TornLine): string {
+  const what = t.batchSize !== null ? `the record of batch ${t.batchSize}${t.seed !== null ? ` seed ${t.seed}` : ''}` : 'a record';
+  return `results file ${path}: dropped its last line (line ${t.line}, ${t.bytes} bytes), ${what} cut short while being written (the process was killed mid-write); that trial runs again`;
+}
+
+/** Appends one line and fsyncs it before returning: a finished run survives a crash a moment later. */
+export function appendResult(path: string, t: StoredTrial): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, 'a');
+  try {
+    writeSync(fd, `${JSON.stringify(t)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `.bstune/<name>-<time>.jsonl` for a sweep, `.bstune/<name>-find-max-<time>.jsonl` for find-max. */
+export function defaultResultsPath(cwd: string, name: string, now = new Date(), command: 'sweep' | 'find-max' = 'sweep'): string {
+  const stamp = now.toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-');
+  return `${cwd}/.bstune/${safe}${command === 'find-max' ? '-find-max' : ''}-${stamp}.jsonl`;
+}
+
+export function ensureWritable(path: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) throw new BstuneError('BSTUNE_USAGE', 'results file is a directory', path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    closeSync(openSync(path, 'a'));
+  } catch (e) {
+    throw new BstuneError('BSTUNE_USAGE', `cannot write results file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);
+  }
+}
