@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { cpus, totalmem, arch } from 'node:os';
 import { BstuneError } from '../errors.js';
+import { installCommand } from './install-advice.js';
 import type { BackendName } from '../config/schema.js';
 import { probeWebgpu, mayHaveVulkanDriver, type WebgpuProbe } from './webgpu/probe.js';
 import { adapterLine, WEBGPU_INSTALL, WEBGPU_PACKAGES } from './webgpu/adapter.js';
@@ -42,8 +43,8 @@ export function cpuDevice(): string {
 }
 
 const install = {
-  'tensorflow-gpu': 'npm i @tensorflow/tfjs-node-gpu (needs Linux x86_64, an NVIDIA driver, CUDA 11.2 and cuDNN 8.1)',
-  tensorflow: 'npm i @tensorflow/tfjs-node',
+  'tensorflow-gpu': () => `${installCommand(packages['tensorflow-gpu'])}; it needs Linux x86_64, an NVIDIA driver, CUDA 11.2 and cuDNN 8.1`,
+  tensorflow: () => installCommand(packages.tensorflow),
 };
 
 /**
@@ -96,7 +97,7 @@ export function chooseBackend(
       if (probe.ok) return { name: 'tensorflow-gpu', device: probe.device, why: requested === 'auto' ? 'auto: tfjs-node-gpu found a GPU' : 'requested', memory: 'GPU device memory' };
       if (requested === 'tensorflow-gpu') throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend tensorflow-gpu: ${probe.why}`, '--backend');
     } else if (requested === 'tensorflow-gpu') {
-      throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend tensorflow-gpu is not installed; install it with: ${install['tensorflow-gpu']}`, '--backend');
+      throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend tensorflow-gpu is not installed; install it with: ${install['tensorflow-gpu']()}`, '--backend');
     }
   }
   if (requested === 'webgpu') {
@@ -117,7 +118,7 @@ export function chooseBackend(
       return { name: 'tensorflow', device: `${cpuDevice()}, libtensorflow`, why: requested === 'auto' ? 'auto: @tensorflow/tfjs-node found' : 'requested', memory: ram };
     }
     if (requested === 'tensorflow') {
-      throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend tensorflow is not installed; install it with: ${install.tensorflow}`, '--backend');
+      throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend tensorflow is not installed; install it with: ${install.tensorflow()}`, '--backend');
     }
   }
   return cpuChoice('wasm', 'auto: no TensorFlow binding installed');

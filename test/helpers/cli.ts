@@ -16,6 +16,8 @@ export interface RunOptions {
   input?: string | Buffer;
   /** Kill the process after this long (default 60 s); the result then has code null. */
   timeoutMs?: number;
+  /** Another copy of bin/bstune.js to run (an installed layout); default this clone's. */
+  bin?: string;
 }
 
 export interface RunResult {
@@ -33,7 +35,7 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...opts.env };
     // DEBUG=bstune in the test runner's env would add stacks on purpose; tests set it explicitly.
     if (!opts.env || !('DEBUG' in opts.env)) delete env.DEBUG;
-    const child = spawn(process.execPath, [binPath, ...args], { cwd: opts.cwd ?? repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [opts.bin ?? binPath, ...args], { cwd: opts.cwd ?? repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
