@@ -112,7 +112,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     deviceMemoryBytes: spec.backend === 'tensorflow-gpu' ? gpuMemoryOfThisProcess() : gpu ? gpu.peakBytesInGPU() : null,
     setupSeconds: { backend: (t1 - t0) / 1000, data: (t2 - t1) / 1000, model: (t3 - t2) / 1000 },
     trainSeconds: (t4 - t3) / 1000,
-    model: describeModel(model, config.model),
+    model: `${describeModel(model, config.model)}; loss ${io.loss}${io.fromLogits ? ' on logits' : ''}`,
     data: data.source,
   };
 }

@@ -79,6 +79,8 @@ export interface TrialResult {
   overheadSeconds: number;
   /** B_simple (McCandlish et al. 2018) at the initial and final weights, in samples; null when not measured (find-max). */
   gradientNoiseScale: GradientNoiseScale | null;
+  /** The model trained and its loss, e.g. "…/model.json: 6 layers, input [28, 28, 1], output [10] (5,258 params); loss sparseCategoricalCrossentropy"; absent when the trial failed before building it. */
+  model?: string;
 }
 
 /** The data a trial process may load before its spec arrives (the same for every trial of a run). */

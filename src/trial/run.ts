@@ -138,6 +138,7 @@ function fromMeasurements(r: TrialResult, m: TrialMeasurements, spec: TrialSpec,
     history: m.history,
     steps: m.steps,
     overheadSeconds: overhead,
+    model: m.model,
     gradientNoiseScale: oom ? null : m.gradientNoiseScale,
   };
 }
