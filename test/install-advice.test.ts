@@ -7,7 +7,7 @@
 import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { installAdvice, installSetting, peerMajor } from '../src/backend/install-advice.js';
+import { installAdvice, installSetting, peerSpec } from '../src/backend/install-advice.js';
 import { repoRoot, runCli, tmpDir } from './helpers/cli.js';
 
 const none = () => false;
@@ -30,16 +30,16 @@ describe('installSetting: where this bstune lives', () => {
 
 describe('installAdvice', () => {
   it('in a clone: --save-optional, since a plain npm i of an optional peer installs nothing on npm 11', () => {
-    expect(installAdvice('@tensorflow/tfjs-node-gpu', '4', 'clone', '/src/bstune')).toMatch(/^npm i --save-optional @tensorflow\/tfjs-node-gpu@4 \(in \/src\/bstune;/);
+    expect(installAdvice(['@tensorflow/tfjs-node-gpu@^4.22.0'], 'clone', '/src/bstune')).toMatch(/^cd \/src\/bstune && npm i --save-optional @tensorflow\/tfjs-node-gpu@\^4\.22\.0   # /);
   });
   it('in a project: a plain npm i there; global: npm i -g; npx: both packages to npx', () => {
-    expect(installAdvice('@tensorflow/tfjs-node', '4', 'project', '/app/node_modules/bstune')).toMatch(/^npm i @tensorflow\/tfjs-node@4 \(in the project/);
-    expect(installAdvice('@tensorflow/tfjs-node', '4', 'global', '/usr/lib/node_modules/bstune')).toMatch(/^npm i -g @tensorflow\/tfjs-node@4 /);
-    expect(installAdvice('@tensorflow/tfjs-node', '4', 'npx', '/x/_npx/y/node_modules/bstune')).toMatch(/^npx -p bstune -p @tensorflow\/tfjs-node@4 bstune/);
+    expect(installAdvice(['@tensorflow/tfjs-node@^4.22.0'], 'project', '/app/node_modules/bstune')).toMatch(/^npm i @tensorflow\/tfjs-node@\^4\.22\.0   # in the project/);
+    expect(installAdvice(['@tensorflow/tfjs-node@^4.22.0'], 'global', '/usr/lib/node_modules/bstune')).toMatch(/^npm i -g @tensorflow\/tfjs-node@\^4\.22\.0   # /);
+    expect(installAdvice(['webgpu@^0.6.2', '@tensorflow/tfjs-backend-webgpu@^4.22.0'], 'npx', '/x/_npx/y/node_modules/bstune')).toMatch(/^npx -p webgpu@\^0\.6\.2 -p @tensorflow\/tfjs-backend-webgpu@\^4\.22\.0 -p bstune bstune/);
   });
-  it('the version is the major of the peer range in package.json', () => {
-    expect(peerMajor('@tensorflow/tfjs-node', repoRoot)).toBe('4');
-    expect(peerMajor('@tensorflow/tfjs-node-gpu', repoRoot)).toBe('4');
+  it('the version is the peer range in package.json', () => {
+    expect(peerSpec('@tensorflow/tfjs-node', repoRoot)).toBe('@tensorflow/tfjs-node@^4.22.0');
+    expect(peerSpec('webgpu', repoRoot)).toMatch(/^webgpu@\^0\./);
   });
 });
 
@@ -69,7 +69,7 @@ describe('bstune finds a backend where the advised command puts it (fake @tensor
     const bin = installCopy(globalModules);
     const before = await runCli(args, { cwd: prefix, bin });
     expect(before.code).toBe(2);
-    expect(before.stderr).toMatch(/backend tensorflow is not installed; install it with: npm i -g @tensorflow\/tfjs-node@4 /);
+    expect(before.stderr).toMatch(/backend tensorflow is not installed; install it with: npm i -g @tensorflow\/tfjs-node@\^4\.22\.0   # /);
 
     fakeTfjsNode(globalModules);
     const after = await runCli(args, { cwd: prefix, bin, timeoutMs: 90_000 });
@@ -85,7 +85,7 @@ describe('bstune finds a backend where the advised command puts it (fake @tensor
     const bin = installCopy(join(app, 'node_modules'));
     const before = await runCli(args, { cwd: app, bin });
     expect(before.code).toBe(2);
-    expect(before.stderr).toMatch(/install it with: npm i @tensorflow\/tfjs-node@4 \(in the project/);
+    expect(before.stderr).toMatch(/install it with: npm i @tensorflow\/tfjs-node@\^4\.22\.0   # in the project/);
 
     fakeTfjsNode(join(app, 'node_modules'));
     const after = await runCli(args, { cwd: app, bin, timeoutMs: 90_000 });

@@ -127,7 +127,7 @@ describe('chooseBackend with webgpu', () => {
   it('asked for but missing or without an adapter: a clear usage error with the fix', () => {
     const missing = bstuneErrorFrom(() => chooseBackend('webgpu', noGpu, installed('webgpu'), none));
     expect(missing.code).toBe('BSTUNE_BACKEND_UNAVAILABLE');
-    expect(missing.message).toBe('backend webgpu is not installed; install it with: npm i webgpu@^0.6.2 @tensorflow/tfjs-backend-webgpu@^4.22.0');
+    expect(missing.message).toMatch(/^backend webgpu is not installed; install it with: cd \S+ && npm i --save-optional webgpu@\^0\.6\.2 @tensorflow\/tfjs-backend-webgpu@\^4\.22\.0   # /);
     expect(bstuneErrorFrom(() => chooseBackend('webgpu', noGpu, installed(...WEBGPU), none)).message).toBe('backend webgpu: Dawn found no WebGPU adapter');
   });
 });

@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import { isInstalled, probeGpu } from './resolve.js';
 import { findCudaLibraries, cudaFixes, STANDARD_CUDA_DIRS, type CudaLibrary } from './cuda-libs.js';
 import { probeWebgpu, type WebgpuProbe } from './webgpu/probe.js';
-import { WEBGPU_INSTALL, WEBGPU_PACKAGES, type AdapterFacts } from './webgpu/adapter.js';
+import { webgpuInstall, WEBGPU_PACKAGES, type AdapterFacts } from './webgpu/adapter.js';
+import { installCommand } from './install-advice.js';
 import type { ConcreteBackend } from './resolve.js';
 
 export interface BackendFact {
@@ -94,20 +95,20 @@ export async function gatherDoctorFacts(o: DoctorOptions = {}): Promise<DoctorFa
   ];
 
   const tfNode = installed('@tensorflow/tfjs-node');
-  backends.push({ name: 'tensorflow', installed: tfNode, loads: null, detail: tfNode ? 'installed (libtensorflow on the CPU)' : 'not installed', fix: tfNode ? null : 'npm i @tensorflow/tfjs-node' });
+  backends.push({ name: 'tensorflow', installed: tfNode, loads: null, detail: tfNode ? 'installed (libtensorflow on the CPU)' : 'not installed', fix: tfNode ? null : installCommand('@tensorflow/tfjs-node') });
 
   const tfGpu = installed('@tensorflow/tfjs-node-gpu');
   if (tfGpu) {
     const probe = (o.gpuProbe ?? probeGpu)();
     backends.push({ name: 'tensorflow-gpu', installed: true, loads: probe.ok, detail: probe.ok ? probe.device : probe.why, fix: probe.ok ? null : 'see the NVIDIA driver and CUDA/cuDNN checks below' });
   } else {
-    backends.push({ name: 'tensorflow-gpu', installed: false, loads: null, detail: 'not installed', fix: 'npm i @tensorflow/tfjs-node-gpu   # Linux x86_64 with an NVIDIA driver, CUDA 11.2 and cuDNN 8.1' });
+    backends.push({ name: 'tensorflow-gpu', installed: false, loads: null, detail: 'not installed', fix: `${installCommand('@tensorflow/tfjs-node-gpu')} (Linux x86_64 with an NVIDIA driver, CUDA 11.2 and cuDNN 8.1)` });
   }
 
   let webgpu: DoctorFacts['webgpu'];
   const wgInstalled = WEBGPU_PACKAGES.every(installed);
   if (!wgInstalled) {
-    webgpu = { installed: false, adapter: null, detail: 'not installed', fix: WEBGPU_INSTALL };
+    webgpu = { installed: false, adapter: null, detail: 'not installed', fix: webgpuInstall() };
   } else {
     const probe = (o.webgpuProbe ?? ((e) => probeWebgpu(30_000, e)))(env);
     webgpu = probe.ok

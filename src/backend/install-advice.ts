@@ -27,19 +27,19 @@ export function installSetting(packageRoot: string, o: { globalRoots: string[]; 
   return 'project';
 }
 
-/** The one-line command for `pkg` (version spec like "4") in that setting. */
-export function installAdvice(pkg: string, version: string, setting: InstallSetting, packageRoot: string): string {
-  const spec = `${pkg}@${version}`;
+/** The one-line command that installs `specs` (like "@tensorflow/tfjs-node@^4.22.0") in that setting. */
+export function installAdvice(specs: string[], setting: InstallSetting, packageRoot: string): string {
+  const list = specs.join(' ');
   switch (setting) {
     case 'clone':
       // A plain `npm i PKG` reports "up to date" here: the name is an optional peer of this package.json.
-      return `npm i --save-optional ${spec} (in ${packageRoot}; a plain npm i leaves an optional peer dependency uninstalled)`;
+      return `cd ${packageRoot} && npm i --save-optional ${list}   # a plain npm i leaves an optional peer dependency uninstalled`;
     case 'project':
-      return `npm i ${spec} (in the project that depends on bstune)`;
+      return `npm i ${list}   # in the project that depends on bstune`;
     case 'global':
-      return `npm i -g ${spec} (beside the global bstune)`;
+      return `npm i -g ${list}   # beside the global bstune`;
     case 'npx':
-      return `npx -p bstune -p ${spec} bstune … (npx installs only the packages it is given)`;
+      return `npx ${specs.map((x) => `-p ${x}`).join(' ')} -p bstune bstune …   # npx installs only the packages it is given`;
   }
 }
 
@@ -60,19 +60,19 @@ export function globalRoots(env: NodeJS.ProcessEnv = process.env, execPath = pro
   return prefixes.flatMap((p) => [join(p, 'lib', 'node_modules'), join(p, 'node_modules')]);
 }
 
-/** The major version bstune's package.json asks of `pkg` (a peer dependency), e.g. "4". */
-export function peerMajor(pkg: string, root = packageRoot): string {
+/** `pkg@range` with the range bstune's package.json asks of that peer dependency, e.g. "@tensorflow/tfjs-node@^4.22.0". */
+export function peerSpec(pkg: string, root = packageRoot): string {
   try {
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { peerDependencies?: Record<string, string> };
-    const m = /(\d+)/.exec(manifest.peerDependencies?.[pkg] ?? '');
-    return m ? m[1]! : 'latest';
+    const range = manifest.peerDependencies?.[pkg];
+    return range ? `${pkg}@${range}` : pkg;
   } catch {
-    return 'latest';
+    return pkg;
   }
 }
 
-/** How to install `pkg` for this copy of bstune, as one line. */
-export function installCommand(pkg: string): string {
+/** How to install these packages for this copy of bstune, as one line. */
+export function installCommand(...pkgs: string[]): string {
   const setting = installSetting(packageRoot, { globalRoots: globalRoots(), exists: existsSync });
-  return installAdvice(pkg, peerMajor(pkg), setting, packageRoot);
+  return installAdvice(pkgs.map((p) => peerSpec(p)), setting, packageRoot);
 }

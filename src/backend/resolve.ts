@@ -6,7 +6,7 @@ import { BstuneError } from '../errors.js';
 import { installCommand } from './install-advice.js';
 import type { BackendName } from '../config/schema.js';
 import { probeWebgpu, mayHaveVulkanDriver, type WebgpuProbe } from './webgpu/probe.js';
-import { adapterLine, WEBGPU_INSTALL, WEBGPU_PACKAGES } from './webgpu/adapter.js';
+import { adapterLine, webgpuInstall, WEBGPU_PACKAGES } from './webgpu/adapter.js';
 
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;
 
@@ -43,7 +43,7 @@ export function cpuDevice(): string {
 }
 
 const install = {
-  'tensorflow-gpu': () => `${installCommand(packages['tensorflow-gpu'])}; it needs Linux x86_64, an NVIDIA driver, CUDA 11.2 and cuDNN 8.1`,
+  'tensorflow-gpu': () => `${installCommand(packages['tensorflow-gpu'])} (it needs Linux x86_64, an NVIDIA driver, CUDA 11.2 and cuDNN 8.1)`,
   tensorflow: () => installCommand(packages.tensorflow),
 };
 
@@ -102,7 +102,7 @@ export function chooseBackend(
   }
   if (requested === 'webgpu') {
     if (!WEBGPU_PACKAGES.every(installed)) {
-      throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu is not installed; install it with: ${WEBGPU_INSTALL}`, '--backend');
+      throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu is not installed; install it with: ${webgpuInstall()}`, '--backend');
     }
     const probe = webgpuProbe();
     if (!probe.ok) throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu: ${probe.why}`, '--backend');

@@ -4,6 +4,7 @@
  * optional: nothing here is imported unless the webgpu backend is asked for, or `auto`
  * and `bstune doctor` probe for an adapter (in a child process, see probe.ts).
  */
+import { installCommand } from '../install-advice.js';
 
 /** What bstune needs to know about an adapter: who made it and the limits a trial must respect. */
 export interface AdapterFacts {
@@ -21,7 +22,8 @@ export interface AdapterFacts {
 }
 
 export const WEBGPU_PACKAGES = ['webgpu', '@tensorflow/tfjs-backend-webgpu'] as const;
-export const WEBGPU_INSTALL = 'npm i webgpu@^0.6.2 @tensorflow/tfjs-backend-webgpu@^4.22.0';
+/** How to install both packages for this copy of bstune (see install-advice.ts). */
+export const webgpuInstall = (): string => installCommand(...WEBGPU_PACKAGES);
 
 interface GpuLike {
   requestAdapter(options?: { powerPreference?: string }): Promise<AdapterLike | null>;

@@ -16,7 +16,7 @@
  */
 import { BstuneError } from '../../errors.js';
 import type { Tf } from '../../tf.js';
-import { installNavigatorGpu, describeAdapter, WEBGPU_INSTALL, type AdapterFacts, type AdapterLike } from './adapter.js';
+import { installNavigatorGpu, describeAdapter, webgpuInstall, type AdapterFacts, type AdapterLike } from './adapter.js';
 import { bufferTooLarge, type BufferLimits } from './limits.js';
 
 export interface WebgpuSession {
@@ -48,7 +48,7 @@ export async function setupWebgpu(tf: Tf): Promise<WebgpuSession> {
     await import('@tensorflow/tfjs-backend-webgpu');
   } catch (e) {
     if (/Cannot find (package|module)/.test(String(e))) {
-      throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu is not installed; install it with: ${WEBGPU_INSTALL}`, '--backend');
+      throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu is not installed; install it with: ${webgpuInstall()}`, '--backend');
     }
     throw e;
   }
