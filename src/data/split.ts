@@ -105,6 +105,8 @@ export function splitSizes(count: number, validationSplit: number, seed: number,
 
 /** With a separate validation set: all of the pool for training (a seeded subset under `trainLimit`). */
 export function takeTrain(pool: Split, seed: number, trainLimit?: number): Split {
-  const n = trainLimit === undefined ? pool.count : Math.min(trainLimit, pool.count);
+  // Every epoch is shuffled anyway: the whole pool trains as it was read, with no copy at all.
+  if (trainLimit === undefined || trainLimit >= pool.count) return pool;
+  const n = trainLimit;
   return gather(pool, permutation(pool.count, seed), 0, n);
 }
