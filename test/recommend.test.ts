@@ -4,7 +4,7 @@
  * snippet) and two scaled-down real runs (an answer; "no rate trained").
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -107,7 +107,8 @@ describe('divergence', () => {
 describe('bstune recommend (real, scaled-down runs)', () => {
   const args = ['--backend', 'wasm', '--train-limit', '320', '--start', '64', '--probe-steps', '8', '--probe-repeats', '1', '--json'];
   it('prints one answer with its evidence: batch, rate, costs, the snippet', async () => {
-    const r = await runCli(['recommend', ...args], { timeoutMs: 240_000 });
+    const html = join(mkdtempSync(join(tmpdir(), 'bstune-rec-')), 'rec.html');
+    const r = await runCli(['recommend', ...args, '--html', html], { timeoutMs: 240_000 });
     expect(r.code, r.stderr).toBe(0);
     const d = JSON.parse(r.stdout) as {
       command: string; recommendation: { batchSize: number; learningRate: number; scaling: string; snippet: string };
@@ -124,6 +125,11 @@ describe('bstune recommend (real, scaled-down runs)', () => {
     expect(d.budget).toMatchObject({ kind: 'steps', steps: 8 });
     expect(d.evidence.findMax.length).toBeGreaterThan(0);
     expect(d.evidence.candidates[0]!.gradientNoiseScale!.initial).toBeGreaterThan(0);
+    // --html: the report page with the candidates' charts and the recommendation (the browser test covers rendering).
+    expect((d as unknown as { htmlReport: string }).htmlReport).toBe(html);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain(`Batch size <strong>${d.recommendation.batchSize}</strong>`);
+    for (const id of ['memory', 'accuracy', 'noise']) expect(page).toContain(`data-chart="${id}"`);
   }, 300_000);
 
   it('a model that cannot train at any tried rate: "no rate trained", exit 1, the evidence in JSON', async () => {

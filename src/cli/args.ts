@@ -29,7 +29,7 @@ export interface RunArgs {
   probeRepeats?: number;
   /** report: the results file to read. */
   results?: string;
-  /** HTML report to write (report, sweep, find-max). */
+  /** HTML report to write (report, sweep, find-max, recommend). */
   html?: string;
   csv?: string;
   epochsCsv?: string;
@@ -289,12 +289,14 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--probe-steps <n>', 'training steps of every candidate run and rate probe (default: one epoch at optimizer.baseBatchSize)', intParser('probe-steps', 4))
     .option('--probe-repeats <n>', 'seeds per learning-rate rule; differences within one sd are reported as noise (default 2)', intParser('probe-repeats', 1))
     .option('--target-accuracy <fraction>', 'validation accuracy for "seconds to target" (default: 99% of the best candidate)', accuracy)
+    .option('--html <file>', 'also write an HTML report with charts of the candidate runs and the recommendation (see bstune report)')
     .addHelpText('after', examples([
       'bstune recommend',
       'bstune recommend -c configs/mnist-cnn.yaml --json > rec.json',
       'bstune recommend --memory-limit 64MiB --probe-repeats 3',
     ]))
     .action((opts: Record<string, unknown>) => finish('recommend', opts, {
+      ...(typeof opts.html === 'string' ? { html: opts.html } : {}),
       ...(typeof opts.probeSteps === 'number' ? { probeSteps: opts.probeSteps } : {}),
       ...(typeof opts.probeRepeats === 'number' ? { probeRepeats: opts.probeRepeats } : {}),
     }));

@@ -12,6 +12,7 @@ import { BstuneError, ExitCode } from '../../errors.js';
 import { scaledLearningRate, type Scaling } from '../../train/schedule.js';
 import { trainingSchema } from '../../config/schema.js';
 import { prepare } from './prepare.js';
+import { writeRunReport } from '../../report/html/from-run.js';
 import {
   candidateSizes, configSnippet, costTarget, costs, decideBatch, decideRate, noiseForDecision,
   type CandidateRun, type RuleProbe,
@@ -151,7 +152,19 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     seconds,
   };
   const document = makeDocument('recommend', { config, configPath: p.configPath, backend: p.backend, data: p.data }, summary);
-  const human = renderRecommendation({ ...summary, backend: p.backend, data: p.data, name: config.name, stream: ctx.stdout });
+  let human = renderRecommendation({ ...summary, backend: p.backend, data: p.data, name: config.name, stream: ctx.stdout });
+  if (ctx.args.html !== undefined) {
+    // The candidate runs (one per batch size, equal steps) are the charts' series; the rate probes
+    // share one batch and differ in rule, so they stay in the JSON evidence.
+    const why = recommendation === null ? null
+      : `${recommendation.scaling} scaling${recommendation.accumulate > 1 ? `, micro-batch ${recommendation.batchSize} × ${recommendation.accumulate} accumulated (effective ${recommendation.effectiveBatchSize})` : ''}; ${batch.why ?? ''}`.replace(/; $/, '');
+    const htmlPath = await writeRunReport(ctx.cwd, ctx.args.html, {
+      command: 'recommend', trials: candidateTrials, config, backend: p.backend, targetAccuracy: config.sweep.targetAccuracy, memoryModel: search.memoryModel,
+      recommendation: recommendation && { batchSize: recommendation.batchSize, learningRate: recommendation.learningRate, why },
+    });
+    document.htmlReport = htmlPath;
+    human += `report: ${htmlPath}\n`;
+  }
   if (recommendation === null) {
     return { document, human, exitCode: ExitCode.failure, error: `${rate.why} (at batch ${batch.batchSize}); not a recommendation` };
   }

@@ -91,6 +91,6 @@ export function planCharts(input: ReportInput): ChartPlans {
   } else {
     absent.push('Gradient noise scale: no record carries gradientNoiseScale (these runs did not measure it).');
   }
-  if (!input.recommendation) absent.push('Recommended batch size and learning rate: not part of these results (bstune recommend makes one).');
+  if (!input.recommendation) absent.push('Recommended batch size and learning rate: not part of these results (bstune recommend --html makes a page with one).');
   return { charts, absent, fit, target };
 }

@@ -60,7 +60,7 @@ export function reportPage(input: ReportInput, plans: ChartPlans, rendered: Rend
   const summary = `${input.trials.length} run${input.trials.length === 1 ? '' : 's'} at batch size${sizes.length === 1 ? '' : 's'} ${sizes.join(', ')}${failed.length ? `; ${failed.length} not ok (${[...new Set(failed.map((t) => t.outcome))].join(', ')})` : ''}`;
   const rec = input.recommendation;
   const recHtml = rec
-    ? `<section class="callout recommend"><h2>Recommendation</h2><p>Batch size <strong>${rec.batchSize}</strong>${rec.learningRate != null ? ` with learning rate <strong>${esc(fmtLr(rec.learningRate))}</strong>` : ''}.${rec.why ? ` ${esc(rec.why)}` : ''}</p></section>`
+    ? `<section class="callout recommend"><h2>Recommendation</h2><p>Batch size <strong>${rec.batchSize}</strong>${rec.learningRate != null ? ` with learning rate <strong>${esc(fmtLr(rec.learningRate))}</strong>` : ''}.${rec.why ? ` ${esc(rec.why.charAt(0).toUpperCase() + rec.why.slice(1))}` : ''}</p></section>`
     : '';
   const skipped = input.skipped ?? [];
   const skippedHtml = skipped.length
