@@ -57,6 +57,8 @@ describe('csv', () => {
     expect(col(rows[2]!, 'gradientNoiseScaleInitial')).toBe('12');
     expect(col(rows[2]!, 'gradientNoiseScaleFinal')).toBe('300');
     expect(rows.every((r) => r.length === trialColumns.length)).toBe(true);
+    const dev = parseCsv(trialsCsv([t({ backend: 'wasm', device: '2-core CPU, 1 thread' })]))[1]!;
+    expect([col(dev, 'backend'), col(dev, 'device')]).toEqual(['wasm', '2-core CPU, 1 thread']);
   });
 
   it('one row per epoch of every trial', () => {

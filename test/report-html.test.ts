@@ -234,5 +234,8 @@ describe('the page', () => {
     // Self-contained: nothing is fetched.
     expect(html).not.toMatch(/<link|<script|src=|@import|url\(http/);
     expect(esc('"&')).toBe('&quot;&amp;');
+    // Results files write backend and device as two strings.
+    const flat = trial(16, { backend: 'cpu', device: '1-core test CPU' });
+    expect(reportPage(input([flat]), planCharts(input([flat])), [])).toContain('cpu — 1-core test CPU');
   });
 });

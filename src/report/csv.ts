@@ -21,14 +21,15 @@ export function toCsv(header: string[], rows: Cell[][]): string {
 }
 
 const noise = (v: NoiseValue | undefined): number | null => (typeof v === 'number' ? v : v && typeof v === 'object' && typeof v.bSimple === 'number' ? v.bSimple : null);
-const backendName = (b: ReportTrial['backend']) => (typeof b === 'string' ? b : b ? [b.name, b.device].filter(Boolean).join(' — ') : null);
+const backendName = (b: ReportTrial['backend']) => (typeof b === 'string' ? b : b?.name ?? null);
+const deviceName = (t: ReportTrial) => t.device ?? (b => (b && typeof b === 'object' ? b.device ?? null : null))(t.backend);
 
 export const trialColumns = [
   'batchSize', 'accumulate', 'effectiveBatchSize', 'seed', 'learningRate', 'outcome', 'reason',
   'peakMemoryBytes', 'memoryBaselineBytes', 'processPeakRssBytes', 'deviceMemoryBytes',
   'samplesPerSecond', 'epochs', 'meanEpochSeconds', 'valAccuracy', 'valLoss', 'bestValAccuracy', 'bestEpoch',
   'steps', 'seconds', 'overheadSeconds', 'gradientNoiseScaleInitial', 'gradientNoiseScaleFinal',
-  'timestamp', 'bstuneVersion', 'backend', 'configHash',
+  'timestamp', 'bstuneVersion', 'backend', 'device', 'configHash',
 ];
 
 export function trialsCsv(trials: ReportTrial[]): string {
@@ -40,7 +41,7 @@ export function trialsCsv(trials: ReportTrial[]): string {
       t.peakMemoryBytes, t.memoryBaselineBytes, t.processPeakRssBytes, t.deviceMemoryBytes,
       t.samplesPerSecond, t.history.length, secs.length ? secs.reduce((a, b) => a + b, 0) / secs.length : null, t.valAccuracy, t.valLoss, best?.valAccuracy, best?.epoch,
       t.steps, t.seconds, t.overheadSeconds, noise(t.gradientNoiseScale?.initial), noise(t.gradientNoiseScale?.final),
-      t.timestamp, t.bstuneVersion, backendName(t.backend), t.configHash,
+      t.timestamp, t.bstuneVersion, backendName(t.backend), deviceName(t), t.configHash,
     ];
   }));
 }

@@ -16,7 +16,7 @@ const titles: Record<string, string> = {
 
 function backendOf(input: ReportInput): string {
   if (input.backend) return `${input.backend.name}${input.backend.device ? ` — ${input.backend.device}` : ''}`;
-  const names = new Set(input.trials.map((t) => (typeof t.backend === 'string' ? t.backend : t.backend ? `${t.backend.name ?? '?'}${t.backend.device ? ` — ${t.backend.device}` : ''}` : null)).filter((x): x is string => x !== null));
+  const names = new Set(input.trials.map((t) => (typeof t.backend === 'string' ? `${t.backend}${t.device ? ` — ${t.device}` : ''}` : t.backend ? `${t.backend.name ?? '?'}${t.backend.device ? ` — ${t.backend.device}` : ''}` : null)).filter((x): x is string => x !== null));
   if (names.size > 0) return [...names].join('; ');
   const fromConfig = (input.config as { device?: { backend?: string } } | undefined)?.device?.backend;
   return fromConfig ? `${fromConfig} (from the hashed config; the records do not name the device)` : 'not recorded';

@@ -1,10 +1,10 @@
 /**
  * Reading a results file for a report. Pure: text in, records and notes out. Unlike a resume
- * (src/sweep/results.ts), a report never changes the file: a torn or foreign line is skipped
+ * (src/results/file.ts), a report never changes the file: a torn or foreign line is skipped
  * and the report says so; only a file that mixes configs, or holds nothing usable, is an error.
  */
 import { BstuneError } from '../../errors.js';
-import { configDiff } from '../../sweep/results.js';
+import { configDiff } from '../../results/record.js';
 import type { ReportTrial } from './types.js';
 
 export interface ParsedResults {

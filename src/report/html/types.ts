@@ -15,6 +15,8 @@ export type ReportTrial = Omit<TrialResult, 'outcome' | 'seed' | 'gradientNoiseS
   timestamp?: string;
   bstuneVersion?: string;
   backend?: string | { name?: string; device?: string } | null;
+  /** The device the backend ran on (results files write it beside `backend`). */
+  device?: string;
   accumulate?: number;
   effectiveBatchSize?: number;
   /** B_simple at the initial and final weights (src/noise/record.ts: numbers, plus per-epoch points). */
