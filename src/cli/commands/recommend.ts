@@ -87,7 +87,8 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     const label = `[${i + 1}/${sizes.length}] batch ${b}`;
     ctx.progress.start(`${label}: training…${eta([...sizes.slice(i).map((x) => x * stepsPerRound * rounds), probesAfter * stepsPerRound * rounds])}`);
     const t = await runTrial({ config: withRule(config.optimizer.scaling), backend: p.backend.name, batchSize: b, mode: 'full', seed: config.training.seed, rounds: { steps: stepsPerRound } }, {
-      signal: ctx.signal, verbose: ctx.args.common.verbose,
+      // The next process loads only after this run's timed steps (trial/run.ts), so samples/s is not disturbed.
+      signal: ctx.signal, verbose: ctx.args.common.verbose, prewarmNext: true,
       onEpoch: (r) => ctx.progress.update(`${label}: round ${r.epoch}/${rounds} · val acc ${fmtPct(r.valAccuracy)}`),
     });
     record(t, b * t.steps);
@@ -117,7 +118,6 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     else {
       const label = `[${i + 1}/${plan.length}] ${item.rule} seed ${item.seed}`;
       ctx.progress.start(`${label}: training…${eta(plan.slice(i).map(() => batch.batchSize * stepsPerRound * rounds))}`);
-      // Probes report accuracy, not speed: the next probe's process may start alongside.
       t = await runTrial({ config: withRule(item.rule), backend: p.backend.name, batchSize: batch.batchSize, mode: 'full', seed: item.seed, rounds: { steps: stepsPerRound }, noise: false }, {
         signal: ctx.signal, verbose: ctx.args.common.verbose, prewarmNext: i < plan.length - 1,
         onEpoch: (r) => ctx.progress.update(`${label}: round ${r.epoch}/${rounds} · val acc ${fmtPct(r.valAccuracy)}`),
