@@ -109,7 +109,7 @@ function ownModelAndDataCases(): Case[] {
     npy('empty .npy data', { 'x.npy': encodeNpy(new Float32Array(0), [0, 4]), 'y.npy': encodeNpy(new BigInt64Array(0), [0]) }, both(/no samples/, /\.npy\)$/)),
     npy('a negative label', { 'y.npy': encodeNpy(new BigInt64Array(40).fill(-1n), [40]) }, both(/label -1 at index 0 is out of range/, /\/y\.npy\)$/)),
     { name: 'a missing .npy file', files: { [F]: npyCfg, 'y.npy': y(40) }, args: run(), names: both(/not found/, /\/x\.npy\)$/) },
-    fileModel('labels beyond the model.json outputs', { 'm/model.json': modelJson, 'm/group1-shard1of1.bin': shard, ...digits(40, 12) }, both(/labels are out of range: they go up to 12 .* outputs 10 values per sample \(.*\/m\/model\.json\)/, /\/x\.npy\)$/)),
+    fileModel('labels beyond the model.json outputs', { 'm/model.json': modelJson, 'm/group1-shard1of1.bin': shard, ...digits(40, 12) }, both(/labels are out of range: they go up to 12 .* outputs 10 values per sample \(.*\/m\/model\.json\)/, /\/y\.npy\)$/)),
     fileModel('samples the model.json cannot take', { 'm/model.json': modelJson, 'm/group1-shard1of1.bin': shard, 'x.npy': encodeNpy(new Uint8Array(40 * 100), [40, 10, 10]) }, both(/samples have shape \[10, 10\] but the model takes \[28, 28, 1\]/, /\/x\.npy\)$/)),
     fileModel('model.json that is a graph model', { 'm/model.json': JSON.stringify({ format: 'graph-model', modelTopology: { node: [], library: {} }, weightsManifest: [] }) }, both(/graph model/, /\/m\/model\.json\)$/)),
     fileModel('model.json with a missing weight shard', { 'm/model.json': modelJson }, both(/weight shard group1-shard1of1\.bin named in model\.json is missing/, /\/m\/group1-shard1of1\.bin\)$/)),

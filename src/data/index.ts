@@ -62,7 +62,7 @@ export async function loadDataset(
     case 'module': {
       const pools = cfg.source === 'npy' ? await loadNpyPools(cfg) : await loadModulePools(cfg.module ?? '');
       const what = cfg.source === 'npy' ? `NumPy arrays ${pools.files[0]}` : `loadData() of ${pools.files[0]}`;
-      return fromPools(pools.train, pools.validation, what, pools.files[0]!, cfg, opts.seed);
+      return { ...fromPools(pools.train, pools.validation, what, pools.files[0]!, cfg, opts.seed), ...(cfg.source === 'npy' ? { labelOrigin: pools.files[1]! } : {}) };
     }
     default:
       throw new BstuneError('BSTUNE_CONFIG_INVALID', `unknown data source ${JSON.stringify(cfg.source)}; use embedded, mnist-full, idx, npy or module`, 'data.source');

@@ -25,6 +25,8 @@ export interface Dataset {
   numClasses: number | null;
   /** Where the samples come from, named in shape errors (a file, a folder, a module). */
   origin: string;
+  /** Where the labels come from, when that is another file (y.npy). */
+  labelOrigin?: string;
 }
 
 export type DataSource = 'embedded' | 'mnist-full' | 'idx' | 'npy' | 'module';

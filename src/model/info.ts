@@ -21,5 +21,5 @@ export function modelShape(model: LayersModel, origin: string): ModelShape {
 }
 
 export function dataShape(data: Dataset): DataShape {
-  return { sampleShape: data.sampleShape, labelShape: data.labelShape, numClasses: data.numClasses, origin: data.origin };
+  return { sampleShape: data.sampleShape, labelShape: data.labelShape, numClasses: data.numClasses, origin: data.origin, ...(data.labelOrigin ? { labelOrigin: data.labelOrigin } : {}) };
 }

@@ -14,6 +14,8 @@ export interface DataShape {
   numClasses: number | null;
   /** Named in errors: a file, folder or module. */
   origin: string;
+  /** Named in label errors when the labels are in another file. */
+  labelOrigin?: string;
 }
 
 export interface ModelShape {
@@ -49,8 +51,8 @@ const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const matches = (model: readonly (number | null)[], data: readonly number[]) =>
   model.length === data.length && model.every((d, i) => d === null || d === data[i]);
 
-function mismatch(message: string, data: DataShape): BstuneError {
-  return new BstuneError('BSTUNE_DATA_INVALID', message, data.origin);
+function mismatch(message: string, data: DataShape, labels = false): BstuneError {
+  return new BstuneError('BSTUNE_DATA_INVALID', message, labels ? (data.labelOrigin ?? data.origin) : data.origin);
 }
 
 /** [28, 28] data fits a model taking [28, 28], [28, 28, 1] (a channel added) or [784] (flattened). */
@@ -87,29 +89,29 @@ export function planIo(data: DataShape, model: ModelShape, configured?: LossName
   if (classes !== null) {
     if (loss === 'sparseCategoricalCrossentropy' || loss === 'categoricalCrossentropy' || (outputSize >= 2 && loss !== 'meanSquaredError')) {
       if (outputSize < 2 && loss !== 'binaryCrossentropy') {
-        throw mismatch(`labels are class indices 0..${classes - 1} but the model outputs 1 value per sample (${model.origin})${lossAt}; give it one output per class`, data);
+        throw mismatch(`labels are class indices 0..${classes - 1} but the model outputs 1 value per sample (${model.origin})${lossAt}; give it one output per class`, data, true);
       }
       if (classes > outputSize) {
-        throw mismatch(`labels are out of range: they go up to ${classes - 1} (${classes} classes) but the model outputs ${outputSize} values per sample (${model.origin})`, data);
+        throw mismatch(`labels are out of range: they go up to ${classes - 1} (${classes} classes) but the model outputs ${outputSize} values per sample (${model.origin})`, data, true);
       }
       labels = loss === 'sparseCategoricalCrossentropy' || loss === 'categoricalCrossentropy' ? 'sparse' : 'oneHot';
     } else if (outputSize === 1) {
       if (loss === 'binaryCrossentropy' && classes > 2) {
-        throw mismatch(`binaryCrossentropy needs labels 0 or 1, but they go up to ${classes - 1} (model ${model.origin} outputs 1 value)`, data);
+        throw mismatch(`binaryCrossentropy needs labels 0 or 1, but they go up to ${classes - 1} (model ${model.origin} outputs 1 value)`, data, true);
       }
       labels = 'value';
     } else {
       if (classes > outputSize) {
-        throw mismatch(`labels are out of range: they go up to ${classes - 1} (${classes} classes) but the model outputs ${outputSize} values per sample (${model.origin})`, data);
+        throw mismatch(`labels are out of range: they go up to ${classes - 1} (${classes} classes) but the model outputs ${outputSize} values per sample (${model.origin})`, data, true);
       }
       labels = 'oneHot';
     }
   } else {
     if (loss === 'sparseCategoricalCrossentropy') {
-      throw mismatch(`sparseCategoricalCrossentropy needs one class index per sample, but the labels have shape [${data.labelShape.join(', ')}] per sample; use loss: categoricalCrossentropy`, data);
+      throw mismatch(`sparseCategoricalCrossentropy needs one class index per sample, but the labels have shape [${data.labelShape.join(', ')}] per sample; use loss: categoricalCrossentropy`, data, true);
     }
     if (labelWidth !== outputSize) {
-      throw mismatch(`labels have shape [${data.labelShape.join(', ') || '1'}] per sample but the model outputs ${dims(out)} (${model.origin})`, data);
+      throw mismatch(`labels have shape [${data.labelShape.join(', ') || '1'}] per sample but the model outputs ${dims(out)} (${model.origin})`, data, true);
     }
     labels = 'target';
   }
