@@ -221,7 +221,7 @@ export function configSnippet(o: { batchSize: number; learningRate: number; rule
   const warm = o.warmup.steps !== undefined ? `{ steps: ${o.warmup.steps} }` : `{ epochs: ${o.warmup.epochs ?? 0} }`;
   const lines = [
     'optimizer:',
-    `  learningRate: ${Number(o.learningRate.toPrecision(4))}   # the rate at batch ${o.batchSize} (${o.rule} scaling was probed best)`,
+    `  learningRate: ${Number(o.learningRate.toPrecision(4))}   # the rate at batch ${o.batchSize}, from the ${o.rule} rule (see the probes)`,
     `  baseBatchSize: ${o.batchSize}     # bstune train uses this batch size by default`,
     `  scaling: ${o.rule}`,
     `  warmup: ${warm}`,
