@@ -6,6 +6,7 @@ import { parseArgs } from '../src/cli/args.js';
 import { defaultConfigPath, loadConfig, parseConfigText, resolveConfigPath } from '../src/config/load.js';
 import { configSchema } from '../src/config/schema.js';
 import { configJsonSchema, schemaPath } from '../src/config/write-schema.js';
+import { parseSize } from '../src/report/stats.js';
 import { checkModelFits } from '../src/model/build.js';
 import { scaledLearningRate } from '../src/train/schedule.js';
 import { repoRoot, runCli, tmpDir, writeFiles } from './helpers/cli.js';
@@ -66,6 +67,24 @@ describe('the shipped configs', () => {
     const schema = JSON.parse(configJsonSchema()) as { properties: Record<string, unknown>; additionalProperties?: unknown };
     expect(Object.keys(schema.properties).sort()).toEqual(['$schema', 'data', 'device', 'model', 'name', 'optimizer', 'search', 'sweep', 'training']);
     expect(schema.additionalProperties).toBe(false);
+  });
+
+  it('the JSON Schema is as strict as the loader on warmup and memoryLimit', () => {
+    type Node = { properties: Record<string, Node>; not?: unknown; anyOf?: { type: string; pattern?: string; minimum?: number }[] };
+    const schema = JSON.parse(configJsonSchema()) as Node;
+    expect(schema.properties.optimizer!.properties.warmup!.not).toEqual({ required: ['epochs', 'steps'] });
+    const limit = schema.properties.device!.properties.memoryLimit!.anyOf!;
+    expect(limit.find((b) => b.type === 'integer')!.minimum).toBe(1024 ** 2);
+    const pattern = new RegExp(limit.find((b) => b.type === 'string')!.pattern!);
+    // Every text the pattern takes, the loader takes, and the other way round (bar 1000000-1048575, see sizePattern).
+    for (const text of ['64MiB', '1.5GB', '512 mib', '2g', '64B', '.5GiB', '1048576', '+1MiB', '  1 GiB  ']) {
+      expect(pattern.test(text), text).toBe(true);
+      expect(() => parseSize(text), text).not.toThrow();
+    }
+    for (const text of ['sixty', '64', '12XB', '1.5', '-1MiB', '', 'MiB', '1e9', '1,024', '1 2 MiB']) {
+      expect(pattern.test(text), text).toBe(false);
+      expect(() => parseSize(text), text).toThrow();
+    }
   });
 });
 

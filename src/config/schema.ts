@@ -100,7 +100,7 @@ import { backendNames, type BackendName } from './backends.js';
 export const deviceSchema = z.strictObject({
   backend: z.enum(backendNames).default('auto'),
   memoryLimit: z.union([z.string(), z.number().int().positive()]).nullable().default(null)
-    .describe('Peak tensor memory above which a trial counts as out of memory: bytes, or e.g. "512MiB", "2GiB".'),
+    .describe('Peak tensor memory above which a trial counts as out of memory: a size like "512MiB", "2GiB", "1.5GB" (a number alone counts bytes and must be at least 1 MiB).'),
 });
 
 export const configSchema = z.strictObject({
