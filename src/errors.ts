@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'BSTUNE_NOTHING_FITS'
   | 'BSTUNE_TRIAL_FAILED'
   | 'BSTUNE_INTERRUPTED'
-  | 'BSTUNE_RUNTIME';
+  | 'BSTUNE_RUNTIME'
+  | 'BSTUNE_QUEUE_UNAVAILABLE'
+  | 'BSTUNE_QUEUE_LOST';
 
 const exitFor: Record<ErrorCode, ExitCodeValue> = {
   BSTUNE_USAGE: ExitCode.usage,
@@ -37,6 +39,10 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   BSTUNE_TRIAL_FAILED: ExitCode.failure,
   BSTUNE_INTERRUPTED: ExitCode.interrupted,
   BSTUNE_RUNTIME: ExitCode.failure,
+  // Like data that cannot be fetched: nothing ran, and the user must fix the address or start Redis.
+  BSTUNE_QUEUE_UNAVAILABLE: ExitCode.usage,
+  // Mid-sweep: a runtime failure; what finished is saved and --resume continues.
+  BSTUNE_QUEUE_LOST: ExitCode.failure,
 };
 
 export class BstuneError extends Error {

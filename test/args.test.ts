@@ -47,6 +47,11 @@ const rows: Row[] = [
   ['sweep --target-accuracy 1', { overrides: [{ path: ['sweep', 'targetAccuracy'], value: 1, flag: '--target-accuracy' }] }],
   ['sweep --out r.jsonl', { command: 'sweep', out: 'r.jsonl', overrides: [] }],
   ['sweep --resume r.jsonl', { command: 'sweep', resume: 'r.jsonl', overrides: [] }],
+  ['sweep --parallel 2', { command: 'sweep', parallel: 2, overrides: [] }],
+  ['sweep --gpus 0,1 --parallel 1', { command: 'sweep', gpus: ['0', '1'], parallel: 1, overrides: [] }],
+  ['sweep --queue redis://10.0.0.5:6379', { command: 'sweep', queue: 'redis://10.0.0.5:6379', overrides: [] }],
+  ['worker --queue redis://127.0.0.1:6379 --gpus 2,3', { command: 'worker', queue: 'redis://127.0.0.1:6379', gpus: ['2', '3'], overrides: [] }],
+  ['worker --queue rediss://h/1 --parallel 4 --stall-timeout 5 -q -v', { command: 'worker', queue: 'rediss://h/1', parallel: 4, stallTimeout: 5, common: { json: false, quiet: true, verbose: true }, overrides: [] }],
   ['train --batch-size 64', { command: 'train', batchSize: 64, overrides: [] }],
   ['train -b 1', { command: 'train', batchSize: 1, overrides: [] }],
   ['train --memory-limit=2GiB --epochs=2', {
@@ -65,14 +70,14 @@ describe('parseArgs: argv in, options out', () => {
     if (parsed.kind !== 'run') return;
     for (const [key, value] of Object.entries(expected)) expect(parsed[key as keyof RunArgs], key).toEqual(value);
     // Fields a row does not mention must not be set by accident.
-    for (const key of ['batchSize', 'out', 'resume'] as const) if (!(key in expected)) expect(parsed[key], key).toBeUndefined();
+    for (const key of ['batchSize', 'out', 'resume', 'parallel', 'gpus', 'queue', 'stallTimeout'] as const) if (!(key in expected)) expect(parsed[key], key).toBeUndefined();
   });
 
   it('covers every option each command declares', () => {
     const mentioned = new Set(rows.flatMap(([argv]) => argv.split(' ').filter((w) => w.startsWith('-')).map((w) => w.split('=')[0])));
     const declared = ['--config', '-c', '--json', '--quiet', '-q', '--verbose', '-v', '--backend', '--memory-limit', '--epochs', '--seed',
       '--train-limit', '--data-dir', '--start', '--min', '--steps', '--refine', '--margin', '--trial-timeout', '--sizes', '--repeats',
-      '--target-accuracy', '--out', '--resume', '--batch-size', '-b'];
+      '--target-accuracy', '--out', '--resume', '--batch-size', '-b', '--parallel', '--gpus', '--queue', '--stall-timeout'];
     expect(declared.filter((f) => !mentioned.has(f))).toEqual([]);
   });
 

@@ -244,6 +244,15 @@ const cases: Case[] = [
   flag('--budget weeks', ['sweep', '--budget', 'weeks'], both(/weeks/, /\(--budget\)$/)),
   flag('recommend --probe-steps 2', ['recommend', '--probe-steps', '2'], /\(--probe-steps\)$/),
   flag('recommend --probe-repeats 0', ['recommend', '--probe-repeats', '0'], /\(--probe-repeats\)$/),
+  flag('--parallel 0', ['sweep', '--parallel', '0'], /\(--parallel\)$/),
+  flag('--gpus with a name', ['sweep', '--gpus', '0,cuda1'], both(/cuda1/, /\(--gpus\)$/)),
+  flag('--gpus listing a device twice', ['sweep', '--gpus', '1,1'], both(/twice/, /\(--gpus\)$/)),
+  flag('--queue that is not redis://', ['sweep', '--queue', 'http://h:6379'], both(/redis:\/\/HOST:PORT/, /\(--queue\)$/)),
+  flag('--queue with --parallel', ['sweep', '--queue', 'redis://h:6379', '--parallel', '2'], both(/bstune worker/, /\(--parallel\)$/)),
+  { name: 'worker without --queue', args: ['worker'], names: /\(--queue\)$/ },
+  // Nothing listens on port 1 of loopback: refused at once, before anything is loaded or written.
+  flag('sweep --queue that nothing answers', ['sweep', '--queue', 'redis://127.0.0.1:1', '--sizes', '16'], both(/cannot reach the queue at redis:\/\/127\.0\.0\.1:1/, /\(--queue\)$/)),
+  { name: 'worker --queue that nothing answers', args: ['worker', '--queue', 'redis://127.0.0.1:1'], names: both(/ECONNREFUSED/, /\(--queue\)$/) },
   {
     name: 'config check with a file and a different --config', files: { 'a.yaml': 'name: a\n', 'b.yaml': 'name: b\n' },
     args: ['config', 'check', '@/a.yaml', '--config', '@/b.yaml', '--json'], names: /\(--config\)$/,

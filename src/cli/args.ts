@@ -4,8 +4,10 @@ import { parseSize } from '../report/stats.js';
 import { backendNames } from '../config/backends.js';
 import type { Override } from '../config/load.js';
 import { bstuneVersion } from '../version.js';
+import { parseGpus } from '../trial/slots.js';
+import { parseQueueUrl } from '../queue/url.js';
 
-export type CommandName = 'find-max' | 'sweep' | 'train' | 'recommend' | 'config-check' | 'config-schema' | 'report' | 'doctor';
+export type CommandName = 'find-max' | 'sweep' | 'train' | 'recommend' | 'worker' | 'config-check' | 'config-schema' | 'report' | 'doctor';
 
 export interface CommonOptions {
   config?: string;
@@ -36,6 +38,14 @@ export interface RunArgs {
   configHash?: string;
   /** find-max: predict the largest batch for a device of this many bytes. */
   deviceMemory?: number;
+  /** --parallel: trials at once on this machine (sweep, worker). */
+  parallel?: number;
+  /** --gpus: one device per trial (CUDA_VISIBLE_DEVICES). */
+  gpus?: string[];
+  /** --queue redis://HOST:PORT, as given. */
+  queue?: string;
+  /** worker --stall-timeout: seconds before a silent worker's trial goes to another worker. */
+  stallTimeout?: number;
 }
 export type ParsedArgs = RunArgs | { kind: 'output'; text: string };
 
@@ -73,6 +83,31 @@ const size = (v: string): string => {
     throw new InvalidArgumentError((e as Error).message);
   }
 };
+/** Flag parsers that reuse the shell's own checks, so their messages stay in one place. */
+const gpuList = (v: string): string[] => {
+  try {
+    return parseGpus(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+const queueUrl = (v: string): string => {
+  try {
+    parseQueueUrl(v);
+    return v;
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+const parallelOptions = (cmd: Command): Command => cmd
+  .option('--parallel <n>', 'trials at once on this machine (capped by cores and memory; default 1, or one per GPU with --gpus)', intParser('parallel', 1))
+  .option('--gpus <list>', 'GPU ids, one trial per device at a time (sets CUDA_VISIBLE_DEVICES for tensorflow-gpu)', gpuList);
+const parallelExtra = (opts: Record<string, unknown>): Partial<RunArgs> => ({
+  ...(typeof opts.parallel === 'number' ? { parallel: opts.parallel } : {}),
+  ...(Array.isArray(opts.gpus) ? { gpus: opts.gpus as string[] } : {}),
+  ...(typeof opts.queue === 'string' ? { queue: opts.queue } : {}),
+});
+
 export function parseSizes(v: string): number[] {
   const parts = v.split(',').map((s) => s.trim());
   if (v.trim() === '' || parts.some((p) => p === '')) throw new InvalidArgumentError('expected a comma-separated list like 16,32,64,128');
@@ -140,6 +175,9 @@ function commanderUsageError(e: CommanderError, argv: string[]): BstuneError {
     const why = m[3] ? m[3].charAt(0).toLowerCase() + m[3].slice(1).replace(/\.$/, '') : 'not accepted';
     return new BstuneError('BSTUNE_USAGE', `invalid value "${m[2]}": ${why}`, flag);
   }
+  if ((m = /^required option '(.+?)' not specified$/.exec(first))) {
+    return new BstuneError('BSTUNE_USAGE', `${flagOf(m[1]!)} is required`, flagOf(m[1]!));
+  }
   if ((m = /^option '(.+?)' argument missing$/.exec(first))) {
     return new BstuneError('BSTUNE_USAGE', `${flagOf(m[1]!)} needs a value`, flagOf(m[1]!));
   }
@@ -151,7 +189,7 @@ function commanderUsageError(e: CommanderError, argv: string[]): BstuneError {
     return new BstuneError('BSTUNE_USAGE', `unknown option${suggestion}`, m[1]);
   }
   if ((m = /^unknown command '(.+)'$/.exec(first))) {
-    return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || '; commands: find-max, sweep, train, recommend, report, config check, config schema'}`, m[1]);
+    return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || '; commands: find-max, sweep, train, recommend, report, worker, config check, config schema'}`, m[1]);
   }
   if ((m = /^too many arguments for '(.+?)'\. Expected (\d+) arguments? but got (\d+)\.$/.exec(first))) {
     // `--sizes 16 32 64`: commander takes 16 and leaves 32 64 as stray arguments.
@@ -233,7 +271,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       ...(typeof opts.deviceMemory === 'string' ? { deviceMemory: parseSize(opts.deviceMemory) } : {}),
     }));
 
-  common(program.command('sweep'), true)
+  parallelOptions(common(program.command('sweep'), true))
     .description('train each batch size (learning rate scaled, with warmup) and compare memory, speed and validation accuracy')
     .option('--sizes <list>', 'batch sizes, comma-separated (sweep.sizes)', parseSizes)
     .option('--repeats <n>', 'runs per size with different seeds; the table shows mean ± std', intParser('repeats', 1))
@@ -242,13 +280,40 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--out <file>', 'results file (JSONL, one line per finished run; default .bstune/<name>-<time>.jsonl)')
     .option('--resume <file>', 'continue a sweep from its results file, skipping finished runs')
     .option('--html <file>', 'also write an HTML report with charts (see bstune report)')
+    .option('--queue <url>', 'send the runs to bstune workers through this Redis (redis://HOST:PORT) instead of running them here', queueUrl)
     .addHelpText('after', examples([
       'bstune sweep --sizes 16,32,64,128 --epochs 3',
       'bstune sweep --sizes 32,128,512 --budget steps  # large batches get as many steps as the base size',
+      'bstune sweep --sizes 16,32,64,128 --parallel 2                # two trials at once',
       'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --out cnn.jsonl',
       'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --resume cnn.jsonl',
+      'bstune sweep --sizes 64,128,256,512 --queue redis://10.0.0.5:6379  # run on `bstune worker` machines',
     ]))
-    .action((opts: Record<string, unknown>) => finish('sweep', opts, { ...outAndResume(opts), ...(typeof opts.html === 'string' ? { html: opts.html } : {}) }));
+    .action((opts: Record<string, unknown>) => {
+      if (opts.queue !== undefined && (opts.parallel !== undefined || opts.gpus !== undefined)) {
+        throw new BstuneError('BSTUNE_USAGE', 'with --queue the workers run the trials: give --parallel/--gpus to `bstune worker`', opts.parallel !== undefined ? '--parallel' : '--gpus');
+      }
+      finish('sweep', opts, {
+        ...outAndResume(opts),
+        ...(typeof opts.html === 'string' ? { html: opts.html } : {}),
+        ...parallelExtra(opts),
+      });
+    });
+
+  parallelOptions(program.command('worker'))
+    .description('run trials from a queue that `bstune sweep --queue` fills, until stopped (Ctrl-C / SIGTERM)')
+    .requiredOption('--queue <url>', 'the Redis the coordinator uses (redis://HOST:PORT)', queueUrl)
+    .option('--stall-timeout <seconds>', 'a trial whose worker stops answering this long goes to another worker (default 30)', seconds)
+    .option('-q, --quiet', 'no progress output')
+    .option('-v, --verbose', 'trial logs and stack traces on stderr')
+    .addHelpText('after', examples([
+      'bstune worker --queue redis://10.0.0.5:6379',
+      'bstune worker --queue redis://10.0.0.5:6379 --gpus 0,1,2,3',
+    ]))
+    .action((opts: Record<string, unknown>) => finish('worker', opts, {
+      ...parallelExtra(opts),
+      ...(typeof opts.stallTimeout === 'number' ? { stallTimeout: opts.stallTimeout } : {}),
+    }));
 
   program.command('report')
     .description('charts and spreadsheets from a results file: an HTML report (no network needed to open it), CSV per run and per epoch')
@@ -326,12 +391,12 @@ export function parseArgs(argv: string[]): ParsedArgs {
       // `bstune help [command]` asks for help; a bare `bstune` or `bstune config` is missing its command.
       if (e.code === 'commander.help' && argv.includes('help')) return { kind: 'output', text: captured };
       if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') {
-        throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${argv[0] === 'config' ? 'config check or config schema' : 'find-max, sweep, train, recommend, report, config check or config schema'} (see bstune --help)`);
+        throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${argv[0] === 'config' ? 'config check or config schema' : 'find-max, sweep, train, recommend, report, worker, config check or config schema'} (see bstune --help)`);
       }
       throw commanderUsageError(e, argv);
     }
     throw e;
   }
-  if (result === null) throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train, recommend, report, config check or config schema (see bstune --help)');
+  if (result === null) throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train, recommend, report, worker, config check or config schema (see bstune --help)');
   return result;
 }

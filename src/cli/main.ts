@@ -9,6 +9,7 @@ const commands = {
   train: () => import('./commands/train.js'),
   recommend: () => import('./commands/recommend.js'),
   report: () => import('./commands/report.js'),
+  worker: () => import('./commands/worker.js'),
   'config-check': () => import('./commands/config-check.js'),
   'config-schema': () => import('./commands/config-check.js'),
   doctor: () => import('./commands/doctor.js'),

@@ -1,3 +1,4 @@
+import { parseQueueUrl } from '../queue/url.js';
 import type { Context } from './context.js';
 
 /**
@@ -7,6 +8,10 @@ import type { Context } from './context.js';
 export function resumeCommand(ctx: Context, command: 'sweep' | 'find-max', outPath: string): string {
   const words = ['bstune', command, '--resume', outPath];
   if (ctx.args.common.config !== undefined) words.push('-c', ctx.args.common.config);
+  // Where the runs ran: a resume goes to the same queue, or as many local trials at once.
+  if (ctx.args.queue !== undefined) words.push('--queue', parseQueueUrl(ctx.args.queue).display);
+  if (ctx.args.parallel !== undefined) words.push('--parallel', String(ctx.args.parallel));
+  if (ctx.args.gpus !== undefined) words.push('--gpus', ctx.args.gpus.join(','));
   for (const o of ctx.args.overrides) {
     if (o.flag === '--data-dir' && o.path[o.path.length - 1] !== 'idxDir') continue; // one flag sets two keys
     if (o.value === true) words.push(o.flag);

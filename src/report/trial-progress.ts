@@ -10,7 +10,7 @@ export interface SweepPosition {
 }
 
 /** Spinner text for a running trial: epoch, step, samples/s, loss, and the sweep's ETA. */
-export function trialProgress(progress: Progress, label: string, epochs: number, sweep?: SweepPosition): Pick<TrialHooks, 'onStep' | 'onEpoch'> {
+export function trialProgress(progress: Pick<Progress, 'update'>, label: string, epochs: number, sweep?: SweepPosition): Pick<TrialHooks, 'onStep' | 'onEpoch'> {
   const eta = (epoch: number, step: number, steps: number): string => {
     if (!sweep) return '';
     const fraction = (sweep.done + (epoch - 1 + step / steps) / epochs) / sweep.total;

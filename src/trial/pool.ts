@@ -54,8 +54,8 @@ const prewarmable = (b: ConcreteBackend) => b === 'wasm' || b === 'cpu';
  * loaded TensorFlow.js, its backend and the data set while the previous trial finished),
  * else a new one.
  */
-export function takeTrialProcess(backend: ConcreteBackend, preload: string, env: NodeJS.ProcessEnv): TrialProcess {
-  if (spare && spare.backend === backend && spare.preload === preload && spare.child.exitCode === null && spare.child.signalCode === null && !env.TF_FORCE_GPU_ALLOW_GROWTH) {
+export function takeTrialProcess(backend: ConcreteBackend, preload: string, env: NodeJS.ProcessEnv, plainEnv = true): TrialProcess {
+  if (plainEnv && spare && spare.backend === backend && spare.preload === preload && spare.child.exitCode === null && spare.child.signalCode === null && !env.TF_FORCE_GPU_ALLOW_GROWTH) {
     const p = spare;
     spare = null;
     return p;

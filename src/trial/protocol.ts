@@ -81,6 +81,11 @@ export interface TrialResult {
   gradientNoiseScale: GradientNoiseScale | null;
   /** The model trained and its loss, e.g. "…/model.json: 6 layers, input [28, 28, 1], output [10] (5,258 params); loss sparseCategoricalCrossentropy"; absent when the trial failed before building it. */
   model?: string;
+  /**
+   * Where it ran: the host, its GPU (CUDA_VISIBLE_DEVICES) if any, and how many trials that
+   * host ran at once (samples/s measured beside other trials on a shared CPU read lower).
+   */
+  ranOn?: { host: string; gpu: string | null; slots: number };
 }
 
 /** The data a trial process may load before its spec arrives (the same for every trial of a run). */

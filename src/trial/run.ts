@@ -18,23 +18,30 @@ export interface TrialHooks {
   verbose?: boolean;
   /** More trials will follow: have the next trial process load its backend meanwhile. */
   prewarmNext?: boolean;
+  /** Added to the trial process's environment (CUDA_VISIBLE_DEVICES for its own GPU). */
+  env?: Record<string, string>;
+}
+
+/** A result with nothing measured yet (outcome error): the start of every result, and what a trial that never ran reports. */
+export function blankResult(spec: TrialSpec, reason: string | null = null): TrialResult {
+  return {
+    batchSize: spec.batchSize, learningRate: scaledLearningRate(spec.config.optimizer, spec.batchSize), seed: spec.seed, outcome: 'error', reason,
+    peakMemoryBytes: null, memoryBaselineBytes: null, memorySource: null, processPeakRssBytes: null, deviceMemoryBytes: null,
+    samplesPerSecond: null, secondsPerEpoch: null, warmupSteps: null, warmupSeconds: null, warmupExtraSeconds: null, steadySteps: null, epochSeconds: [], valAccuracy: null, valLoss: null, history: [], steps: 0,
+    seconds: 0, overheadSeconds: 0, gradientNoiseScale: null,
+  };
 }
 
 export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<TrialResult> {
   const started = performance.now();
   const timeoutMs = spec.config.search.trialTimeout * 1000;
-  const learningRate = scaledLearningRate(spec.config.optimizer, spec.batchSize);
-  const base = (): TrialResult => ({
-    batchSize: spec.batchSize, learningRate, seed: spec.seed, outcome: 'error', reason: null,
-    peakMemoryBytes: null, memoryBaselineBytes: null, memorySource: null, processPeakRssBytes: null, deviceMemoryBytes: null,
-    samplesPerSecond: null, secondsPerEpoch: null, warmupSteps: null, warmupSeconds: null, warmupExtraSeconds: null, steadySteps: null, epochSeconds: [], valAccuracy: null, valLoss: null, history: [], steps: 0,
-    seconds: 0, overheadSeconds: 0, gradientNoiseScale: null,
-  });
+  const base = (): TrialResult => blankResult(spec);
 
   return new Promise<TrialResult>((resolve, reject) => {
     if (hooks.signal?.aborted) return reject(interrupted());
-    const env = { ...process.env, ...(spec.backend === 'tensorflow-gpu' && spec.config.device.memoryLimit !== null ? { TF_FORCE_GPU_ALLOW_GROWTH: 'true' } : {}) };
-    const proc = takeTrialProcess(spec.backend, preloadKey(spec), env);
+    const env = { ...process.env, ...hooks.env, ...(spec.backend === 'tensorflow-gpu' && spec.config.device.memoryLimit !== null ? { TF_FORCE_GPU_ALLOW_GROWTH: 'true' } : {}) };
+    // A prewarmed spare was started with the plain environment: not for a trial that needs its own.
+    const proc = takeTrialProcess(spec.backend, preloadKey(spec), env, hooks.env === undefined);
     // The next trial's process loads only once this one's timed steps are over: on 2 cores
     // its start-up (module compile, wasm tier-up threads, data decode) would slow them.
     let prewarmed = false;

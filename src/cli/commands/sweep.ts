@@ -1,6 +1,12 @@
-import { runTrial } from '../../trial/run.js';
+import { localPool } from '../../trial/local-pool.js';
+import { parseQueueUrl } from '../../queue/url.js';
+import { RunningTrials } from '../../report/running-trials.js';
+import { configHash } from '../../results/record.js';
+import type { TrialRunner } from '../../trial/runner.js';
+import type { TrialHooks } from '../../trial/run.js';
+import type { TrialResult, TrialSpec } from '../../trial/protocol.js';
 import { makeDocument } from '../../report/document.js';
-import { formatDuration, trialProgress } from '../../report/trial-progress.js';
+import { formatDuration, trialProgress, type SweepPosition } from '../../report/trial-progress.js';
 import { renderSweep } from '../../report/sweep-table.js';
 import { fmtPct, fmtRate } from '../../report/format.js';
 import { BstuneError, ExitCode, isBstuneError } from '../../errors.js';
@@ -22,6 +28,11 @@ interface Run {
 export async function run(ctx: Context): Promise<CommandOutput> {
   const where = { cwd: ctx.cwd, command: 'sweep' as const, ...(ctx.args.out !== undefined ? { out: ctx.args.out } : {}), ...(ctx.args.resume !== undefined ? { resume: ctx.args.resume } : {}) };
   checkResumeFile(where);
+  if (ctx.args.queue !== undefined) {
+    // Before anything is loaded or written: an unreachable queue is one line and exit 2.
+    const { checkReachable } = await import('../../queue/connection.js');
+    await checkReachable(parseQueueUrl(ctx.args.queue));
+  }
   const p = await prepare(ctx);
   const { config } = p;
   const { sizes, repeats } = config.sweep;
@@ -62,32 +73,38 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     }
     return epochsBudget(config.training.epochs);
   };
-  if (budgetKind === 'time') todo.sort((a, b) => Number(b.batchSize === sizes[0] && b.seed === config.training.seed) - Number(a.batchSize === sizes[0] && a.seed === config.training.seed));
-  const started = performance.now();
-  let interrupted = false;
-  for (const [i, r] of todo.entries()) {
-    const label = `[${i + 1}/${todo.length}] batch ${r.batchSize}${repeats > 1 ? ` seed ${r.seed}` : ''}`;
-    ctx.progress.start(`${label}: starting…${eta(started, i, todo.length)}`);
+  const spec = (r: Run): TrialSpec => {
     const budget = budgetFor(r);
     if (budget === null) throw new BstuneError('BSTUNE_TRIAL_FAILED', `--budget time: the first size (batch ${sizes[0]}) did not finish, so there is no time to give the others`, '--budget');
     const rounds = roundsOf(budget);
-    try {
-      const t = await runTrial({ config, backend: p.backend.name, batchSize: r.batchSize, mode: 'full', seed: r.seed, ...(rounds ? { rounds } : {}) }, {
-        ...trialProgress(ctx.progress, label, config.training.epochs, { done: i, total: todo.length, started }), signal: ctx.signal, verbose: ctx.args.common.verbose,
+    return { config, backend: p.backend.name, batchSize: r.batchSize, mode: 'full', seed: r.seed, ...(rounds ? { rounds } : {}) };
+  };
+  // Under a time budget the reference run finishes first: the others are given its training time.
+  const isReference = (r: Run) => budgetKind === 'time' && r.batchSize === sizes[0] && r.seed === config.training.seed;
+  const phases = budgetKind === 'time' ? [todo.filter(isReference), todo.filter((r) => !isReference(r))] : [todo];
+  // The queue's job ids: the run's config hash, batch, seed, and how often it failed before
+  // (a resume re-runs a failed run under a new id: the queue keeps the old job's result).
+  const hash = configHash(config, p.backend.name, files, 'sweep');
+  const runner = await makeRunner(ctx, p.backend.name, config.device.memoryLimit);
+  const count = { begun: 0, finished: 0, total: todo.length, started: performance.now() };
+  let outcome: { interrupted: boolean; lost: BstuneError | null } = { interrupted: false, lost: null };
+  try {
+    for (const phase of phases) {
+      if (phase.length === 0) continue;
+      outcome = await runAll(ctx, runner, phase, count, {
+        repeats, epochs: config.training.epochs, spec,
+        id: (r) => `${hash}-b${r.batchSize}-s${r.seed}-a${stored.filter((t) => t.batchSize === r.batchSize && t.seed === r.seed && t.outcome !== 'ok').length}`,
+        record: (t) => void trials.push(results.append(t)),
       });
-      trials.push(results.append(t));
-      ctx.progress.done(t.outcome === 'ok'
-        ? `${label}: val acc ${fmtPct(t.valAccuracy)}, ${fmtRate(t.samplesPerSecond)} samples/s`
-        : `${label}: ${t.outcome} (${t.reason ?? 'no reason'})`, t.outcome === 'ok');
-    } catch (e) {
-      if (isBstuneError(e) && e.code === 'BSTUNE_INTERRUPTED') {
-        interrupted = true;
-        break;
-      }
-      throw e;
+      if (outcome.interrupted || outcome.lost) break;
     }
+  } finally {
+    await runner.close();
   }
-  if (interrupted) {
+  if (outcome.lost) {
+    throw new BstuneError('BSTUNE_QUEUE_LOST', `${outcome.lost.message}; ${trials.length} finished runs are saved; continue with: ${resumeCommand(ctx, 'sweep', outPath)}`);
+  }
+  if (outcome.interrupted) {
     throw new BstuneError('BSTUNE_INTERRUPTED', `interrupted; ${trials.length} finished runs are saved; continue with: ${resumeCommand(ctx, 'sweep', outPath)}`);
   }
   const ordered = plan.map((r) => trials.find((t) => t.batchSize === r.batchSize && t.seed === r.seed)!).filter(Boolean);
@@ -114,6 +131,86 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     ? `${failures.length} of ${ordered.length} runs failed: ${failures.map((t) => `batch ${t.batchSize} ${t.outcome} (${t.reason ?? 'no reason'})`).join('; ')}`
     : undefined;
   return { document, human, exitCode: failed > 0 ? ExitCode.failure : ExitCode.ok, ...(error ? { error } : {}) };
+}
+
+/** Local processes, or the queue: sweep only sees the contract. */
+async function makeRunner(ctx: Context, backend: string, memoryLimit: number | null): Promise<TrialRunner> {
+  if (ctx.args.queue !== undefined) {
+    const { QueueRunner } = await import('../../queue/producer.js');
+    const runner = await QueueRunner.connect(ctx.args.queue);
+    ctx.progress.info(`trials go to ${runner.description}; start workers with: bstune worker --queue ${runner.address.display}`);
+    return runner;
+  }
+  const pool = localPool({ parallel: ctx.args.parallel, gpus: ctx.args.gpus, backend, memoryLimitBytes: memoryLimit });
+  for (const note of pool.plan.notes) ctx.progress.info(note);
+  if (pool.slots > 1 || pool.plan.gpus) ctx.progress.info(`running ${pool.description}`);
+  return pool;
+}
+
+/** Where the whole sweep stands, shared by its phases (a time budget runs its reference first). */
+interface Count {
+  begun: number;
+  finished: number;
+  total: number;
+  started: number;
+}
+
+interface RunAllOptions {
+  repeats: number;
+  epochs: number;
+  spec: (r: Run) => TrialSpec;
+  id: (r: Run) => string;
+  /** Saves a finished run (to the results file) the moment it finishes, in whatever order. */
+  record: (t: TrialResult) => void;
+}
+
+/**
+ * Every run through the runner at once: the runner decides how many execute together
+ * (its slots, or the queue's workers). The first error that is not a trial outcome
+ * (a missing backend, bad data) stops the rest and is thrown; an interrupt or a lost queue
+ * stops them and is returned, after what finished is saved.
+ */
+async function runAll(ctx: Context, runner: TrialRunner, todo: Run[], n: Count, o: RunAllOptions): Promise<{ interrupted: boolean; lost: BstuneError | null }> {
+  const { started, total } = n;
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  let failure: unknown = null;
+  let lost: BstuneError | null = null;
+  const parallel = runner.slots > 1;
+  const running = new RunningTrials(ctx.progress, () => `${n.finished}/${total} done${eta(started, n.finished, total)}`);
+  await Promise.all(todo.map(async (r) => {
+    const name = `batch ${r.batchSize}${o.repeats > 1 ? ` seed ${r.seed}` : ''}`;
+    let label = name;
+    try {
+      const t = await runner.run(o.spec(r), {
+        id: o.id(r), signal, verbose: ctx.args.common.verbose,
+        onStart: (where) => {
+          label = `[${++n.begun}/${total}] ${name}${runner.slots === Infinity ? ` on ${where}` : ''}`;
+          running.set(label, `${label}: starting…${parallel ? '' : eta(started, n.finished, total)}`);
+        },
+        onRequeued: () => running.info(`${label}: its worker stopped answering; the run went back to the queue for another worker`),
+        ...trialProgressFor(running, () => label, o.epochs, () => (parallel ? undefined : { done: n.finished, total, started })),
+      });
+      o.record(t);
+      n.finished++;
+      running.finish(label, t.outcome === 'ok'
+        ? `${label}: val acc ${fmtPct(t.valAccuracy)}, ${fmtRate(t.samplesPerSecond)} samples/s`
+        : `${label}: ${t.outcome} (${t.reason ?? 'no reason'})`, t.outcome === 'ok');
+    } catch (e) {
+      if (isBstuneError(e) && e.code === 'BSTUNE_INTERRUPTED') return;
+      if (isBstuneError(e) && e.code === 'BSTUNE_QUEUE_LOST') lost ??= e;
+      else failure ??= e;
+      stop.abort();
+    }
+  }));
+  if (failure !== null) throw failure;
+  return { interrupted: ctx.signal.aborted, lost };
+}
+
+/** trialProgress for a run whose label is known only once it starts. */
+function trialProgressFor(running: RunningTrials, label: () => string, epochs: number, position: () => SweepPosition | undefined): Pick<TrialHooks, 'onStep' | 'onEpoch'> {
+  const hooks = (): Pick<TrialHooks, 'onStep' | 'onEpoch'> => trialProgress(running.for(label()), label(), epochs, position());
+  return { onStep: (m) => hooks().onStep?.(m), onEpoch: (r) => hooks().onEpoch?.(r) };
 }
 
 function eta(started: number, done: number, total: number): string {
