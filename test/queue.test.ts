@@ -34,7 +34,7 @@ function bstune(args: string[], cwd: string, env: Record<string, string> = {}): 
   return p;
 }
 
-async function until(what: string, ok: () => boolean, timeoutMs = 90_000): Promise<void> {
+async function until(what: string, ok: () => boolean, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ok()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -60,7 +60,8 @@ const finishedBy = (w: Proc) => (w.err().match(/^. batch \d+ seed \d+: \w+/gm) ?
 const quick = ['--epochs', '1', '--train-limit', '400'];
 const workerReady = (w: Proc) => w.err().includes('worker ready');
 
-describe.skipIf(missing !== null)('queue: sweep --queue with bstune workers on a real Redis', () => {
+// Generous limits: on a loaded machine a tiny trial can take tens of seconds; these are not speed tests.
+describe.skipIf(missing !== null)('queue: sweep --queue with bstune workers on a real Redis', { timeout: 300_000 }, () => {
   let redis: RedisServer;
   beforeAll(async () => {
     redis = await startRedis();
@@ -74,7 +75,7 @@ describe.skipIf(missing !== null)('queue: sweep --queue with bstune workers on a
     const dir = tmpDir('bstune-queue-');
     const w = bstune(['worker', '--queue', redis.url], dir);
     await until('worker ready', () => workerReady(w));
-    const first = await runCli(['sweep', '--sizes', '16,32', ...quick, '--queue', redis.url, '--out', join(dir, 'a.jsonl')], { cwd: dir, timeoutMs: 120_000 });
+    const first = await runCli(['sweep', '--sizes', '16,32', ...quick, '--queue', redis.url, '--out', join(dir, 'a.jsonl')], { cwd: dir, timeoutMs: 240_000 });
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^│ 16 /m);
     const a = lines(join(dir, 'a.jsonl'));
@@ -83,7 +84,7 @@ describe.skipIf(missing !== null)('queue: sweep --queue with bstune workers on a
     expect(finishedBy(w)).toBe(2);
 
     // Same config, same runs: the job ids exist, so the results come from the queue, not a new run.
-    const again = await runCli(['sweep', '--sizes', '16,32', ...quick, '--queue', redis.url, '--out', join(dir, 'b.jsonl'), '--json'], { cwd: dir, timeoutMs: 120_000 });
+    const again = await runCli(['sweep', '--sizes', '16,32', ...quick, '--queue', redis.url, '--out', join(dir, 'b.jsonl'), '--json'], { cwd: dir, timeoutMs: 240_000 });
     expect(again.code, again.stderr).toBe(0);
     const b = lines(join(dir, 'b.jsonl'));
     expect(b.map((l) => [l.batchSize, l.seconds]).sort()).toEqual(a.map((l) => [l.batchSize, l.seconds]).sort());
@@ -138,7 +139,7 @@ describe.skipIf(missing !== null)('queue: sweep --queue with bstune workers on a
     const back = await startRedis(own.port);
     started.push({ child: back.process } as Proc);
     const resume = /continue with: bstune (sweep .*)$/.exec(last)![1]!.split(' ');
-    const done = await runCli(resume, { cwd: dir, timeoutMs: 120_000 });
+    const done = await runCli(resume, { cwd: dir, timeoutMs: 240_000 });
     expect(done.code, done.stderr).toBe(0);
     expect(sizes(lines(out))).toEqual([8, 16, 32]);
     w.child.kill('SIGTERM');
