@@ -42,7 +42,13 @@ export interface StepEvent {
 }
 
 export interface TrainOptions {
+  /** The micro-batch: samples per forward/backward pass. */
   batchSize: number;
+  /**
+   * Gradient accumulation: each optimizer step averages the gradients of this many
+   * micro-batches (default 1), so it trains like one batch of accumulate × batchSize.
+   */
+  accumulate?: number;
   epochs: number;
   /** find-max trials: stop after this many steps (more with speedBudget), then one validation pass. */
   maxSteps?: number;
@@ -131,7 +137,10 @@ const PROFILED_STEP = MIN_WARMUP_STEPS - 1;
 
 export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainOptions): Promise<TrainResult> {
   const train = data.train;
-  const stepsPerEpoch = Math.max(1, Math.floor(train.count / o.batchSize));
+  const accumulate = o.accumulate ?? 1;
+  // What one optimizer step sees; the learning-rate schedule, epochs and samples/s follow it.
+  const effective = o.batchSize * accumulate;
+  const stepsPerEpoch = Math.max(1, Math.floor(train.count / effective));
   const roundSteps = o.rounds && 'steps' in o.rounds ? o.rounds.steps : stepsPerEpoch;
   const roundSeconds = o.rounds && 'seconds' in o.rounds ? o.rounds.seconds : null;
   // A time budget has no step count: the schedule (cosine decay) follows the epoch budget's.
@@ -143,7 +152,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   const epochs = o.maxSteps !== undefined ? 1 : o.epochs;
   const stepsInEpoch = o.maxSteps !== undefined ? totalSteps : roundSteps;
   const probe = o.maxSteps !== undefined;
-  const optimizer = createOptimizer(tf, o.optimizer, learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps: scheduleSteps, step: 0 }));
+  const optimizer = createOptimizer(tf, o.optimizer, learningRateAt(o.optimizer, { batchSize: effective, stepsPerEpoch, totalSteps: scheduleSteps, step: 0 }));
   const filler = new BatchFiller(train, o.batchSize);
   const io = o.io ?? planIo(dataShape(data), modelShape(model, model.name));
   const xShape = (b: number): number[] => [b, ...io.xShape];
@@ -157,9 +166,12 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   let globalStep = 0;
   // A probe keeps stepping past maxSteps until its speed is measured (a few steps are all warm-up).
   const more = () => globalStep < totalSteps || (probe && o.speedBudget !== undefined && !speedMeasured(stepSeconds, o.speedBudget));
-  const finish = (r: TrainResult): TrainResult => Object.assign(r, steadyThroughput(stepSeconds, o.batchSize, stepsPerEpoch));
+  const finish = (r: TrainResult): TrainResult => Object.assign(r, steadyThroughput(stepSeconds, effective, stepsPerEpoch));
 
-  const step = (): { loss: Tensor; correct: Tensor } => {
+  /** One optimizer step; `fill(k)` loads micro-batch k into the filler. */
+  const step = (fill: (k: number) => void): { loss: Tensor; correct: Tensor } => {
+    if (accumulate > 1) return accumulatedStep(tf, model, optimizer, filler, io, xShape, accumulate, fill);
+    fill(0);
     const x = tf.tensor(filler.x, xShape(o.batchSize));
     const labels = labelTensor(tf, io, filler.y, o.batchSize);
     let correct: Tensor | null = null;
@@ -192,7 +204,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
     let lr = 0;
     let s = 0;
     for (; (probe || (roundSeconds !== null ? roundTrainSeconds < roundSeconds : s < stepsInEpoch)) && more(); s++, globalStep++) {
-      lr = learningRateAt(o.optimizer, { batchSize: o.batchSize, stepsPerEpoch, totalSteps: scheduleSteps, step: globalStep });
+      lr = learningRateAt(o.optimizer, { batchSize: effective, stepsPerEpoch, totalSteps: scheduleSteps, step: globalStep });
       // Rounds cut across the data's epochs: the batch is the next one of the current data epoch.
       const position = o.rounds ? globalStep % stepsPerEpoch : s;
       if (o.rounds && Math.floor(globalStep / stepsPerEpoch) + 1 !== dataEpoch) {
@@ -201,28 +213,29 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       }
       setLearningRate(optimizer, lr);
       const t0 = performance.now();
-      filler.fill(order, position * o.batchSize);
+      const epochOrder = order;
+      const fill = (k: number) => filler.fill(epochOrder, (position * accumulate + k) * o.batchSize);
       let out: { loss: Tensor; correct: Tensor };
       if (globalStep === Math.min(PROFILED_STEP, totalSteps - 1)) {
         const before = tf.memory().numBytes;
         let kept: { loss: Tensor; correct: Tensor } | null = null;
         const info = await tf.profile(() => {
-          kept = step();
+          kept = step(fill);
           return [kept.loss, kept.correct];
         });
         out = kept!;
         result.memoryBaselineBytes = before;
         result.peakMemoryBytes = Math.max(info.peakBytes, before);
       } else {
-        out = step();
+        out = step(fill);
       }
       const [lossValue, correctValue] = await Promise.all([out.loss.data(), out.correct.data()]);
       tf.dispose([out.loss, out.correct]);
       const seconds = (performance.now() - t0) / 1000;
       roundTrainSeconds += seconds;
-      lossSum += lossValue[0]! * o.batchSize;
+      lossSum += lossValue[0]! * effective;
       correctSum += correctValue[0]!;
-      seen += o.batchSize;
+      seen += effective;
       stepSeconds.push(seconds);
       o.onStep?.({ epoch, step: s + 1, stepsPerEpoch: stepsInEpoch, globalStep, loss: lossValue[0]!, learningRate: lr, ...(o.traceLearningRate ? { optimizerLearningRate: readLearningRate(optimizer) } : {}), seconds });
       o.afterStep?.(globalStep);
@@ -254,6 +267,50 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   result.steps = globalStep;
   optimizer.dispose();
   return finish(result);
+}
+
+/**
+ * Sums the gradients of `accumulate` micro-batches, then applies their mean: the mean
+ * loss of one big batch is the mean of the micro-batch means (equal sizes), so its
+ * gradient is the mean of theirs. Memory: one micro-batch's activations plus a running
+ * sum the size of the weights (the accumulators), both inside the profiled step.
+ */
+function accumulatedStep(
+  tf: Tf, model: LayersModel, optimizer: Optimizer, filler: BatchFiller, io: IoPlan,
+  xShape: (b: number) => number[], accumulate: number, fill: (k: number) => void,
+): { loss: Tensor; correct: Tensor } {
+  let sums: Record<string, Tensor> | null = null;
+  let lossSum: Tensor | null = null;
+  let correctSum: Tensor | null = null;
+  const addInto = (acc: Tensor | null, t: Tensor): Tensor => {
+    if (acc === null) return t;
+    const next = tf.add(acc, t);
+    tf.dispose([acc, t]);
+    return next;
+  };
+  for (let k = 0; k < accumulate; k++) {
+    fill(k);
+    const x = tf.tensor(filler.x, xShape(filler.batchSize));
+    const labels = labelTensor(tf, io, filler.y, filler.batchSize);
+    let correct: Tensor | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      const out = model.apply(x, { training: true }) as Tensor;
+      correct = tf.keep(correctOf(tf, io, labels, out));
+      return lossOf(tf, io, labels, out);
+    });
+    tf.dispose([x, labels]);
+    if (sums === null) sums = grads;
+    else for (const name of Object.keys(grads)) sums[name] = addInto(sums[name] ?? null, grads[name]!);
+    lossSum = addInto(lossSum, value);
+    correctSum = addInto(correctSum, correct!);
+  }
+  const mean = tf.tidy(() => Object.fromEntries(Object.entries(sums!).map(([name, g]) => [name, tf.div(g, accumulate)])));
+  tf.dispose(Object.values(sums!));
+  optimizer.applyGradients(mean);
+  tf.dispose(Object.values(mean));
+  const loss = tf.tidy(() => tf.div(lossSum!, accumulate));
+  tf.dispose(lossSum!);
+  return { loss, correct: correctSum! };
 }
 
 function trainSubset(train: Split, count: number): Split {
