@@ -81,3 +81,14 @@ describe('accumulation bookkeeping', () => {
     expect(r.history[0]!.steps).toBe(r.steps);
   }, 60_000);
 });
+
+describe('accumulation through the CLI', () => {
+  it('train --accumulate 4 -b 32: the trial carries micro-batch, accumulate and effective batch; the rate follows 128', async () => {
+    const { runCli } = await import('./helpers/cli.js');
+    const r = await runCli(['train', '--json', '--train-limit', '512', '--epochs', '1', '-b', '32', '--accumulate', '4'], { timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const t = (JSON.parse(r.stdout) as { trials: Array<{ batchSize: number; accumulate: number; effectiveBatchSize: number; learningRate: number; steps: number }> }).trials[0]!;
+    expect(t).toMatchObject({ batchSize: 32, accumulate: 4, effectiveBatchSize: 128, steps: 4 });
+    expect(t.learningRate).toBeCloseTo(0.001 * 128 / 32, 12);
+  }, 90_000);
+});

@@ -46,6 +46,8 @@ export interface RunArgs {
   queue?: string;
   /** worker --stall-timeout: seconds before a silent worker's trial goes to another worker. */
   stallTimeout?: number;
+  /** find-max: the effective batch to plan micro-batch × accumulation for. */
+  targetBatch?: number;
 }
 export type ParsedArgs = RunArgs | { kind: 'output'; text: string };
 
@@ -127,6 +129,7 @@ const configFlags: Record<string, { path: string[]; flag: string }> = {
   memoryLimit: { path: ['device', 'memoryLimit'], flag: '--memory-limit' },
   epochs: { path: ['training', 'epochs'], flag: '--epochs' },
   seed: { path: ['training', 'seed'], flag: '--seed' },
+  accumulate: { path: ['training', 'accumulate'], flag: '--accumulate' },
   trainLimit: { path: ['data', 'trainLimit'], flag: '--train-limit' },
   start: { path: ['search', 'start'], flag: '--start' },
   min: { path: ['search', 'min'], flag: '--min' },
@@ -154,6 +157,7 @@ function common(cmd: Command, training: boolean, epochs = true): Command {
   if (epochs) cmd.option('--epochs <n>', 'training epochs', intParser('epochs', 1));
   return cmd
     .option('--seed <n>', 'random seed (weights, shuffling, split)', intParser('seed', 0))
+    .option('--accumulate <n>', 'gradient accumulation: average the gradients of N micro-batches per optimizer step (training.accumulate)', intParser('accumulate', 1))
     .option('--train-limit <n>', 'use at most this many training samples (quick runs)', intParser('train-limit', 1))
     .option('--data-dir <dir>', 'read the full MNIST IDX files from this folder (sets data.source: mnist-full)');
 }
@@ -254,12 +258,14 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--margin <fraction>', 'take this fraction off the answer, for headroom', fraction)
     .option('--trial-timeout <seconds>', 'stop a trial after this long (counts as timeout)', seconds)
     .option('--html <file>', 'also write an HTML report with charts (see bstune report)')
+    .option('--target-batch <n>', 'plan micro-batch × accumulation to train at this effective batch, and check it with one trial', intParser('target-batch', 1))
     .option('--device-memory <size>', 'predict the largest batch for a device of this size from the fitted memory model (e.g. 16GiB)', size)
     .option('--out <file>', 'results file (JSONL, one line per finished trial; default .bstune/<name>-find-max-<time>.jsonl)')
     .option('--resume <file>', 'continue a search from its results file, reusing the trials that fitted or ran out of memory')
     .addHelpText('after', examples([
       'bstune find-max',
       'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --device-memory 16GiB',
+      'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --target-batch 1024',
       'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --refine',
       'bstune find-max --backend tensorflow-gpu --margin 0.1 --json',
       'bstune find-max -c configs/mnist-cnn.yaml --resume .bstune/mnist-cnn-find-max-….jsonl',
@@ -269,6 +275,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       ...(typeof opts.html === 'string' ? { html: opts.html } : {}),
       // The size parser keeps the text as written; the search wants bytes.
       ...(typeof opts.deviceMemory === 'string' ? { deviceMemory: parseSize(opts.deviceMemory) } : {}),
+      ...(typeof opts.targetBatch === 'number' ? { targetBatch: opts.targetBatch } : {}),
     }));
 
   parallelOptions(common(program.command('sweep'), true))

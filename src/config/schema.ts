@@ -73,6 +73,8 @@ export const optimizerSchema = z.strictObject({
 export const trainingSchema = z.strictObject({
   epochs: positiveInt.default(5),
   seed: z.number().int().nonnegative().default(42),
+  accumulate: positiveInt.default(1)
+    .describe('Gradient accumulation: each optimizer step averages the gradients of this many micro-batches of the batch size, so it trains like one batch accumulate times as large (the learning rate follows that effective batch).'),
 });
 
 export const searchSchema = z.strictObject({
@@ -109,7 +111,7 @@ export const configSchema = z.strictObject({
   data: dataSchema.default({ source: 'embedded', validationSplit: 0.2 }),
   model: modelSchema.default({ kind: 'mlp', hidden: [10] }),
   optimizer: optimizerSchema.default(() => optimizerSchema.parse({})),
-  training: trainingSchema.default({ epochs: 5, seed: 42 }),
+  training: trainingSchema.default(() => trainingSchema.parse({})),
   search: searchSchema.default(() => searchSchema.parse({})),
   sweep: sweepSchema.default(() => sweepSchema.parse({})),
   device: deviceSchema.default({ backend: 'auto', memoryLimit: null }),

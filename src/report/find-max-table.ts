@@ -19,6 +19,9 @@ interface Summary {
   /** Set when a trial failed with an error or a timeout and the search stopped there. */
   stoppedBy?: { batchSize: number; outcome: string; reason: string } | null;
   memoryModel?: MemoryModelReport | null;
+  accumulate?: number;
+  /** find-max --target-batch: the micro-batch and accumulation that train at that effective batch. */
+  targetPlan?: { targetBatch: number; microBatch: number; accumulate: number; effectiveBatchSize: number; note: string } | null;
   memoryJump?: { maxBatch: number; tried: number; measuredMaxBatch: number | null } | null;
 }
 
@@ -38,10 +41,11 @@ export function memoryModelLine(m: MemoryModelReport, measured: number | null, j
 }
 
 export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: { name: string; device: string } }, stream: NodeJS.WriteStream): string {
-  const table = new Table({ head: ['batch', 'lr', 'outcome', 'reason', 'peak memory', 'samples/s', 'seconds'], style: { head: [], border: [] } });
+  const acc = trials.some((t) => (t.accumulate ?? 1) > 1);
+  const table = new Table({ head: [acc ? 'micro × accum' : 'batch', 'lr', 'outcome', 'reason', 'peak memory', 'samples/s', 'seconds'], style: { head: [], border: [] } });
   for (const t of trials) {
     const outcome = t.outcome === 'ok' ? paint(stream, 'green', 'ok') : paint(stream, t.outcome === 'oom' ? 'yellow' : 'red', t.outcome);
-    table.push([t.batchSize, fmtLr(t.learningRate), outcome, t.reason ?? dash, fmtBytes(t.peakMemoryBytes), fmtRate(t.samplesPerSecond), fmtSec(t.seconds)]);
+    table.push([acc ? `${t.batchSize} × ${t.accumulate}` : t.batchSize, fmtLr(t.learningRate), outcome, t.reason ?? dash, fmtBytes(t.peakMemoryBytes), fmtRate(t.samplesPerSecond), fmtSec(t.seconds)]);
   }
   const lines: string[] = [];
   if (s.stoppedBy) {
@@ -57,7 +61,9 @@ export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: {
     const headroom = s.headroomBytes !== null ? `, headroom${at} ${fmtBytes(s.headroomBytes)} under the ${fmtBytes(s.memoryLimitBytes)} limit` : '';
     // When the first size tried fitted, it is a lower bound, not the maximum.
     const label = s.smallestOom === null && !s.wholeTrainingSet ? 'at least this batch fits' : 'largest batch that fits';
-    lines.push(paint(stream, 'bold', `${label}: ${s.maxBatchSize}${margin}${headroom}; use learning rate ${fmtLr(s.learningRate ?? 0)} with it`));
+    const accum = (s.accumulate ?? 1) > 1 ? ` (micro-batch, × accumulate ${s.accumulate} = effective batch ${s.maxBatchSize * s.accumulate!})` : '';
+    lines.push(paint(stream, 'bold', `${label}: ${s.maxBatchSize}${accum}${margin}${headroom}; use learning rate ${fmtLr(s.learningRate ?? 0)} with it`));
+    if (s.targetPlan) lines.push(paint(stream, 'bold', `to train at effective batch ${s.targetPlan.targetBatch}: use micro-batch ${s.targetPlan.microBatch} × accumulate ${s.targetPlan.accumulate}${s.targetPlan.effectiveBatchSize !== s.targetPlan.targetBatch ? ` (= ${s.targetPlan.effectiveBatchSize})` : ''} · ${s.targetPlan.note}`));
   }
   lines.push(`memory: ${s.memoryMeaning} · ${p.backend.name} on ${p.backend.device}`);
   if (s.memoryModel) lines.push(memoryModelLine(s.memoryModel, s.largestFit, s.memoryJump));

@@ -6,10 +6,10 @@ import { dash, fmtBytes, fmtLr, fmtNoise, fmtPct, fmtRate, paint } from './forma
 const pm = (s: Stat, f: (n: number) => string, repeats: boolean): string =>
   s.mean === null ? dash : repeats && s.n > 1 && (s.std ?? 0) > 0 ? `${f(s.mean)} ± ${f(s.std ?? 0)}` : f(s.mean);
 
-export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target: number | null; targetConfigured?: boolean; stream: NodeJS.WriteStream }): string {
+export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumulate?: number; target: number | null; targetConfigured?: boolean; stream: NodeJS.WriteStream }): string {
   const r = opts.repeats > 1;
   const table = new Table({
-    head: ['batch', 'lr', 'peak memory', 'samples/s', 's/epoch', 'val acc', 'val loss', 'best val acc (epoch)', 'gap', `epochs to ${opts.target === null ? 'target' : fmtPct(opts.target)}`, 'noise scale'],
+    head: [(opts.accumulate ?? 1) > 1 ? 'micro × accum' : 'batch', 'lr', 'peak memory', 'samples/s', 's/epoch', 'val acc', 'val loss', 'best val acc (epoch)', 'gap', `epochs to ${opts.target === null ? 'target' : fmtPct(opts.target)}`, 'noise scale'],
     style: { head: [], border: [] },
   });
   for (const row of rows) {
@@ -20,7 +20,7 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target
     }
     const failedNote = row.failed.length > 0 ? ` (${row.failed.length} of ${row.runs} failed)` : '';
     table.push([
-      `${row.batchSize}${failedNote}`,
+      `${(opts.accumulate ?? 1) > 1 ? `${row.batchSize} × ${opts.accumulate} = ${row.batchSize * opts.accumulate!}` : row.batchSize}${failedNote}`,
       fmtLr(row.learningRate),
       pm(row.peakMemoryBytes, (n) => fmtBytes(n), r),
       pm(row.samplesPerSecond, (n) => fmtRate(n), r),
@@ -47,6 +47,10 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; target
   footer.push('     train accuracy from the same kind of pass over a training subset as large as the validation set');
   footer.push('samples/s: steady-state training steps after warm-up; s/epoch: one epoch of training steps at that rate (no validation, no warm-up)');
   footer.push('peak memory: peak tensor bytes of a training step');
+  if ((opts.accumulate ?? 1) > 1) {
+    footer.push(`micro × accum: each optimizer step averages the gradients of ${opts.accumulate} micro-batches (training.accumulate); the learning rate follows`);
+    footer.push('     the effective batch; peak memory is one micro-batch plus the gradient accumulators (the size of the weights)');
+  }
   footer.push('noise scale: B_simple = tr(Σ)/|G|² in samples at the initial → final weights (McCandlish et al. 2018); batches');
   footer.push('     much larger than it buy little reduction in steps');
   return `${table.toString()}\n${footer.join('\n')}\n`;

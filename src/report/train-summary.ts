@@ -8,7 +8,8 @@ interface Facts {
 }
 
 export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.WriteStream): string {
-  const head = `batch ${t.batchSize} · lr ${fmtLr(t.learningRate)} · ${p.backend.name} on ${p.backend.device}\n${p.data}\n`;
+  const batch = (t.accumulate ?? 1) > 1 ? `micro-batch ${t.batchSize} × accumulate ${t.accumulate} = effective batch ${t.effectiveBatchSize}` : `batch ${t.batchSize}`;
+  const head = `${batch} · lr ${fmtLr(t.learningRate)} · ${p.backend.name} on ${p.backend.device}\n${p.data}\n`;
   if (t.outcome !== 'ok') return `${head}${paint(stream, 'red', `${t.outcome}: ${t.reason ?? 'no reason given'}`)}\n`;
   const table = new Table({ head: ['epoch', 'lr (end)', 'train loss', 'train acc', 'val loss', 'val acc', 'seconds'], style: { head: [], border: [] } });
   for (const h of t.history) {
@@ -18,7 +19,7 @@ export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.Writ
     `samples/s   ${fmtRate(t.samplesPerSecond)} (steady-state training steps, ${t.steadySteps ?? 0} of ${t.steps})`,
     `s/epoch     ${t.secondsPerEpoch !== null ? t.secondsPerEpoch.toFixed(2) : '–'} (one epoch of training steps at that rate; validation not included)`,
     `warm-up     ${t.warmupSteps ?? 0} steps in ${fmtSec(t.warmupSeconds)}${t.warmupExtraSeconds ? `, ${fmtSec(t.warmupExtraSeconds)} more than at the steady rate` : ''} (kernel set-up, the memory-profiled step, JIT compilation)`,
-    `peak memory ${fmtBytes(t.peakMemoryBytes)} tensors (${fmtBytes(t.memoryBaselineBytes)} before the step: weights + optimizer) · process RSS ${fmtBytes(t.processPeakRssBytes)}${t.deviceMemoryBytes !== null ? ` · device ${fmtBytes(t.deviceMemoryBytes)} (${p.backend.name === 'webgpu' ? 'peak WebGPU buffer bytes' : 'nvidia-smi peak'})` : ''}`,
+    `peak memory ${fmtBytes(t.peakMemoryBytes)} tensors${(t.accumulate ?? 1) > 1 ? ' (one micro-batch plus the gradient accumulators)' : ''} (${fmtBytes(t.memoryBaselineBytes)} before the step: weights + optimizer) · process RSS ${fmtBytes(t.processPeakRssBytes)}${t.deviceMemoryBytes !== null ? ` · device ${fmtBytes(t.deviceMemoryBytes)} (${p.backend.name === 'webgpu' ? 'peak WebGPU buffer bytes' : 'nvidia-smi peak'})` : ''}`,
     `final       val acc ${fmtPct(t.valAccuracy)} · val loss ${fmtNum(t.valLoss)}`,
     ...noiseLine(t),
     `time        ${fmtSec(t.seconds)} in all, ${fmtSec(t.overheadSeconds)} outside training (process start, backend, data, model)`,

@@ -81,6 +81,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   const noisePlan = spec.mode === 'full' && spec.noise !== false ? planNoise(data.train.count) : null;
   const result = await train(tf, model, data, {
     batchSize,
+    accumulate: config.training.accumulate,
     epochs: config.training.epochs,
     ...(spec.mode === 'probe' ? { maxSteps: config.search.stepsPerTrial, speedBudget: PROBE_SPEED_BUDGET } : {}),
     onTimed: () => void send({ type: 'timed' }),
@@ -96,7 +97,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
       const now = performance.now();
       if (now - lastStepSent < 200 && e.step !== e.stepsPerEpoch) return;
       lastStepSent = now;
-      void send({ type: 'step', epoch: e.epoch, step: e.step, stepsPerEpoch: e.stepsPerEpoch, loss: e.loss, learningRate: e.learningRate, samplesPerSecond: batchSize / e.seconds });
+      void send({ type: 'step', epoch: e.epoch, step: e.step, stepsPerEpoch: e.stepsPerEpoch, loss: e.loss, learningRate: e.learningRate, samplesPerSecond: (batchSize * config.training.accumulate) / e.seconds });
     },
     onEpoch: (record) => void send({ type: 'epoch', record }),
     afterStep: (step) => {

@@ -47,7 +47,12 @@ export type ParentMessage = { type: 'run'; spec: TrialSpec };
 
 /** One trial as reported: the JSON document's `trials[]` item and a results-file line. */
 export interface TrialResult {
+  /** The micro-batch: samples per forward/backward pass (what memory depends on). */
   batchSize: number;
+  /** Micro-batches whose gradients each optimizer step averages (training.accumulate). */
+  accumulate: number;
+  /** batchSize × accumulate: what one optimizer step trains on (the learning rate follows it). */
+  effectiveBatchSize: number;
   learningRate: number;
   seed: number;
   outcome: Outcome;

@@ -24,8 +24,11 @@ export interface TrialHooks {
 
 /** A result with nothing measured yet (outcome error): the start of every result, and what a trial that never ran reports. */
 export function blankResult(spec: TrialSpec, reason: string | null = null): TrialResult {
+  // Older specs (a queue job from before accumulation) have no training.accumulate.
+  const accumulate = spec.config.training.accumulate ?? 1;
   return {
-    batchSize: spec.batchSize, learningRate: scaledLearningRate(spec.config.optimizer, spec.batchSize), seed: spec.seed, outcome: 'error', reason,
+    batchSize: spec.batchSize, accumulate, effectiveBatchSize: spec.batchSize * accumulate,
+    learningRate: scaledLearningRate(spec.config.optimizer, spec.batchSize * accumulate), seed: spec.seed, outcome: 'error', reason,
     peakMemoryBytes: null, memoryBaselineBytes: null, memorySource: null, processPeakRssBytes: null, deviceMemoryBytes: null,
     samplesPerSecond: null, secondsPerEpoch: null, warmupSteps: null, warmupSeconds: null, warmupExtraSeconds: null, steadySteps: null, epochSeconds: [], valAccuracy: null, valLoss: null, history: [], steps: 0,
     seconds: 0, overheadSeconds: 0, gradientNoiseScale: null,

@@ -2,7 +2,7 @@ import { runTrial } from '../../trial/run.js';
 import { findMaxBatch } from '../../search/find-max.js';
 import { makeDocument } from '../../report/document.js';
 import { renderFindMax } from '../../report/find-max-table.js';
-import { fmtBytes, fmtRate } from '../../report/format.js';
+import { fmtBytes, fmtLr, fmtRate } from '../../report/format.js';
 import { BstuneError, ExitCode, isBstuneError } from '../../errors.js';
 import { checkResumeFile, openResults } from '../../results/session.js';
 import { documentTrial } from '../../results/record.js';
@@ -11,6 +11,7 @@ import { resumeCommand } from '../resume-command.js';
 import { scaledLearningRate } from '../../train/schedule.js';
 import { fitMemory, reportModel } from '../../memory/model.js';
 import { deviceForPrediction } from '../../memory/device.js';
+import { planAccumulation } from '../../search/target.js';
 import { prepare } from './prepare.js';
 import { writeRunReport } from '../../report/html/from-run.js';
 import type { TrialResult } from '../../trial/protocol.js';
@@ -67,6 +68,31 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     const n = trials.length - reused.length;
     throw new BstuneError('BSTUNE_INTERRUPTED', `interrupted; ${n} finished trial${n === 1 ? ' is' : 's are'} saved in ${results.path}; continue with: ${resumeCommand(ctx, 'find-max', results.path)}`);
   }
+  // --target-batch: the largest micro-batch found, split into accumulation steps, then one
+  // trial of exactly that (its memory adds the gradient accumulators to the micro-batch's).
+  let targetPlan: { targetBatch: number; microBatch: number; accumulate: number; effectiveBatchSize: number; note: string; verified: boolean | null } | null = null;
+  const target = ctx.args.targetBatch;
+  if (target !== undefined && search.maxBatchSize !== null && !search.stoppedBy) {
+    const plan = planAccumulation(target, search.maxBatchSize);
+    if (plan.accumulate === 1) {
+      targetPlan = { ...plan, note: `fits without accumulation (${search.maxBatchSize} fits)`, verified: null };
+    } else {
+      const checkConfig = { ...config, training: { ...config.training, accumulate: plan.accumulate } };
+      ctx.progress.start(`checking ${plan.microBatch} × ${plan.accumulate}…`);
+      const t = await runTrial({ config: checkConfig, backend: p.backend.name, batchSize: plan.microBatch, mode: 'probe', seed: config.training.seed }, {
+        signal: ctx.signal, verbose: ctx.args.common.verbose,
+      });
+      trials.push(t);
+      ctx.progress.done(`checking ${plan.microBatch} × ${plan.accumulate}… ${t.outcome}${t.reason ? ` (${t.reason})` : ''}`, t.outcome === 'ok' ? true : 'warn');
+      targetPlan = {
+        ...plan,
+        verified: t.outcome === 'ok',
+        note: t.outcome === 'ok'
+          ? `checked: ${plan.microBatch} × ${plan.accumulate} trained (peak ${fmtBytes(t.peakMemoryBytes)}, the micro-batch plus the gradient accumulators), learning rate ${fmtLr(t.learningRate)}`
+          : `but the check of ${plan.microBatch} × ${plan.accumulate} ended with ${t.outcome}: ${t.reason ?? 'no reason'}; try a smaller micro-batch`,
+      };
+    }
+  }
   const limit = config.device.memoryLimit;
   const device = deviceForPrediction({ deviceMemory: ctx.args.deviceMemory ?? null, memoryLimit: limit, backend: p.backend });
   const model = reportModel(fitMemory(search.attempts.flatMap((a) =>
@@ -80,7 +106,10 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     largestFit: search.largestFit,
     smallestOom: search.smallestOom,
     wholeTrainingSet: trials[0]?.batchSize === p.trainCount,
-    learningRate: search.maxBatchSize !== null ? scaledLearningRate(config.optimizer, search.maxBatchSize) : null,
+    learningRate: search.maxBatchSize !== null ? scaledLearningRate(config.optimizer, search.maxBatchSize * config.training.accumulate) : null,
+    accumulate: config.training.accumulate,
+    targetPlan,
+    effectiveBatchSize: search.maxBatchSize !== null ? search.maxBatchSize * config.training.accumulate : null,
     memoryLimitBytes: limit,
     headroomBytes: best && limit !== null && best.peakMemoryBytes !== null ? limit - best.peakMemoryBytes : null,
     memoryMeaning: limit !== null ? `peak tensor memory against --memory-limit ${fmtBytes(limit)}` : p.backend.memory,

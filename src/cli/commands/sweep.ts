@@ -125,7 +125,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     html = `report: ${htmlPath}\n`;
   }
   const budgetLine = budget && budget.kind !== 'epochs' ? `budget: ${budget.meaning}\n` : '';
-  const human = `${renderSweep(rows, { repeats, target, targetConfigured: config.sweep.targetAccuracy !== null, stream: ctx.stdout })}${budgetLine}results: ${outPath}\n${html}`;
+  const human = `${renderSweep(rows, { repeats, accumulate: config.training.accumulate, target, targetConfigured: config.sweep.targetAccuracy !== null, stream: ctx.stdout })}${budgetLine}results: ${outPath}\n${html}`;
   const failures = ordered.filter((t) => t.outcome !== 'ok');
   const error = failures.length > 0
     ? `${failures.length} of ${ordered.length} runs failed: ${failures.map((t) => `batch ${t.batchSize} ${t.outcome} (${t.reason ?? 'no reason'})`).join('; ')}`

@@ -9,7 +9,11 @@ import type { Context, CommandOutput } from '../context.js';
 export async function run(ctx: Context): Promise<CommandOutput> {
   const p = await prepare(ctx);
   const batchSize = ctx.args.batchSize ?? p.config.optimizer.baseBatchSize;
-  if (batchSize > p.trainCount) {
+  const accumulate = p.config.training.accumulate;
+  if (batchSize * accumulate > p.trainCount) {
+    if (accumulate > 1) {
+      throw new BstuneError('BSTUNE_USAGE', `effective batch ${batchSize} × ${accumulate} (training.accumulate) = ${batchSize * accumulate} is larger than the training set (${p.trainCount} samples)`, ctx.args.batchSize !== undefined ? '--batch-size' : 'training.accumulate');
+    }
     const from = ctx.args.batchSize !== undefined ? '--batch-size' : 'optimizer.baseBatchSize';
     throw new BstuneError('BSTUNE_USAGE', `batch size ${batchSize} is larger than the training set (${p.trainCount} samples${p.config.data.trainLimit !== undefined ? `, data.trainLimit / --train-limit ${p.config.data.trainLimit}` : ''})`, from);
   }
