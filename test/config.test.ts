@@ -180,12 +180,12 @@ describe('bstune config check (end to end)', () => {
     expect(r.stdout).toMatch(/kind: cnn/);
   });
 
-  it('--json prints one parseable document: schemaVersion 1, command config-check', async () => {
+  it('--json prints one parseable document: schemaVersion 2, command config-check', async () => {
     const r = await runCli(['config', 'check', 'configs/mnist-cnn.yaml', '--json']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(doc).toMatchObject({ schemaVersion: 1, command: 'config-check', configPath: cnnPath });
+    expect(doc).toMatchObject({ schemaVersion: 2, command: 'config-check', configPath: cnnPath });
     expect(doc.config).toEqual(JSON.parse(JSON.stringify(loadConfig(cnnPath, repoRoot).config)));
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('}');
   });

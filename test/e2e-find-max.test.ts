@@ -12,7 +12,8 @@ const TIMEOUT = { timeoutMs: 90_000, cwd: tmpDir('bstune-find-max-') };
 
 interface Trial {
   batchSize: number;
-  learningRate: number;
+  learningRate: number | null;
+  scaledLearningRate: number;
   outcome: string;
   reason: string | null;
   peakMemoryBytes: number | null;
@@ -66,13 +67,13 @@ describe('find-max end to end (CNN, wasm)', () => {
     const r = await runCli(['find-max', ...CNN, '--memory-limit', String(limit), '--json'], TIMEOUT);
     expect(r.code, r.stderr).toBe(0);
     const doc = parseDoc(r.stdout);
-    expect(doc.schemaVersion).toBe(1);
+    expect(doc.schemaVersion).toBe(2);
     expect(doc.command).toBe('find-max');
     expect(doc.maxBatchSize).toBe(128);
     expect(doc.trials.map((t) => t.batchSize)).toEqual([512, 256, 128]);
     expect(doc.trials.map((t) => t.outcome)).toEqual(['oom', 'oom', 'ok']);
     for (const t of doc.trials) {
-      expect(t.learningRate).toBeCloseTo(linearLr(t.batchSize), 12);
+      expect(t.scaledLearningRate).toBeCloseTo(linearLr(t.batchSize), 12);
       expect(typeof t.peakMemoryBytes).toBe('number');
       expect(t.memorySource).toMatch(/tf\.profile/);
       for (const key of ['reason', 'samplesPerSecond', 'epochSeconds', 'history'] as const) expect(t).toHaveProperty(key);
@@ -111,7 +112,7 @@ describe('find-max end to end (CNN, wasm)', () => {
       expect(['ok', 'oom']).toContain(t.outcome);
       if (t.outcome === 'ok') expect(t.peakMemoryBytes!).toBeLessThanOrEqual(limit);
       else expect(t.peakMemoryBytes!).toBeGreaterThan(limit);
-      expect(t.learningRate).toBeCloseTo(linearLr(t.batchSize), 12);
+      expect(t.scaledLearningRate).toBeCloseTo(linearLr(t.batchSize), 12);
     }
     const model = doc.memoryModel!;
     expect(model.points).toBe(doc.trials.length);

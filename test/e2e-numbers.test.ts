@@ -4,12 +4,14 @@
  * agrees with it, and the warm-up reported on its own.
  */
 import { describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { runCli, tmpDir, writeFiles } from './helpers/cli.js';
 
 const TIMEOUT = { timeoutMs: 120_000 };
 
 interface Trial {
   batchSize: number;
+  learningRate: number | null;
+  scaledLearningRate: number;
   outcome: string;
   steps: number;
   samplesPerSecond: number | null;
@@ -21,7 +23,10 @@ interface Trial {
   history: { steps: number }[];
 }
 interface Doc {
+  schemaVersion: number;
   trials: Trial[];
+  warnings?: string[];
+  [k: string]: unknown;
 }
 
 async function json(args: string[]): Promise<Doc> {
@@ -54,5 +59,44 @@ describe('samples/s: one definition', () => {
     expect(t.warmupSteps! + t.steadySteps!).toBe(t.steps);
     expect(t.samplesPerSecond!).toBeGreaterThan(0);
     expect(t.secondsPerEpoch! * t.samplesPerSecond!).toBeCloseTo(Math.floor(500 / 32) * 32, 6);
+  });
+});
+
+describe('learning rates: the rate a run reached, never an untested one as advice', () => {
+  // 640 samples at batch 64 = 10 steps an epoch; 6 epochs = 60 steps; warmup 100 steps.
+  const dir = writeFiles(tmpDir(), {
+    'bstune.yaml': 'optimizer:\n  learningRate: 0.001\n  baseBatchSize: 32\n  warmup: { steps: 100 }\n  decay: cosine\ntraining: { epochs: 6 }\ndata: { trainLimit: 640 }\n',
+  });
+
+  it('train: warmup longer than the run → learningRate is the peak reached, the scaled rate apart, and a warning', async () => {
+    const r = await runCli(['train', '-b', '64', '--json'], { cwd: dir, ...TIMEOUT });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as Doc;
+    expect(doc.schemaVersion).toBe(2);
+    const t = doc.trials[0]!;
+    expect(t.scaledLearningRate).toBeCloseTo(0.002, 12);
+    // Step 59 of a 100-step ramp from 0.001 to 0.002.
+    expect(t.learningRate!).toBeCloseTo(0.001 + 0.001 * (59 / 100), 12);
+    expect(doc.warnings).toEqual(['warmup (100 steps) is longer than the run at batch 64 (60 steps): the rate peaks at 0.00159, never reaching the scaled 0.002, and the cosine decay never starts']);
+    expect(r.stderr).toContain('bstune: warning: warmup (100 steps) is longer than the run at batch 64');
+  });
+
+  it('train in human mode: the lr shown is the one reached, and says the scaled one was not', async () => {
+    const r = await runCli(['train', '-b', '64', '--epochs', '1'], { cwd: dir, ...TIMEOUT });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/lr 0\.00109 at its peak \(warmup outlasted the run: the scaled 0\.002 was never reached\)/);
+  });
+
+  it('find-max: "scaled learning rate", untested, never "use learning rate"; JSON scaledLearningRate', async () => {
+    const human = await runCli(['find-max', '--start', '64', '--steps', '2'], { cwd: dir, ...TIMEOUT });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).not.toMatch(/use learning rate/);
+    expect(human.stdout).toMatch(/scaled learning rate for 64: 0\.002 \(linear from 0\.001 at batch 32\); untested/);
+    // The trial ran too few steps to finish warmup: its lr is starred and explained.
+    expect(human.stdout).toMatch(/│ 64 +│ 0\.00101\* +│/);
+    expect(human.stdout).toContain('* lr: the peak rate the run reached');
+    const doc = await json(['find-max', '--start', '64', '--steps', '2', '-c', `${dir}/bstune.yaml`]);
+    expect(doc.scaledLearningRate).toBeCloseTo(0.002, 12);
+    expect(doc).not.toHaveProperty('learningRate');
   });
 });

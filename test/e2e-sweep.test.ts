@@ -206,7 +206,7 @@ describe('bstune sweep (end to end)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.startsWith('{')).toBe(true);
     const doc = JSON.parse(r.stdout); // throws if anything else shares stdout
-    expect(doc.schemaVersion).toBe(1);
+    expect(doc.schemaVersion).toBe(2);
     expect(doc.command).toBe('sweep');
     expect(doc.config.training.epochs).toBe(2);
     expect(doc.config.data.trainLimit).toBe(300);

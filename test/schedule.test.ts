@@ -3,7 +3,9 @@ import fc from 'fast-check';
 import {
   describeSchedule,
   learningRateAt,
+  peakLearningRate,
   scaledLearningRate,
+  warmupTooLong,
   warmupSteps,
   type ScheduleConfig,
 } from '../src/train/schedule.js';
@@ -225,5 +227,39 @@ describe('describeSchedule', () => {
 
   it('is one line', () => {
     expect(describeSchedule(cfg({ warmup: { steps: 1 }, decay: 'cosine', minLearningRate: 1e-5 }), 64, 10)).not.toMatch(/\n/);
+  });
+});
+
+describe('peakLearningRate: the highest rate a run really uses', () => {
+  it('equals the maximum of learningRateAt over every step, for any schedule and run length', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 512 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 60 }),
+      fc.constantFrom('linear', 'sqrt', 'none'), fc.constantFrom('none', 'cosine'),
+      (batchSize, stepsPerEpoch, totalSteps, w, scaling, decay) => {
+        const c = cfg({ scaling, decay, warmup: { steps: w } });
+        const p = { batchSize, stepsPerEpoch, totalSteps };
+        const want = totalSteps === 0 ? null : Math.max(...Array.from({ length: totalSteps }, (_, step) => learningRateAt(c, { ...p, step })));
+        expect(peakLearningRate(c, p)).toBe(want);
+      },
+    ), { numRuns: 300 });
+  });
+
+  it('is below the scaled rate when warmup outlasts the run (100 warmup steps, 60 steps)', () => {
+    const c = cfg({ warmup: { steps: 100 } });
+    const peak = peakLearningRate(c, { batchSize: 128, stepsPerEpoch: 20, totalSteps: 60 })!;
+    expect(peak).toBeCloseTo(0.001 + (0.004 - 0.001) * (59 / 100), 12);
+    expect(peak).toBeLessThan(scaledLearningRate(c, 128));
+  });
+});
+
+describe('warmupTooLong', () => {
+  it('says so when warmup does not end within the run, with the peak reached and the scaled rate', () => {
+    expect(warmupTooLong(cfg({ warmup: { steps: 100 }, decay: 'cosine' }), { batchSize: 128, stepsPerEpoch: 20, totalSteps: 60 }))
+      .toBe('warmup (100 steps) is longer than the run at batch 128 (60 steps): the rate peaks at 0.00277, never reaching the scaled 0.004, and the cosine decay never starts');
+  });
+  it('is null when warmup ends in time, when there is none, and below the base batch (nothing to ramp)', () => {
+    expect(warmupTooLong(cfg({ warmup: { steps: 59 } }), { batchSize: 128, stepsPerEpoch: 20, totalSteps: 60 })).toBeNull();
+    expect(warmupTooLong(cfg({ warmup: {} }), { batchSize: 128, stepsPerEpoch: 20, totalSteps: 60 })).toBeNull();
+    expect(warmupTooLong(cfg({ warmup: { steps: 100 } }), { batchSize: 16, stepsPerEpoch: 20, totalSteps: 60 })).toBeNull();
   });
 });

@@ -22,7 +22,7 @@ function trial(over: Partial<TrialResult> & { batchSize: number; epochs?: [numbe
   }));
   const last = history[history.length - 1];
   return {
-    learningRate: (0.001 * over.batchSize) / 32, seed: 42, outcome: 'ok', reason: null,
+    learningRate: (0.001 * over.batchSize) / 32, scaledLearningRate: (0.001 * over.batchSize) / 32, seed: 42, outcome: 'ok', reason: null,
     peakMemoryBytes: 1000, memoryBaselineBytes: 100, memorySource: 'test', processPeakRssBytes: null, deviceMemoryBytes: null,
     samplesPerSecond: 100, secondsPerEpoch: 1, warmupSteps: 2, warmupSeconds: 0.1, warmupExtraSeconds: 0.05, steadySteps: 8, epochSeconds: history.map((h) => h.seconds), valAccuracy: last?.valAccuracy ?? null, valLoss: last?.valLoss ?? null,
     history, steps: 10 * history.length, seconds: 5, overheadSeconds: 1, configHash: 'h1',

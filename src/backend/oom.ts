@@ -8,7 +8,8 @@
  * warnings and stack traces.
  */
 
-export type Outcome = 'ok' | 'oom' | 'error' | 'timeout';
+/** diverged: the run trained (memory and speed are real) but its loss went NaN/Inf or up, or it stayed at chance (src/train/divergence.ts). */
+export type Outcome = 'ok' | 'oom' | 'error' | 'timeout' | 'diverged';
 
 export interface FailureFacts {
   message?: string | null;
@@ -24,7 +25,7 @@ export interface FailureFacts {
 }
 
 export interface Classification {
-  outcome: Exclude<Outcome, 'ok'>;
+  outcome: Exclude<Outcome, 'ok' | 'diverged'>;
   /** One short human line, ≤ 200 characters. */
   reason: string;
 }

@@ -4,7 +4,11 @@ import type { BackendChoice } from '../backend/resolve.js';
 import type { TrialResult } from '../trial/protocol.js';
 
 /** Renaming or removing a field bumps this; adding fields does not. */
-export const schemaVersion = 1;
+/**
+ * 2: trials[].learningRate is the peak rate the run reached (the scaled target moved to
+ * trials[].scaledLearningRate); find-max's learningRate became scaledLearningRate.
+ */
+export const schemaVersion = 2;
 
 export interface JsonDocument {
   schemaVersion: number;

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { TrialResult } from '../trial/protocol.js';
-import { dash, fmtBytes, fmtLr, fmtRate, fmtSec, paint } from './format.js';
+import { belowScaled, dash, fmtBytes, fmtLr, fmtRate, fmtReachedLr, fmtSec, paint, reachedLrFootnote } from './format.js';
 import { LINEAR_R2, type MemoryModelReport } from '../memory/model.js';
 
 interface Summary {
@@ -9,7 +9,10 @@ interface Summary {
   smallestOom: number | null;
   /** The first size tried was the whole training set: nothing larger exists. */
   wholeTrainingSet: boolean;
-  learningRate: number | null;
+  /** The base rate scaled to maxBatchSize: not a tested rate (a trial checks memory, not training). */
+  scaledLearningRate: number | null;
+  /** How it was scaled, e.g. "linear from 0.001 at batch 32". */
+  scaling: string;
   headroomBytes: number | null;
   memoryLimitBytes: number | null;
   memoryMeaning: string;
@@ -45,7 +48,7 @@ export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: {
   const table = new Table({ head: [acc ? 'micro × accum' : 'batch', 'lr', 'outcome', 'reason', 'peak memory', 'samples/s', 'seconds'], style: { head: [], border: [] } });
   for (const t of trials) {
     const outcome = t.outcome === 'ok' ? paint(stream, 'green', 'ok') : paint(stream, t.outcome === 'oom' ? 'yellow' : 'red', t.outcome);
-    table.push([acc ? `${t.batchSize} × ${t.accumulate}` : t.batchSize, fmtLr(t.learningRate), outcome, t.reason ?? dash, fmtBytes(t.peakMemoryBytes), fmtRate(t.samplesPerSecond), fmtSec(t.seconds)]);
+    table.push([acc ? `${t.batchSize} × ${t.accumulate}` : t.batchSize, fmtReachedLr(t.learningRate, t.scaledLearningRate), outcome, t.reason ?? dash, fmtBytes(t.peakMemoryBytes), fmtRate(t.samplesPerSecond), fmtSec(t.seconds)]);
   }
   const lines: string[] = [];
   if (s.stoppedBy) {
@@ -62,12 +65,15 @@ export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: {
     // When the first size tried fitted, it is a lower bound, not the maximum.
     const label = s.smallestOom === null && !s.wholeTrainingSet ? 'at least this batch fits' : 'largest batch that fits';
     const accum = (s.accumulate ?? 1) > 1 ? ` (micro-batch, × accumulate ${s.accumulate} = effective batch ${s.maxBatchSize * s.accumulate!})` : '';
-    lines.push(paint(stream, 'bold', `${label}: ${s.maxBatchSize}${accum}${margin}${headroom}; use learning rate ${fmtLr(s.learningRate ?? 0)} with it`));
+    lines.push(paint(stream, 'bold', `${label}: ${s.maxBatchSize}${accum}${margin}${headroom}`));
+    // Never advice: a few steps say nothing about whether training converges at this rate.
+    lines.push(`scaled learning rate for ${s.maxBatchSize}${(s.accumulate ?? 1) > 1 ? ` × ${s.accumulate}` : ''}: ${fmtLr(s.scaledLearningRate ?? 0)} (${s.scaling}); untested: find-max trials check memory, not training`);
     if (s.targetPlan) lines.push(paint(stream, 'bold', `to train at effective batch ${s.targetPlan.targetBatch}: use micro-batch ${s.targetPlan.microBatch} × accumulate ${s.targetPlan.accumulate}${s.targetPlan.effectiveBatchSize !== s.targetPlan.targetBatch ? ` (= ${s.targetPlan.effectiveBatchSize})` : ''} · ${s.targetPlan.note}`));
   }
   lines.push(`memory: ${s.memoryMeaning} · ${p.backend.name} on ${p.backend.device}`);
   if (s.memoryModel) lines.push(memoryModelLine(s.memoryModel, s.largestFit, s.memoryJump));
   for (const n of s.notes) if (!/^even search\.min/.test(n)) lines.push(`note: ${n}`);
+  if (trials.some((t) => belowScaled(t.learningRate, t.scaledLearningRate))) lines.push(reachedLrFootnote);
   lines.push(`time: ${s.seconds.toFixed(1)} s, of which ${s.overheadSeconds.toFixed(1)} s outside training (process start, backend, data, model)`);
   return `${table.toString()}\n${lines.join('\n')}\n`;
 }

@@ -24,3 +24,13 @@ export function fmtNoise(b: number | null | undefined, se?: number | null): stri
   const r = (n: number) => (n >= 10 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(2));
   return se !== null && se !== undefined ? `${r(b)} ± ${r(se)}` : r(b);
 }
+
+/** The peak rate a run reached, starred when warmup kept it below the scaled rate (say why in a footnote). */
+export function fmtReachedLr(reached: number | null, scaled: number): string {
+  if (reached === null) return dash;
+  return belowScaled(reached, scaled) ? `${fmtLr(reached)}*` : fmtLr(reached);
+}
+
+export const belowScaled = (reached: number | null, scaled: number): boolean => reached !== null && reached < scaled * (1 - 1e-9);
+
+export const reachedLrFootnote = '* lr: the peak rate the run reached; warmup outlasted it, so it never reached its scaled rate (scaledLearningRate in --json)';

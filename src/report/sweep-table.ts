@@ -1,10 +1,12 @@
 import Table from 'cli-table3';
 import type { SizeSummary, Stat } from '../sweep/summarize.js';
-import { dash, fmtBytes, fmtLr, fmtNoise, fmtPct, fmtRate, paint } from './format.js';
+import { belowScaled, dash, fmtBytes, fmtNoise, fmtPct, fmtRate, fmtReachedLr, paint, reachedLrFootnote } from './format.js';
 
 // A spread of exactly zero (peak memory is the same for every seed) is left out.
 const pm = (s: Stat, f: (n: number) => string, repeats: boolean): string =>
   s.mean === null ? dash : repeats && s.n > 1 && (s.std ?? 0) > 0 ? `${f(s.mean)} ± ${f(s.std ?? 0)}` : f(s.mean);
+
+const lr = (row: SizeSummary): string => (row.scaledLearningRate === null ? dash : fmtReachedLr(row.learningRate, row.scaledLearningRate));
 
 export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumulate?: number; target: number | null; targetConfigured?: boolean; stream: NodeJS.WriteStream }): string {
   const r = opts.repeats > 1;
@@ -15,13 +17,13 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
   for (const row of rows) {
     if (row.failed.length === row.runs && row.runs > 0) {
       const f = row.failed[0]!;
-      table.push([row.batchSize, fmtLr(row.learningRate), { colSpan: 9, content: paint(opts.stream, 'red', `${f.outcome}: ${f.reason ?? 'no reason'}`) }]);
+      table.push([row.batchSize, lr(row), { colSpan: 9, content: paint(opts.stream, 'red', `${f.outcome}: ${f.reason ?? 'no reason'}`) }]);
       continue;
     }
     const failedNote = row.failed.length > 0 ? ` (${row.failed.length} of ${row.runs} failed)` : '';
     table.push([
       `${(opts.accumulate ?? 1) > 1 ? `${row.batchSize} × ${opts.accumulate} = ${row.batchSize * opts.accumulate!}` : row.batchSize}${failedNote}`,
-      fmtLr(row.learningRate),
+      lr(row),
       pm(row.peakMemoryBytes, (n) => fmtBytes(n), r),
       pm(row.samplesPerSecond, (n) => fmtRate(n), r),
       pm(row.epochSeconds, (n) => n.toFixed(2), r),
@@ -53,5 +55,6 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
   }
   footer.push('noise scale: B_simple = tr(Σ)/|G|² in samples at the initial → final weights (McCandlish et al. 2018); batches');
   footer.push('     much larger than it buy little reduction in steps');
+  if (rows.some((row) => row.scaledLearningRate !== null && belowScaled(row.learningRate, row.scaledLearningRate))) footer.push(reachedLrFootnote);
   return `${table.toString()}\n${footer.join('\n')}\n`;
 }

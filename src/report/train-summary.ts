@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { TrialResult } from '../trial/protocol.js';
-import { fmtBytes, fmtLr, fmtNoise, fmtNum, fmtPct, fmtRate, fmtSec, paint } from './format.js';
+import { belowScaled, fmtBytes, fmtLr, fmtNoise, fmtNum, fmtPct, fmtRate, fmtSec, paint } from './format.js';
 
 interface Facts {
   backend: { name: string; device: string };
@@ -8,8 +8,11 @@ interface Facts {
 }
 
 export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.WriteStream): string {
+  const reached = t.learningRate === null ? 'no step ran' : belowScaled(t.learningRate, t.scaledLearningRate)
+    ? `${fmtLr(t.learningRate)} at its peak (warmup outlasted the run: the scaled ${fmtLr(t.scaledLearningRate)} was never reached)`
+    : fmtLr(t.learningRate);
   const batch = (t.accumulate ?? 1) > 1 ? `micro-batch ${t.batchSize} × accumulate ${t.accumulate} = effective batch ${t.effectiveBatchSize}` : `batch ${t.batchSize}`;
-  const head = `${batch} · lr ${fmtLr(t.learningRate)} · ${p.backend.name} on ${p.backend.device}\n${p.data}\n`;
+  const head = `${batch} · lr ${reached} · ${p.backend.name} on ${p.backend.device}\n${p.data}\n`;
   if (t.outcome !== 'ok') return `${head}${paint(stream, 'red', `${t.outcome}: ${t.reason ?? 'no reason given'}`)}\n`;
   const table = new Table({ head: ['epoch', 'lr (end)', 'train loss', 'train acc', 'val loss', 'val acc', 'seconds'], style: { head: [], border: [] } });
   for (const h of t.history) {

@@ -3,7 +3,9 @@ import type { TrialResult } from '../trial/protocol.js';
 
 export interface SizeSummary {
   batchSize: number;
-  learningRate: number;
+  /** The peak rate the runs reached (null when none ran a step); scaledLearningRate is the target. */
+  learningRate: number | null;
+  scaledLearningRate: number | null;
   runs: number;
   failed: { outcome: string; reason: string | null }[];
   peakMemoryBytes: Stat;
@@ -34,6 +36,11 @@ const stat = (xs: (number | null | undefined)[]): Stat => {
   return v.length === 0 ? { mean: null, std: null, n: 0 } : { mean: mean(v), std: std(v), n: v.length };
 };
 
+const maxOrNull = (xs: (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length === 0 ? null : Math.max(...v);
+};
+
 /** The target used for "epochs to target": configured, else 99% of the best accuracy any run reached. */
 export function targetAccuracy(trials: TrialResult[], configured: number | null): number | null {
   if (configured !== null) return configured;
@@ -49,7 +56,8 @@ export function summarizeSweep(trials: TrialResult[], sizes: number[], target: n
     const toTarget = ok.map((t) => (target === null ? null : (t.history.find((h) => h.valAccuracy >= target)?.epoch ?? null)));
     return {
       batchSize,
-      learningRate: runs[0]?.learningRate ?? 0,
+      learningRate: maxOrNull(runs.map((t) => t.learningRate)),
+      scaledLearningRate: runs[0]?.scaledLearningRate ?? null,
       runs: runs.length,
       failed: runs.filter((t) => t.outcome !== 'ok').map((t) => ({ outcome: t.outcome, reason: t.reason })),
       peakMemoryBytes: stat(ok.map((t) => t.peakMemoryBytes)),

@@ -7,6 +7,7 @@ import { WasmFusedAdamOptimizer } from '../backend/kernels/fused-adam.js';
 import { measureGradientNoise } from './noise.js';
 import { noisePoint, noiseRecord, type GradientNoiseScale, type NoisePoint } from '../noise/record.js';
 import type { NoisePlan } from '../noise/plan.js';
+import { divergence, lossEnds } from './divergence.js';
 import { steadyThroughput, speedMeasured, MIN_WARMUP_STEPS, type SpeedBudget } from './throughput.js';
 import { planIo, type IoPlan } from '../model/shapes.js';
 import { dataShape, modelShape } from '../model/info.js';
@@ -95,6 +96,13 @@ export interface TrainResult {
   warmupSeconds: number;
   /** What the warm-up cost beyond the same steps at the steady rate. */
   warmupExtraSeconds: number;
+  /** The highest rate any step used (below the scaled rate when warmup outlasts the run). */
+  peakLearningRate: number | null;
+  /** Mean training loss of the first and the last steps (see divergence.ts). */
+  initialLoss: number | null;
+  finalLoss: number | null;
+  /** Why the run counts as diverged (NaN/Inf or rising loss, chance accuracy), else null. */
+  divergence: string | null;
   /** Wall seconds of each epoch as it ran: training steps (the first epoch's warm-up too) and validation. */
   epochSeconds: number[];
   peakMemoryBytes: number;
@@ -158,7 +166,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   const xShape = (b: number): number[] => [b, ...io.xShape];
 
   const result: TrainResult = {
-    history: [], steps: 0, samplesPerSecond: null, secondsPerEpoch: null, steadySteps: 0, warmupSteps: 0, warmupSeconds: 0, warmupExtraSeconds: 0, epochSeconds: [],
+    history: [], steps: 0, samplesPerSecond: null, secondsPerEpoch: null, steadySteps: 0, warmupSteps: 0, warmupSeconds: 0, warmupExtraSeconds: 0, peakLearningRate: null, initialLoss: null, finalLoss: null, divergence: null, epochSeconds: [],
     peakMemoryBytes: 0, memoryBaselineBytes: 0, exceededMemoryLimit: false, gradientNoiseScale: null,
     memorySource: `tf.profile peakBytes over training step ${PROFILED_STEP + 1} (tensors of weights, optimizer state, activations, gradients, one batch)`,
   };
@@ -166,7 +174,19 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   let globalStep = 0;
   // A probe keeps stepping past maxSteps until its speed is measured (a few steps are all warm-up).
   const more = () => globalStep < totalSteps || (probe && o.speedBudget !== undefined && !speedMeasured(stepSeconds, o.speedBudget));
-  const finish = (r: TrainResult): TrainResult => Object.assign(r, steadyThroughput(stepSeconds, effective, stepsPerEpoch));
+  const stepLosses: number[] = [];
+  const finish = (r: TrainResult): TrainResult => {
+    Object.assign(r, steadyThroughput(stepSeconds, effective, stepsPerEpoch), lossEnds(stepLosses));
+    const last = r.history[r.history.length - 1];
+    r.divergence = divergence({
+      initialLoss: r.initialLoss, finalLoss: r.finalLoss,
+      losses: r.history.flatMap((h) => [h.trainLoss, h.valLoss]),
+      // A find-max trial's few steps at a warmup rate are not expected to learn.
+      valAccuracy: probe ? null : (last?.valAccuracy ?? null),
+      numClasses: data.numClasses,
+    });
+    return r;
+  };
 
   /** One optimizer step; `fill(k)` loads micro-batch k into the filler. */
   const step = (fill: (k: number) => void): { loss: Tensor; correct: Tensor } => {
@@ -204,7 +224,9 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
     let lr = 0;
     let s = 0;
     for (; (probe || (roundSeconds !== null ? roundTrainSeconds < roundSeconds : s < stepsInEpoch)) && more(); s++, globalStep++) {
-      lr = learningRateAt(o.optimizer, { batchSize: effective, stepsPerEpoch, totalSteps: scheduleSteps, step: globalStep });
+      // A probe's timing steps past maxSteps hold its last scheduled rate: how long the
+      // timing takes must not change the rate the trial reaches and reports.
+      lr = learningRateAt(o.optimizer, { batchSize: effective, stepsPerEpoch, totalSteps: scheduleSteps, step: probe ? Math.min(globalStep, scheduleSteps - 1) : globalStep });
       // Rounds cut across the data's epochs: the batch is the next one of the current data epoch.
       const position = o.rounds ? globalStep % stepsPerEpoch : s;
       if (o.rounds && Math.floor(globalStep / stepsPerEpoch) + 1 !== dataEpoch) {
@@ -212,6 +234,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
         order = shuffledOrder(train.count, o.seed * 1000 + dataEpoch);
       }
       setLearningRate(optimizer, lr);
+      if (result.peakLearningRate === null || lr > result.peakLearningRate) result.peakLearningRate = lr;
       const t0 = performance.now();
       const epochOrder = order;
       const fill = (k: number) => filler.fill(epochOrder, (position * accumulate + k) * o.batchSize);
@@ -233,6 +256,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       tf.dispose([out.loss, out.correct]);
       const seconds = (performance.now() - t0) / 1000;
       roundTrainSeconds += seconds;
+      stepLosses.push(lossValue[0]!);
       lossSum += lossValue[0]! * effective;
       correctSum += correctValue[0]!;
       seen += effective;

@@ -163,3 +163,28 @@ export function describeSchedule(cfg: ScheduleConfig, batchSize: number, stepsPe
   if (cfg.decay === 'cosine') parts.push(`cosine to ${fmt(cfg.minLearningRate ?? 0)}`);
   return parts.join(', ');
 }
+
+/**
+ * The highest rate a run of `totalSteps` steps really uses: the scaled rate once warmup is
+ * over, else the last warmup step's (the ramp and the decay are each monotone, so the
+ * maximum is at step 0 or at min(W, totalSteps − 1)). Null for a run with no steps.
+ */
+export function peakLearningRate(cfg: ScheduleConfig, p: Omit<StepPosition, 'step'>): number | null {
+  if (p.totalSteps < 1) return null;
+  const w = warmupSteps(cfg, p.stepsPerEpoch);
+  const at = (step: number) => learningRateAt(cfg, { ...p, step });
+  return Math.max(at(0), at(Math.min(w, p.totalSteps - 1)));
+}
+
+/**
+ * A warning when warmup does not end within the run, so the run never trains at its
+ * scaled rate (and a cosine decay never starts); null when it does.
+ */
+export function warmupTooLong(cfg: ScheduleConfig, p: Omit<StepPosition, 'step'>): string | null {
+  const w = warmupSteps(cfg, p.stepsPerEpoch);
+  const scaled = scaledLearningRate(cfg, p.batchSize);
+  const peak = peakLearningRate(cfg, p);
+  if (w < p.totalSteps || peak === null || peak >= scaled) return null;
+  const decay = cfg.decay === 'cosine' ? ', and the cosine decay never starts' : '';
+  return `warmup (${w} step${w === 1 ? '' : 's'}) is longer than the run at batch ${p.batchSize} (${p.totalSteps} step${p.totalSteps === 1 ? '' : 's'}): the rate peaks at ${fmt(peak)}, never reaching the scaled ${fmt(scaled)}${decay}`;
+}

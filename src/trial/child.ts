@@ -40,6 +40,8 @@ if (process.send) {
 }
 
 let tfRef: Tf | null = null;
+/** The highest rate a step has used so far, for the failure message of a trial that breaks mid-run. */
+let peakLearningRate: number | null = null;
 
 // The parent names the backend at fork time, so loading TensorFlow.js (most of a trial's
 // start-up) can begin before the trial's spec arrives: a spare process is ready at once.
@@ -94,6 +96,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     noiseEveryEpoch: noisePlan !== null && (spec.noiseEveryEpoch ?? noiseEveryEpochIsCheap(noisePlan, data.train.count)),
     io,
     onStep: (e) => {
+      if (peakLearningRate === null || e.learningRate > peakLearningRate) peakLearningRate = e.learningRate;
       const now = performance.now();
       if (now - lastStepSent < 200 && e.step !== e.stepsPerEpoch) return;
       lastStepSent = now;
@@ -153,7 +156,7 @@ process.on('message', (msg: ParentMessage) => {
       await send({
         type: 'failure', name: err.name, message: err.message, stack: err.stack ?? null,
         code: isBstuneError(e) ? e.code : null, where: isBstuneError(e) ? (e.where ?? null) : null,
-        wasmHeapBytes: wasmHeapBytes(),
+        wasmHeapBytes: wasmHeapBytes(), peakLearningRate,
       });
       process.exit(1);
     },

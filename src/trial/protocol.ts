@@ -41,7 +41,7 @@ export type ChildMessage =
   | { type: 'timed' }
   | { type: 'epoch'; record: EpochRecord }
   | { type: 'result'; measurements: TrialMeasurements }
-  | { type: 'failure'; name: string; message: string; stack: string | null; code: string | null; where: string | null; wasmHeapBytes: number | null };
+  | { type: 'failure'; name: string; message: string; stack: string | null; code: string | null; where: string | null; wasmHeapBytes: number | null; peakLearningRate: number | null };
 
 export type ParentMessage = { type: 'run'; spec: TrialSpec };
 
@@ -53,7 +53,10 @@ export interface TrialResult {
   accumulate: number;
   /** batchSize × accumulate: what one optimizer step trains on (the learning rate follows it). */
   effectiveBatchSize: number;
-  learningRate: number;
+  /** The peak rate the run actually reached (below scaledLearningRate when warmup outlasts it); null when no step ran. */
+  learningRate: number | null;
+  /** The rate scaled from the base for this batch size: the target, which warmup may not reach. */
+  scaledLearningRate: number;
   seed: number;
   outcome: Outcome;
   reason: string | null;
@@ -76,6 +79,9 @@ export interface TrialResult {
   epochSeconds: number[];
   valAccuracy: number | null;
   valLoss: number | null;
+  /** Mean training loss of the first and the last steps: the evidence for "loss rose" (divergence.ts). */
+  initialLoss: number | null;
+  finalLoss: number | null;
   history: EpochRecord[];
   steps: number;
   /** Wall-clock seconds of the whole trial, process start to exit. */

@@ -27,10 +27,11 @@ export function blankResult(spec: TrialSpec, reason: string | null = null): Tria
   // Older specs (a queue job from before accumulation) have no training.accumulate.
   const accumulate = spec.config.training.accumulate ?? 1;
   return {
+    // No step ran: no rate was reached (the scaled target is apart).
     batchSize: spec.batchSize, accumulate, effectiveBatchSize: spec.batchSize * accumulate,
-    learningRate: scaledLearningRate(spec.config.optimizer, spec.batchSize * accumulate), seed: spec.seed, outcome: 'error', reason,
+    learningRate: null, scaledLearningRate: scaledLearningRate(spec.config.optimizer, spec.batchSize * accumulate), seed: spec.seed, outcome: 'error', reason,
     peakMemoryBytes: null, memoryBaselineBytes: null, memorySource: null, processPeakRssBytes: null, deviceMemoryBytes: null,
-    samplesPerSecond: null, secondsPerEpoch: null, warmupSteps: null, warmupSeconds: null, warmupExtraSeconds: null, steadySteps: null, epochSeconds: [], valAccuracy: null, valLoss: null, history: [], steps: 0,
+    samplesPerSecond: null, secondsPerEpoch: null, warmupSteps: null, warmupSeconds: null, warmupExtraSeconds: null, steadySteps: null, epochSeconds: [], valAccuracy: null, valLoss: null, initialLoss: null, finalLoss: null, history: [], steps: 0,
     seconds: 0, overheadSeconds: 0, gradientNoiseScale: null,
   };
 }
@@ -38,7 +39,9 @@ export function blankResult(spec: TrialSpec, reason: string | null = null): Tria
 export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<TrialResult> {
   const started = performance.now();
   const timeoutMs = spec.config.search.trialTimeout * 1000;
-  const base = (): TrialResult => blankResult(spec);
+  // The rate reached, from the step messages, for a trial killed before it could say (a timeout).
+  let stepPeak: number | null = null;
+  const base = (): TrialResult => ({ ...blankResult(spec), learningRate: stepPeak });
 
   return new Promise<TrialResult>((resolve, reject) => {
     if (hooks.signal?.aborted) return reject(interrupted());
@@ -76,7 +79,10 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
 
     child.on('message', (m: ChildMessage) => {
-      if (m.type === 'step') hooks.onStep?.(m);
+      if (m.type === 'step') {
+        if (stepPeak === null || m.learningRate > stepPeak) stepPeak = m.learningRate;
+        hooks.onStep?.(m);
+      }
       else if (m.type === 'timed') prewarm();
       else if (m.type === 'setup') setupSeconds = m.seconds;
       else if (m.type === 'epoch') {
@@ -110,7 +116,7 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
           return reject(new BstuneError(f.code as BstuneError['code'], f.message, f.where ?? undefined));
         }
         const c = classifyFailure({ message: f.message, name: f.name, stderr: proc.stderr(), wasmHeapBytes: f.wasmHeapBytes, exitCode: code, signal, backend: spec.backend });
-        return resolve({ ...r, outcome: c.outcome, reason: c.reason });
+        return resolve({ ...r, learningRate: f.peakLearningRate ?? r.learningRate, outcome: c.outcome, reason: c.reason });
       }
       const c = classifyFailure({ timedOut, exitCode: code, signal, stderr: proc.stderr(), backend: spec.backend });
       const reason = timedOut ? `no result within search.trialTimeout (${spec.config.search.trialTimeout} s)` : c.reason;
@@ -128,8 +134,11 @@ function fromMeasurements(r: TrialResult, m: TrialMeasurements, spec: TrialSpec,
   const oom = m.exceededMemoryLimit && limit !== null;
   return {
     ...r,
-    outcome: oom ? 'oom' : 'ok',
-    reason: oom ? `exceeds memory limit (peak ${formatBytes(m.peakMemoryBytes)} > ${formatBytes(limit)})` : null,
+    outcome: oom ? 'oom' : m.divergence !== null ? 'diverged' : 'ok',
+    reason: oom ? `exceeds memory limit (peak ${formatBytes(m.peakMemoryBytes)} > ${formatBytes(limit)})` : m.divergence,
+    initialLoss: m.initialLoss,
+    finalLoss: m.finalLoss,
+    learningRate: m.peakLearningRate,
     peakMemoryBytes: m.peakMemoryBytes,
     memoryBaselineBytes: m.memoryBaselineBytes,
     memorySource: m.memorySource,

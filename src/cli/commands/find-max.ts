@@ -88,7 +88,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
         ...plan,
         verified: t.outcome === 'ok',
         note: t.outcome === 'ok'
-          ? `checked: ${plan.microBatch} × ${plan.accumulate} trained (peak ${fmtBytes(t.peakMemoryBytes)}, the micro-batch plus the gradient accumulators), learning rate ${fmtLr(t.learningRate)}`
+          ? `checked: ${plan.microBatch} × ${plan.accumulate} trained (peak ${fmtBytes(t.peakMemoryBytes)}, the micro-batch plus the gradient accumulators), learning rate ${fmtLr(t.learningRate ?? t.scaledLearningRate)}`
           : `but the check of ${plan.microBatch} × ${plan.accumulate} ended with ${t.outcome}: ${t.reason ?? 'no reason'}; try a smaller micro-batch`,
       };
     }
@@ -106,7 +106,8 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     largestFit: search.largestFit,
     smallestOom: search.smallestOom,
     wholeTrainingSet: trials[0]?.batchSize === p.trainCount,
-    learningRate: search.maxBatchSize !== null ? scaledLearningRate(config.optimizer, search.maxBatchSize * config.training.accumulate) : null,
+    scaledLearningRate: search.maxBatchSize !== null ? scaledLearningRate(config.optimizer, search.maxBatchSize * config.training.accumulate) : null,
+    scaling: config.optimizer.scaling === 'none' ? 'not scaled: optimizer.scaling none' : `${config.optimizer.scaling} from ${config.optimizer.learningRate} at batch ${config.optimizer.baseBatchSize}`,
     accumulate: config.training.accumulate,
     targetPlan,
     effectiveBatchSize: search.maxBatchSize !== null ? search.maxBatchSize * config.training.accumulate : null,

@@ -1,6 +1,7 @@
 import { loadConfig } from '../../config/load.js';
 import { chooseBackend, type BackendChoice } from '../../backend/resolve.js';
 import { loadDataset } from '../../data/index.js';
+import { warmupTooLong } from '../../train/schedule.js';
 import type { Config } from '../../config/schema.js';
 import type { Context } from '../context.js';
 
@@ -30,4 +31,18 @@ export async function prepare(ctx: Context): Promise<Prepared> {
   const data = await loadDataset(config.data, { seed: config.training.seed, onProgress: (m) => ctx.progress.update(m) });
   ctx.progress.info(`data ${data.source}`);
   return { config, configPath: loaded.path, backend, trainCount: data.train.count, validationCount: data.validation.count, numClasses: data.numClasses, data: data.source };
+}
+
+/**
+ * One line per batch size whose warmup outlasts its run (it never trains at the scaled
+ * rate): printed on stderr (unless --quiet) and kept in the JSON document's `warnings`.
+ */
+export function warmupWarnings(ctx: Context, p: Prepared, sizes: number[]): string[] {
+  const lines = sizes.flatMap((batchSize) => {
+    const stepsPerEpoch = Math.max(1, Math.floor(p.trainCount / batchSize));
+    const w = warmupTooLong(p.config.optimizer, { batchSize, stepsPerEpoch, totalSteps: stepsPerEpoch * p.config.training.epochs });
+    return w === null ? [] : [w];
+  });
+  if (!ctx.args.common.quiet) for (const line of lines) ctx.stderr.write(`bstune: warning: ${line}\n`);
+  return lines;
 }

@@ -96,7 +96,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     ctx.progress.done(`${label}: ${t.outcome === 'ok' ? `val acc ${fmtPct(t.valAccuracy)}, ${fmtRate(t.samplesPerSecond)} samples/s, noise scale ${t.gradientNoiseScale?.final?.toFixed(0) ?? '–'}` : `${t.outcome} (${t.reason ?? ''})`}`, t.outcome === 'ok');
   }
   const candidates: CandidateRun[] = candidateTrials.map((t) => ({
-    batchSize: t.batchSize, learningRate: t.learningRate, outcome: t.outcome, reason: t.reason,
+    batchSize: t.batchSize, learningRate: t.learningRate ?? t.scaledLearningRate, outcome: t.outcome, reason: t.reason,
     peakMemoryBytes: t.peakMemoryBytes, samplesPerSecond: t.samplesPerSecond,
     rounds: t.history.map((h) => ({ steps: h.steps, valAccuracy: h.valAccuracy })),
     noiseFinal: t.gradientNoiseScale?.final ?? null, noiseFinalStdError: t.gradientNoiseScale?.finalStdError ?? null,
@@ -124,7 +124,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
       });
       record(t, batch.batchSize * t.steps);
       const d = divergedReason(t, classes);
-      ctx.progress.done(`${label}: lr ${fmtLr(t.learningRate)} ${d ? `diverged (${d})` : t.outcome === 'ok' ? `val acc ${fmtPct(t.valAccuracy)}` : `${t.outcome} (${t.reason ?? ''})`}`, t.outcome === 'ok' && !d);
+      ctx.progress.done(`${label}: lr ${fmtLr(t.learningRate ?? t.scaledLearningRate)} ${d ? `diverged (${d})` : t.outcome === 'ok' ? `val acc ${fmtPct(t.valAccuracy)}` : `${t.outcome} (${t.reason ?? ''})`}`, t.outcome === 'ok' && !d);
     }
     probeTrials.push(t);
     let probe = probes.find((x) => x.rule === item.rule);

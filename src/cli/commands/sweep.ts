@@ -15,7 +15,7 @@ import { documentTrial, type StoredTrial } from '../../results/record.js';
 import { resumeCommand } from '../resume-command.js';
 import { inputFileHashes } from '../../sweep/input-files.js';
 import { summarizeSweep, targetAccuracy } from '../../sweep/summarize.js';
-import { prepare } from './prepare.js';
+import { prepare, warmupWarnings } from './prepare.js';
 import { writeRunReport } from '../../report/html/from-run.js';
 import { epochsBudget, roundsOf, stepsBudget, timeBudget, type BudgetFacts } from '../../sweep/budget.js';
 import type { Context, CommandOutput } from '../context.js';
@@ -38,6 +38,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const { sizes, repeats } = config.sweep;
   const tooBig = sizes.find((b) => b > p.trainCount);
   if (tooBig !== undefined) throw new BstuneError('BSTUNE_USAGE', `batch size ${tooBig} is larger than the training set (${p.trainCount} samples)`, '--sizes');
+  const warnings = warmupWarnings(ctx, p, sizes);
   // The model and data files' contents are part of what a resume must match.
   const files = await inputFileHashes(config);
   const results = openResults({ ...where, config, files, backend: p.backend, warn: (line) => ctx.stderr.write(`bstune: warning: ${line}\n`) });
@@ -116,7 +117,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const budget = budgetKind === 'steps' ? stepsBudget(p.trainCount, config.optimizer.baseBatchSize, config.training.epochs)
     : budgetKind === 'time' ? (reference() ? timeBudget(reference()!, config.training.epochs) : null) : epochsBudget(config.training.epochs);
   const document = makeDocument('sweep', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials: docTrials }, {
-    resultsFile: outPath, targetAccuracy: target, summary: rows, budget,
+    resultsFile: outPath, targetAccuracy: target, summary: rows, budget, warnings,
   });
   let html = '';
   if (ctx.args.html !== undefined) {

@@ -3,7 +3,7 @@ import { makeDocument } from '../../report/document.js';
 import { trialProgress } from '../../report/trial-progress.js';
 import { renderTrainSummary } from '../../report/train-summary.js';
 import { BstuneError } from '../../errors.js';
-import { prepare } from './prepare.js';
+import { prepare, warmupWarnings } from './prepare.js';
 import type { Context, CommandOutput } from '../context.js';
 
 export async function run(ctx: Context): Promise<CommandOutput> {
@@ -17,11 +17,12 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     const from = ctx.args.batchSize !== undefined ? '--batch-size' : 'optimizer.baseBatchSize';
     throw new BstuneError('BSTUNE_USAGE', `batch size ${batchSize} is larger than the training set (${p.trainCount} samples${p.config.data.trainLimit !== undefined ? `, data.trainLimit / --train-limit ${p.config.data.trainLimit}` : ''})`, from);
   }
+  const warnings = warmupWarnings(ctx, p, [batchSize]);
   const hooks = trialProgress(ctx.progress, `batch ${batchSize}`, p.config.training.epochs);
   ctx.progress.start(`batch ${batchSize}: starting trial…`);
   const trial = await runTrial({ config: p.config, backend: p.backend.name, batchSize, mode: 'full', seed: p.config.training.seed }, { ...hooks, signal: ctx.signal, verbose: ctx.args.common.verbose });
   ctx.progress.done(`batch ${batchSize}: ${trial.outcome}${trial.reason ? ` (${trial.reason})` : ''}`, trial.outcome === 'ok');
-  const document = makeDocument('train', { config: p.config, configPath: p.configPath, backend: p.backend, data: p.data, trials: [trial] });
+  const document = makeDocument('train', { config: p.config, configPath: p.configPath, backend: p.backend, data: p.data, trials: [trial] }, { warnings });
   const ok = trial.outcome === 'ok';
   return {
     document, human: renderTrainSummary(trial, p, ctx.stdout), exitCode: ok ? 0 : 1,

@@ -1,0 +1,61 @@
+/**
+ * Did a run diverge? Pure, and the one rule for every command (train, sweep, find-max,
+ * recommend): a diverged run is a result (its memory and speed were measured) but never
+ * "best", never a target, never a recommendation.
+ *
+ * Diverged when any of:
+ * - a loss is NaN or ±Infinity;
+ * - the training loss at the end (mean of the last steps) is above its start (mean of the
+ *   first steps): training made the model worse;
+ * - the final validation accuracy is within CHANCE_MARGIN of chance (1 / classes): the
+ *   model learned nothing usable. Not applied to a find-max trial (pass null): a few
+ *   steps at a warmup rate are not expected to learn.
+ */
+
+/** Accuracy this close to chance (absolute, 0.05 = 5 points) counts as chance. */
+export const CHANCE_MARGIN = 0.05;
+
+export interface DivergenceInput {
+  /** Mean training loss of the first steps (see lossEnds). */
+  initialLoss: number | null;
+  /** Mean training loss of the last steps. */
+  finalLoss: number | null;
+  /** Every other loss recorded (per-epoch train and validation): one non-finite value is divergence. */
+  losses: readonly number[];
+  /** Final validation accuracy, or null where it says nothing (a probe of a few steps). */
+  valAccuracy: number | null;
+  /** For class-index labels; null (regression, other labels) leaves the chance rule out. */
+  numClasses: number | null;
+}
+
+const fmtLoss = (x: number) => String(Number(x.toPrecision(4)));
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** The reason a run counts as diverged, or null when it does not. */
+export function divergence(i: DivergenceInput): string | null {
+  const all = [i.initialLoss, i.finalLoss, ...i.losses].filter((x): x is number => x !== null);
+  const bad = all.find((x) => !Number.isFinite(x));
+  if (bad !== undefined) return `loss became ${bad}`;
+  if (i.initialLoss !== null && i.finalLoss !== null && i.finalLoss > i.initialLoss) {
+    return `loss rose from ${fmtLoss(i.initialLoss)} to ${fmtLoss(i.finalLoss)}`;
+  }
+  if (i.valAccuracy !== null && i.numClasses !== null && i.numClasses >= 2) {
+    const chance = 1 / i.numClasses;
+    if (i.valAccuracy < chance + CHANCE_MARGIN) {
+      return `val accuracy ${pct(i.valAccuracy)} is within ${Math.round(CHANCE_MARGIN * 100)} pt of chance (${pct(chance)}, ${i.numClasses} classes)`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The start and end of a run's training loss: means over the first and the last k steps,
+ * k = a tenth of the steps (1 to 20), so one noisy small-batch step decides nothing.
+ */
+export function lossEnds(stepLosses: readonly number[]): { initialLoss: number | null; finalLoss: number | null } {
+  const n = stepLosses.length;
+  if (n === 0) return { initialLoss: null, finalLoss: null };
+  const k = Math.max(1, Math.min(20, Math.floor(n / 10)));
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { initialLoss: mean(stepLosses.slice(0, k)), finalLoss: mean(stepLosses.slice(n - k)) };
+}
