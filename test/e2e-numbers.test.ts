@@ -100,3 +100,26 @@ describe('learning rates: the rate a run reached, never an untested one as advic
     expect(doc).not.toHaveProperty('learningRate');
   });
 });
+
+describe('divergence is visible', () => {
+  // SGD with momentum at rate 50: the loss explodes within a few steps.
+  const dir = writeFiles(tmpDir(), {
+    'bstune.yaml': 'optimizer:\n  name: sgd\n  learningRate: 50\n  baseBatchSize: 32\n  momentum: 0.9\ndata: { trainLimit: 640 }\ntraining: { epochs: 2 }\n',
+  });
+
+  it('train: outcome diverged with the reason, exit 1, the document still printed', async () => {
+    const r = await runCli(['train', '-b', '64', '--json'], { cwd: dir, ...TIMEOUT });
+    expect(r.code, r.stderr).toBe(1);
+    const t = (JSON.parse(r.stdout) as Doc).trials[0]! as Trial & { outcome: string; reason: string; initialLoss: number; finalLoss: number };
+    expect(t.outcome).toBe('diverged');
+    expect(t.reason).toMatch(/^loss (rose from|became)/);
+    expect(r.stderr).toMatch(/bstune: error: training at batch 64 ended with diverged: loss/);
+  });
+
+  it('find-max: a diverged trial still fits in memory (exit 0), and the note says its rate does not train', async () => {
+    const r = await runCli(['find-max', '--start', '128', '--min', '128'], { cwd: dir, ...TIMEOUT });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/│ 128 +│ 200 +│ diverged │ loss/);
+    expect(r.stdout).toMatch(/note: batch 128 fits in memory, but its trial diverged \(loss .*\) at learning rate 200: that rate does not train at this batch/);
+  });
+});

@@ -320,3 +320,18 @@ describe('findMaxBatch with the memory model', () => {
     );
   });
 });
+
+describe('a diverged trial fitted in memory', () => {
+  it('step-down stops at a diverged size: it is the largest fit, not an OOM', async () => {
+    const r = await findMaxBatch(defaults, scripted(299, { 256: 'diverged' }));
+    expect(r.maxBatchSize).toBe(256);
+    expect(r.smallestOom).toBe(512);
+    expect(sizes(r.attempts)).toEqual([512, 256]);
+    expect(r.stoppedBy).toBeNull();
+  });
+  it('refinement counts it as a fit too', async () => {
+    const r = await findMaxBatch(opts({ refine: true, refineTrials: 8 }), scripted(299, { 384: 'oom', 320: 'oom', 288: 'diverged' }));
+    expect(r.largestFit).toBe(299);
+    expect(r.attempts.find((a) => a.batchSize === 288)?.outcome).toBe('diverged');
+  });
+});

@@ -264,3 +264,35 @@ describe('configDiff: what a refused resume reports', () => {
     expect(configDiff({ a: 1 }, {})).toEqual(['a: 1 → unset']);
   });
 });
+
+describe('diverged runs in a sweep', () => {
+  const stream = { isTTY: false } as NodeJS.WriteStream;
+  const lineOf = (out: string, b: number) => out.split('\n').find((l) => new RegExp(`^│ ${b}\\b`).test(l)) ?? '';
+  const diverged = (batchSize: number, seed = 42) =>
+    trial({ batchSize, seed, outcome: 'diverged', reason: 'loss became NaN', samplesPerSecond: 900, peakMemoryBytes: 4096, epochs: [[0.1, 0.99]] });
+
+  it('count for memory and speed, never for accuracy, best lines or the target', () => {
+    const ts = [trial({ batchSize: 32, samplesPerSecond: 500, epochs: [[0.5, 0.8]] }), diverged(512)];
+    const rows = summarizeSweep(ts, [32, 512], null);
+    const big = rows[1]!;
+    expect(big.diverged).toEqual([{ reason: 'loss became NaN' }]);
+    expect(big.failed).toEqual([]);
+    expect(big.samplesPerSecond.mean).toBe(900);
+    expect(big.peakMemoryBytes.mean).toBe(4096);
+    expect(big.valAccuracy.n).toBe(0);
+    const target = targetAccuracy(ts.filter((t) => t.outcome === 'ok'), null);
+    expect(target).toBeCloseTo(0.792, 12);
+    const out = renderSweep(rows, { repeats: 1, target, stream });
+    expect(lineOf(out, 512)).toContain('diverged: loss became NaN');
+    expect(lineOf(out, 512)).toContain('900');
+    // Not the highest throughput (900 > 500), nor the highest accuracy (0.99 > 0.8): it diverged.
+    expect(out).toMatch(/highest final val acc: batch 32 .*highest throughput: batch 32/);
+    expect(out).toContain('diverged: NaN/Inf loss, loss above its start, or val accuracy within 5 pt of chance');
+  });
+
+  it('one diverged run among repeats is named in the row', () => {
+    const rows = summarizeSweep([trial({ batchSize: 64, seed: 1 }), diverged(64, 2)], [64], null);
+    const out = renderSweep(rows, { repeats: 2, target: null, stream });
+    expect(lineOf(out, 64)).toContain('64 (1 of 2 diverged)');
+  });
+});

@@ -47,7 +47,7 @@ export function renderFindMax(trials: TrialResult[], s: Summary, p: { backend: {
   const acc = trials.some((t) => (t.accumulate ?? 1) > 1);
   const table = new Table({ head: [acc ? 'micro × accum' : 'batch', 'lr', 'outcome', 'reason', 'peak memory', 'samples/s', 'seconds'], style: { head: [], border: [] } });
   for (const t of trials) {
-    const outcome = t.outcome === 'ok' ? paint(stream, 'green', 'ok') : paint(stream, t.outcome === 'oom' ? 'yellow' : 'red', t.outcome);
+    const outcome = t.outcome === 'ok' ? paint(stream, 'green', 'ok') : paint(stream, t.outcome === 'oom' || t.outcome === 'diverged' ? 'yellow' : 'red', t.outcome);
     table.push([acc ? `${t.batchSize} × ${t.accumulate}` : t.batchSize, fmtReachedLr(t.learningRate, t.scaledLearningRate), outcome, t.reason ?? dash, fmtBytes(t.peakMemoryBytes), fmtRate(t.samplesPerSecond), fmtSec(t.seconds)]);
   }
   const lines: string[] = [];

@@ -20,7 +20,20 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
       table.push([row.batchSize, lr(row), { colSpan: 9, content: paint(opts.stream, 'red', `${f.outcome}: ${f.reason ?? 'no reason'}`) }]);
       continue;
     }
-    const failedNote = row.failed.length > 0 ? ` (${row.failed.length} of ${row.runs} failed)` : '';
+    const notes = [
+      ...(row.failed.length > 0 ? [`${row.failed.length} of ${row.runs} failed`] : []),
+      ...(row.diverged.length > 0 && row.diverged.length < row.runs ? [`${row.diverged.length} of ${row.runs} diverged`] : []),
+    ];
+    const failedNote = notes.length > 0 ? ` (${notes.join(', ')})` : '';
+    if (row.diverged.length > 0 && row.diverged.length + row.failed.length === row.runs) {
+      // Every run that trained diverged: its memory and speed stand, its accuracy is no result.
+      table.push([
+        `${row.batchSize}${failedNote}`, lr(row),
+        pm(row.peakMemoryBytes, (n) => fmtBytes(n), r), pm(row.samplesPerSecond, (n) => fmtRate(n), r), pm(row.epochSeconds, (n) => n.toFixed(2), r),
+        { colSpan: 6, content: paint(opts.stream, 'yellow', `diverged: ${row.diverged[0]!.reason ?? 'no reason'}`) },
+      ]);
+      continue;
+    }
     table.push([
       `${(opts.accumulate ?? 1) > 1 ? `${row.batchSize} × ${opts.accumulate} = ${row.batchSize * opts.accumulate!}` : row.batchSize}${failedNote}`,
       lr(row),
@@ -31,7 +44,7 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
       pm(row.valLoss, (n) => n.toFixed(4), r),
       row.bestValAccuracy.mean === null ? dash : `${pm(row.bestValAccuracy, (n) => fmtPct(n), r)} (${pm(row.bestEpoch, (n) => n.toFixed(r ? 1 : 0), false)})`,
       pm(row.generalizationGap, (n) => `${(n * 100).toFixed(2)} pt`, r),
-      row.epochsToTarget.n === 0 ? dash : `${pm(row.epochsToTarget, (n) => n.toFixed(r ? 1 : 0), r)}${row.reachedTarget < row.runs - row.failed.length ? ` (${row.reachedTarget}/${row.runs - row.failed.length} runs)` : ''}`,
+      row.epochsToTarget.n === 0 ? dash : `${pm(row.epochsToTarget, (n) => n.toFixed(r ? 1 : 0), r)}${row.reachedTarget < row.runs - row.failed.length - row.diverged.length ? ` (${row.reachedTarget}/${row.runs - row.failed.length - row.diverged.length} runs)` : ''}`,
       row.noiseInitial.n === 0 && row.noiseFinal.n === 0 ? dash : `${pm(row.noiseInitial, (n) => fmtNoise(n), r)} → ${pm(row.noiseFinal, (n) => fmtNoise(n), r)}`,
     ]);
   }
@@ -49,6 +62,10 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
   footer.push('     train accuracy from the same kind of pass over a training subset as large as the validation set');
   footer.push('samples/s: steady-state training steps after warm-up; s/epoch: one epoch of training steps at that rate (no validation, no warm-up)');
   footer.push('peak memory: peak tensor bytes of a training step');
+  if (rows.some((row) => row.diverged.length > 0)) {
+    footer.push('diverged: NaN/Inf loss, loss above its start, or val accuracy within 5 pt of chance; its memory and speed are shown,');
+    footer.push('     its accuracy is left out of the highest lines and the target');
+  }
   if ((opts.accumulate ?? 1) > 1) {
     footer.push(`micro × accum: each optimizer step averages the gradients of ${opts.accumulate} micro-batches (training.accumulate); the learning rate follows`);
     footer.push('     the effective batch; peak memory is one micro-batch plus the gradient accumulators (the size of the weights)');

@@ -13,7 +13,7 @@ export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.Writ
     : fmtLr(t.learningRate);
   const batch = (t.accumulate ?? 1) > 1 ? `micro-batch ${t.batchSize} × accumulate ${t.accumulate} = effective batch ${t.effectiveBatchSize}` : `batch ${t.batchSize}`;
   const head = `${batch} · lr ${reached} · ${p.backend.name} on ${p.backend.device}\n${p.data}\n`;
-  if (t.outcome !== 'ok') return `${head}${paint(stream, 'red', `${t.outcome}: ${t.reason ?? 'no reason given'}`)}\n`;
+  if (t.outcome !== 'ok' && t.outcome !== 'diverged') return `${head}${paint(stream, 'red', `${t.outcome}: ${t.reason ?? 'no reason given'}`)}\n`;
   const table = new Table({ head: ['epoch', 'lr (end)', 'train loss', 'train acc', 'val loss', 'val acc', 'seconds'], style: { head: [], border: [] } });
   for (const h of t.history) {
     table.push([h.epoch, fmtLr(h.learningRate), fmtNum(h.trainLoss), fmtPct(h.trainAccuracy), fmtNum(h.valLoss), fmtPct(h.valAccuracy), fmtSec(h.seconds)]);
@@ -23,7 +23,8 @@ export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.Writ
     `s/epoch     ${t.secondsPerEpoch !== null ? t.secondsPerEpoch.toFixed(2) : '–'} (one epoch of training steps at that rate; validation not included)`,
     `warm-up     ${t.warmupSteps ?? 0} steps in ${fmtSec(t.warmupSeconds)}${t.warmupExtraSeconds ? `, ${fmtSec(t.warmupExtraSeconds)} more than at the steady rate` : ''} (kernel set-up, the memory-profiled step, JIT compilation)`,
     `peak memory ${fmtBytes(t.peakMemoryBytes)} tensors${(t.accumulate ?? 1) > 1 ? ' (one micro-batch plus the gradient accumulators)' : ''} (${fmtBytes(t.memoryBaselineBytes)} before the step: weights + optimizer) · process RSS ${fmtBytes(t.processPeakRssBytes)}${t.deviceMemoryBytes !== null ? ` · device ${fmtBytes(t.deviceMemoryBytes)} (${p.backend.name === 'webgpu' ? 'peak WebGPU buffer bytes' : 'nvidia-smi peak'})` : ''}`,
-    `final       val acc ${fmtPct(t.valAccuracy)} · val loss ${fmtNum(t.valLoss)}`,
+    `final       val acc ${fmtPct(t.valAccuracy)} · val loss ${fmtNum(t.valLoss)} · train loss ${fmtNum(t.initialLoss)} → ${fmtNum(t.finalLoss)} (first → last steps)`,
+    ...(t.outcome === 'diverged' ? [paint(stream, 'red', `diverged    ${t.reason ?? 'no reason given'}: this rate does not train at this batch size`)] : []),
     ...noiseLine(t),
     `time        ${fmtSec(t.seconds)} in all, ${fmtSec(t.overheadSeconds)} outside training (process start, backend, data, model)`,
   ];

@@ -78,6 +78,9 @@ export interface TrialOutcome {
 
 export type TryBatch = (batchSize: number) => Promise<TrialOutcome>;
 
+/** Memory-wise a diverged trial fitted: its rate is the problem, not its size. */
+const fits = (a: { outcome: Outcome }): boolean => a.outcome === 'ok' || a.outcome === 'diverged';
+
 function usage(message: string, where: string): BstuneError {
   return new BstuneError('BSTUNE_USAGE', message, where);
 }
@@ -159,7 +162,7 @@ export async function findMaxBatch(
   const attempts: Attempt[] = [];
   const notes: string[] = [];
   const measured = () => attempts.flatMap((a) =>
-    a.peakMemoryBytes !== null && (a.outcome === 'ok' || a.outcome === 'oom') ? [{ batchSize: a.batchSize, bytes: a.peakMemoryBytes }] : []);
+    a.peakMemoryBytes !== null && (fits(a) || a.outcome === 'oom') ? [{ batchSize: a.batchSize, bytes: a.peakMemoryBytes }] : []);
   const attempt = async (batchSize: number, phase: Attempt['phase']): Promise<Attempt> => {
     const before = fitMemory(measured());
     const { outcome, reason, peakMemoryBytes } = await tryBatch(batchSize);
@@ -213,7 +216,7 @@ export async function findMaxBatch(
         notes.push(`stopped at ${b} (${stop.outcome}); smaller sizes not tried because the failure is not an OOM`);
         return stop;
       }
-      if (a.outcome === 'ok') {
+      if (fits(a)) {
         largestFit = b;
         return null;
       }
@@ -262,7 +265,7 @@ export async function findMaxBatch(
         notes.push(`stopped at ${c} (${stop.outcome}) while checking the memory model's prediction${largestFit !== null ? `; ${largestFit} had fitted` : ''}`);
         return result({ maxBatchSize: null, largestFit, smallestOom, stoppedBy: stop });
       }
-      if (a.outcome === 'ok') largestFit = c;
+      if (fits(a)) largestFit = c;
       else smallestOom = c;
     }
     if (!converged && largestFit !== null && grid.above(largestFit) >= smallestOom) converged = true;
@@ -306,7 +309,7 @@ export async function findMaxBatch(
         notes.push(`refinement stopped at ${mid} (${stop.outcome}); ${lo} had fitted`);
         return result({ maxBatchSize: null, largestFit: lo, smallestOom: hi, stoppedBy: stop });
       }
-      if (a.outcome === 'ok') lo = mid;
+      if (fits(a)) lo = mid;
       else hi = mid;
     }
     largestFit = lo;

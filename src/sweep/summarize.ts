@@ -8,6 +8,8 @@ export interface SizeSummary {
   scaledLearningRate: number | null;
   runs: number;
   failed: { outcome: string; reason: string | null }[];
+  /** Runs that trained but diverged (NaN/Inf or rising loss, chance accuracy): their memory and speed count, their accuracy does not. */
+  diverged: { reason: string | null }[];
   peakMemoryBytes: Stat;
   samplesPerSecond: Stat;
   /** Over runs, each run's secondsPerEpoch (steady-state training steps of one epoch). */
@@ -52,6 +54,8 @@ export function summarizeSweep(trials: TrialResult[], sizes: number[], target: n
   return sizes.map((batchSize) => {
     const runs = trials.filter((t) => t.batchSize === batchSize);
     const ok = runs.filter((t) => t.outcome === 'ok');
+    // A diverged run's memory and speed are real measurements; its accuracy is not a result.
+    const measured = runs.filter((t) => t.outcome === 'ok' || t.outcome === 'diverged');
     const best = ok.map((t) => t.history.reduce((b, h) => (h.valAccuracy > b.valAccuracy ? h : b), t.history[0]!));
     const toTarget = ok.map((t) => (target === null ? null : (t.history.find((h) => h.valAccuracy >= target)?.epoch ?? null)));
     return {
@@ -59,10 +63,11 @@ export function summarizeSweep(trials: TrialResult[], sizes: number[], target: n
       learningRate: maxOrNull(runs.map((t) => t.learningRate)),
       scaledLearningRate: runs[0]?.scaledLearningRate ?? null,
       runs: runs.length,
-      failed: runs.filter((t) => t.outcome !== 'ok').map((t) => ({ outcome: t.outcome, reason: t.reason })),
-      peakMemoryBytes: stat(ok.map((t) => t.peakMemoryBytes)),
-      samplesPerSecond: stat(ok.map((t) => t.samplesPerSecond)),
-      epochSeconds: stat(ok.map((t) => t.secondsPerEpoch)),
+      failed: runs.filter((t) => t.outcome !== 'ok' && t.outcome !== 'diverged').map((t) => ({ outcome: t.outcome, reason: t.reason })),
+      diverged: runs.filter((t) => t.outcome === 'diverged').map((t) => ({ reason: t.reason })),
+      peakMemoryBytes: stat(measured.map((t) => t.peakMemoryBytes)),
+      samplesPerSecond: stat(measured.map((t) => t.samplesPerSecond)),
+      epochSeconds: stat(measured.map((t) => t.secondsPerEpoch)),
       valAccuracy: stat(ok.map((t) => t.valAccuracy)),
       valLoss: stat(ok.map((t) => t.valLoss)),
       bestValAccuracy: stat(best.map((h) => h?.valAccuracy)),

@@ -5,8 +5,8 @@
  *
  * Diverged when any of:
  * - a loss is NaN or ±Infinity;
- * - the training loss at the end (mean of the last steps) is above its start (mean of the
- *   first steps): training made the model worse;
+ * - the training loss at the end is more than LOSS_RISE above its start (each a mean over
+ *   at least 32 samples, see lossEnds): training made the model worse;
  * - the final validation accuracy is within CHANCE_MARGIN of chance (1 / classes): the
  *   model learned nothing usable. Not applied to a find-max trial (pass null): a few
  *   steps at a warmup rate are not expected to learn.
@@ -14,6 +14,10 @@
 
 /** Accuracy this close to chance (absolute, 0.05 = 5 points) counts as chance. */
 export const CHANCE_MARGIN = 0.05;
+/** A final loss this fraction above the initial one counts as rising (a loss that barely moved is not divergence). */
+export const LOSS_RISE = 0.1;
+/** Each end of the loss curve is averaged over at least this many samples. */
+export const LOSS_END_SAMPLES = 32;
 
 export interface DivergenceInput {
   /** Mean training loss of the first steps (see lossEnds). */
@@ -36,12 +40,12 @@ export function divergence(i: DivergenceInput): string | null {
   const all = [i.initialLoss, i.finalLoss, ...i.losses].filter((x): x is number => x !== null);
   const bad = all.find((x) => !Number.isFinite(x));
   if (bad !== undefined) return `loss became ${bad}`;
-  if (i.initialLoss !== null && i.finalLoss !== null && i.finalLoss > i.initialLoss) {
+  if (i.initialLoss !== null && i.finalLoss !== null && i.finalLoss > i.initialLoss * (1 + LOSS_RISE)) {
     return `loss rose from ${fmtLoss(i.initialLoss)} to ${fmtLoss(i.finalLoss)}`;
   }
   if (i.valAccuracy !== null && i.numClasses !== null && i.numClasses >= 2) {
     const chance = 1 / i.numClasses;
-    if (i.valAccuracy < chance + CHANCE_MARGIN) {
+    if (i.valAccuracy < chance + CHANCE_MARGIN - 1e-12) {
       return `val accuracy ${pct(i.valAccuracy)} is within ${Math.round(CHANCE_MARGIN * 100)} pt of chance (${pct(chance)}, ${i.numClasses} classes)`;
     }
   }
@@ -49,13 +53,15 @@ export function divergence(i: DivergenceInput): string | null {
 }
 
 /**
- * The start and end of a run's training loss: means over the first and the last k steps,
- * k = a tenth of the steps (1 to 20), so one noisy small-batch step decides nothing.
+ * The start and end of a run's training loss: means over the first and the last steps
+ * that hold at least LOSS_END_SAMPLES samples (one step at batch 32 or more), so one
+ * noisy small-batch step decides nothing, while the start stays the loss at the initial
+ * weights (a rate that explodes does so within a few steps).
  */
-export function lossEnds(stepLosses: readonly number[]): { initialLoss: number | null; finalLoss: number | null } {
+export function lossEnds(stepLosses: readonly number[], batchSize: number): { initialLoss: number | null; finalLoss: number | null } {
   const n = stepLosses.length;
   if (n === 0) return { initialLoss: null, finalLoss: null };
-  const k = Math.max(1, Math.min(20, Math.floor(n / 10)));
+  const k = Math.min(n, Math.max(1, Math.ceil(LOSS_END_SAMPLES / batchSize)));
   const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return { initialLoss: mean(stepLosses.slice(0, k)), finalLoss: mean(stepLosses.slice(n - k)) };
 }

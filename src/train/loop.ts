@@ -176,7 +176,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   const more = () => globalStep < totalSteps || (probe && o.speedBudget !== undefined && !speedMeasured(stepSeconds, o.speedBudget));
   const stepLosses: number[] = [];
   const finish = (r: TrainResult): TrainResult => {
-    Object.assign(r, steadyThroughput(stepSeconds, effective, stepsPerEpoch), lossEnds(stepLosses));
+    Object.assign(r, steadyThroughput(stepSeconds, effective, stepsPerEpoch), lossEnds(stepLosses, effective));
     const last = r.history[r.history.length - 1];
     r.divergence = divergence({
       initialLoss: r.initialLoss, finalLoss: r.finalLoss,

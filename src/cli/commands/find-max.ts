@@ -29,7 +29,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   // A resume reuses what a trial measured (fits or out of memory) and runs errors and timeouts again.
   const reusable = (b: number) => {
     const last = [...results.stored].reverse().find((t) => t.batchSize === b);
-    return last && (last.outcome === 'ok' || last.outcome === 'oom') ? last : undefined;
+    return last && (last.outcome === 'ok' || last.outcome === 'oom' || last.outcome === 'diverged') ? last : undefined;
   };
   const reusableCount = new Set(results.stored.filter((t) => reusable(t.batchSize) === t).map((t) => t.batchSize)).size;
   ctx.progress.info(`results ${results.path}${results.resuming ? ` (resuming: ${reusableCount} finished trials there)` : ''}`);
@@ -58,8 +58,10 @@ export async function run(ctx: Context): Promise<CommandOutput> {
         trials.push(t);
         const detail = t.outcome === 'ok'
           ? `fits (peak ${fmtBytes(t.peakMemoryBytes)}, ${fmtRate(t.samplesPerSecond)} samples/s)`
-          : `${t.outcome}: ${t.reason ?? 'no reason'}`;
-        ctx.progress.done(`trying ${batchSize}… ${detail}${before ? ' (from the results file)' : ''}`, t.outcome === 'ok' ? true : t.outcome === 'oom' ? 'warn' : false);
+          : t.outcome === 'diverged'
+            ? `fits (peak ${fmtBytes(t.peakMemoryBytes)}), but diverged: ${t.reason ?? 'no reason'}`
+            : `${t.outcome}: ${t.reason ?? 'no reason'}`;
+        ctx.progress.done(`trying ${batchSize}… ${detail}${before ? ' (from the results file)' : ''}`, t.outcome === 'ok' ? true : t.outcome === 'oom' || t.outcome === 'diverged' ? 'warn' : false);
         return { outcome: t.outcome, reason: t.reason, peakMemoryBytes: t.peakMemoryBytes };
       },
     );
@@ -96,11 +98,11 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const limit = config.device.memoryLimit;
   const device = deviceForPrediction({ deviceMemory: ctx.args.deviceMemory ?? null, memoryLimit: limit, backend: p.backend });
   const model = reportModel(fitMemory(search.attempts.flatMap((a) =>
-    a.peakMemoryBytes !== null && (a.outcome === 'ok' || a.outcome === 'oom') ? [{ batchSize: a.batchSize, bytes: a.peakMemoryBytes }] : [])), device);
+    a.peakMemoryBytes !== null && (a.outcome === 'ok' || a.outcome === 'oom' || a.outcome === 'diverged') ? [{ batchSize: a.batchSize, bytes: a.peakMemoryBytes }] : [])), device);
   const wall = (performance.now() - started) / 1000;
   // Of the trials run now: a reused trial's time was spent by the run that wrote it.
   const overhead = trials.filter((t) => !reusedTrials.has(t)).reduce((a, t) => a + t.overheadSeconds, 0);
-  const best = search.largestFit !== null ? trials.find((t) => t.batchSize === search.largestFit && t.outcome === 'ok') ?? null : null;
+  const best = search.largestFit !== null ? trials.find((t) => t.batchSize === search.largestFit && (t.outcome === 'ok' || t.outcome === 'diverged')) ?? null : null;
   const summary = {
     maxBatchSize: search.maxBatchSize,
     largestFit: search.largestFit,
@@ -116,6 +118,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     memoryMeaning: limit !== null ? `peak tensor memory against --memory-limit ${fmtBytes(limit)}` : p.backend.memory,
     notes: [
       ...search.notes,
+      ...divergedNotes(trials),
       ...(reused.length > 0 ? [`${reused.length === 1 ? 'the trial at' : 'trials at'} ${reused.join(', ')} came from the results file (--resume), not run again`] : []),
     ],
     stoppedBy: search.stoppedBy,
@@ -147,4 +150,10 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     return { document, human, exitCode: ExitCode.failure, error };
   }
   return { document, human, exitCode: search.maxBatchSize === null ? ExitCode.nothingFits : ExitCode.ok };
+}
+
+/** A diverged trial fitted in memory (the search counts it as a fit), but its rate did not train. */
+function divergedNotes(trials: TrialResult[]): string[] {
+  return trials.filter((t) => t.outcome === 'diverged').map((t) =>
+    `batch ${t.batchSize} fits in memory, but its trial diverged (${t.reason ?? 'no reason'}) at learning rate ${t.learningRate !== null ? fmtLr(t.learningRate) : '–'}: that rate does not train at this batch`);
 }

@@ -46,8 +46,10 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const stored = results.stored;
   // A run that failed (an OOM kill, a timeout) may pass on a second try: resume re-runs it,
   // and the newest line for a (batch, seed) is the one that counts.
-  const done = stored.filter((t, i) => t.outcome === 'ok' && !stored.slice(i + 1).some((u) => u.batchSize === t.batchSize && u.seed === t.seed));
-  const retried = new Set(stored.filter((t) => t.outcome !== 'ok').map((t) => `${t.batchSize}/${t.seed}`)).size;
+  // A diverged run is a result (the same seed diverges again): it is not re-run.
+  const finished = (t: StoredTrial) => t.outcome === 'ok' || t.outcome === 'diverged';
+  const done = stored.filter((t, i) => finished(t) && !stored.slice(i + 1).some((u) => u.batchSize === t.batchSize && u.seed === t.seed));
+  const retried = new Set(stored.filter((t) => !finished(t)).map((t) => `${t.batchSize}/${t.seed}`)).size;
   const resumeNote = results.resuming ? ` (resuming: ${done.length} finished runs there${retried ? `, ${retried} failed ones to re-run` : ''})` : '';
   ctx.progress.info(`results ${outPath}${resumeNote}`);
 
@@ -129,7 +131,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const human = `${renderSweep(rows, { repeats, accumulate: config.training.accumulate, target, targetConfigured: config.sweep.targetAccuracy !== null, stream: ctx.stdout })}${budgetLine}results: ${outPath}\n${html}`;
   const failures = ordered.filter((t) => t.outcome !== 'ok');
   const error = failures.length > 0
-    ? `${failures.length} of ${ordered.length} runs failed: ${failures.map((t) => `batch ${t.batchSize} ${t.outcome} (${t.reason ?? 'no reason'})`).join('; ')}`
+    ? `${failures.length} of ${ordered.length} runs ${failures.every((t) => t.outcome === 'diverged') ? 'diverged' : 'failed'}: ${failures.map((t) => `batch ${t.batchSize} ${t.outcome} (${t.reason ?? 'no reason'})`).join('; ')}`
     : undefined;
   return { document, human, exitCode: failed > 0 ? ExitCode.failure : ExitCode.ok, ...(error ? { error } : {}) };
 }
@@ -196,7 +198,7 @@ async function runAll(ctx: Context, runner: TrialRunner, todo: Run[], n: Count, 
       n.finished++;
       running.finish(label, t.outcome === 'ok'
         ? `${label}: val acc ${fmtPct(t.valAccuracy)}, ${fmtRate(t.samplesPerSecond)} samples/s`
-        : `${label}: ${t.outcome} (${t.reason ?? 'no reason'})`, t.outcome === 'ok');
+        : `${label}: ${t.outcome} (${t.reason ?? 'no reason'})`, t.outcome === 'ok' ? true : t.outcome === 'diverged' ? 'warn' : false);
     } catch (e) {
       if (isBstuneError(e) && e.code === 'BSTUNE_INTERRUPTED') return;
       if (isBstuneError(e) && e.code === 'BSTUNE_QUEUE_LOST') lost ??= e;

@@ -21,7 +21,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const hooks = trialProgress(ctx.progress, `batch ${batchSize}`, p.config.training.epochs);
   ctx.progress.start(`batch ${batchSize}: starting trial…`);
   const trial = await runTrial({ config: p.config, backend: p.backend.name, batchSize, mode: 'full', seed: p.config.training.seed }, { ...hooks, signal: ctx.signal, verbose: ctx.args.common.verbose });
-  ctx.progress.done(`batch ${batchSize}: ${trial.outcome}${trial.reason ? ` (${trial.reason})` : ''}`, trial.outcome === 'ok');
+  ctx.progress.done(`batch ${batchSize}: ${trial.outcome}${trial.reason ? ` (${trial.reason})` : ''}`, trial.outcome === 'ok' ? true : trial.outcome === 'diverged' ? 'warn' : false);
   const document = makeDocument('train', { config: p.config, configPath: p.configPath, backend: p.backend, data: p.data, trials: [trial] }, { warnings });
   const ok = trial.outcome === 'ok';
   return {
