@@ -257,6 +257,10 @@ describe('warmupTooLong', () => {
     expect(warmupTooLong(cfg({ warmup: { steps: 100 }, decay: 'cosine' }), { batchSize: 128, stepsPerEpoch: 20, totalSteps: 60 }))
       .toBe('warmup (100 steps) is longer than the run at batch 128 (60 steps): the rate peaks at 0.00277, never reaching the scaled 0.004, and the cosine decay never starts');
   });
+  it('warmup exactly as long as the run: the last step is still on the ramp', () => {
+    expect(warmupTooLong(cfg({ warmup: { steps: 6 } }), { batchSize: 64, stepsPerEpoch: 6, totalSteps: 6 }))
+      .toBe('warmup (6 steps) lasts all of the run at batch 64 (6 steps): the rate peaks at 0.001833, never reaching the scaled 0.002');
+  });
   it('is null when warmup ends in time, when there is none, and below the base batch (nothing to ramp)', () => {
     expect(warmupTooLong(cfg({ warmup: { steps: 59 } }), { batchSize: 128, stepsPerEpoch: 20, totalSteps: 60 })).toBeNull();
     expect(warmupTooLong(cfg({ warmup: {} }), { batchSize: 128, stepsPerEpoch: 20, totalSteps: 60 })).toBeNull();

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarizeSweep, targetAccuracy } from '../src/sweep/summarize.js';
 import { appendResult, configHash, defaultResultsPath, readResults, type StoredTrial } from '../src/sweep/results.js';
-import { renderSweep } from '../src/report/sweep-table.js';
+import { pm, renderSweep, withinNoise } from '../src/report/sweep-table.js';
 import { parseConfigText } from '../src/config/load.js';
 import { BstuneError } from '../src/errors.js';
 import type { TrialResult } from '../src/trial/protocol.js';
@@ -96,7 +96,7 @@ describe('summarizeSweep', () => {
       trial({ batchSize: 32, epochs: [[0.5, 0.6], [0.6, 0.7]] }),
     ];
     const [a, b] = summarizeSweep(ts, [16, 32], 0.75);
-    expect(a!.epochsToTarget).toEqual({ mean: 2, std: 0, n: 1 });
+    expect(a!.epochsToTarget).toEqual({ mean: 2, std: null, n: 1 });
     expect(a!.reachedTarget).toBe(1);
     expect(b!.epochsToTarget).toEqual({ mean: null, std: null, n: 0 });
     expect(b!.reachedTarget).toBe(0);
@@ -113,8 +113,8 @@ describe('summarizeSweep', () => {
     const [part, all, absent] = summarizeSweep(ts, [64, 128, 256], null);
     expect(part!.runs).toBe(2);
     expect(part!.failed).toEqual([{ outcome: 'timeout', reason: 'no result within 600 s' }]);
-    expect(part!.samplesPerSecond).toEqual({ mean: 300, std: 0, n: 1 });
-    expect(part!.valAccuracy).toEqual({ mean: 0.8, std: 0, n: 1 });
+    expect(part!.samplesPerSecond).toEqual({ mean: 300, std: null, n: 1 });
+    expect(part!.valAccuracy).toEqual({ mean: 0.8, std: null, n: 1 });
     expect(all!.runs).toBe(1);
     expect(all!.failed).toEqual([{ outcome: 'oom', reason: 'RangeError: Array buffer allocation failed' }]);
     expect(all!.learningRate).toBeCloseTo(0.004, 12);
@@ -136,14 +136,14 @@ describe('renderSweep', () => {
     expect(line(out, 64)).toContain('error: TypeError: boom');
     expect(line(out, 32)).toContain('80.00%');
     expect(out).toContain('epochs to 79.00%');
-    expect(out).toMatch(/highest final val acc: batch 32 \(80\.00%\); highest throughput: batch 32 \(500 samples\/s\)/);
+    expect(out).toContain('highest final val acc: batch 32 (80.00%)\nhighest throughput: batch 32 (500 samples/s)');
     expect(out).not.toContain('±');
   });
 
   it('with repeats, cells show mean ± std', () => {
     const ts = [trial({ batchSize: 16, seed: 1, epochs: [[0.5, 0.8]] }), trial({ batchSize: 16, seed: 2, epochs: [[0.5, 0.6]] })];
     const out = renderSweep(summarizeSweep(ts, [16], null), { repeats: 2, target: null, stream });
-    expect(line(out, 16)).toContain('70.00% ± 14.14%');
+    expect(line(out, 16)).toContain('70.00% ± 14.14 pt');
   });
 });
 
@@ -286,7 +286,7 @@ describe('diverged runs in a sweep', () => {
     expect(lineOf(out, 512)).toContain('diverged: loss became NaN');
     expect(lineOf(out, 512)).toContain('900');
     // Not the highest throughput (900 > 500), nor the highest accuracy (0.99 > 0.8): it diverged.
-    expect(out).toMatch(/highest final val acc: batch 32 .*highest throughput: batch 32/);
+    expect(out).toMatch(/highest final val acc: batch 32 [\s\S]*highest throughput: batch 32 /);
     expect(out).toContain('diverged: NaN/Inf loss, loss above its start, or val accuracy within 5 pt of chance');
   });
 
@@ -294,5 +294,57 @@ describe('diverged runs in a sweep', () => {
     const rows = summarizeSweep([trial({ batchSize: 64, seed: 1 }), diverged(64, 2)], [64], null);
     const out = renderSweep(rows, { repeats: 2, target: null, stream });
     expect(lineOf(out, 64)).toContain('64 (1 of 2 diverged)');
+  });
+});
+
+describe('statistics in the sweep table', () => {
+  const stream = { isTTY: false } as NodeJS.WriteStream;
+  const lineOf = (out: string, b: number) => out.split('\n').find((l) => new RegExp(`^│ ${b}\\b`).test(l)) ?? '';
+  const at = (batchSize: number, seed: number, acc: number, sps: number, gap = 0.01) =>
+    trial({ batchSize, seed, samplesPerSecond: sps, epochs: [[acc + gap, acc]] });
+
+  it('rows come sorted by batch size, whatever order --sizes gave', () => {
+    const rows = summarizeSweep([at(128, 1, 0.8, 10), at(16, 1, 0.8, 10), at(64, 1, 0.8, 10)], [128, 16, 64], null);
+    expect(rows.map((r) => r.batchSize)).toEqual([16, 64, 128]);
+  });
+
+  it('one notation: accuracy in %, its ± and the gap in points (pt)', () => {
+    const rows = summarizeSweep([at(32, 1, 0.8, 100, 0.02), at(32, 2, 0.9, 100, 0.04)], [32], null);
+    const row = lineOf(renderSweep(rows, { repeats: 2, target: null, stream }), 32);
+    expect(row).toContain('85.00% ± 7.07 pt');
+    expect(row).toContain('3.00 pt ± 1.41 pt');
+    expect(row).not.toMatch(/± [\d.]+%/);
+  });
+
+  it('no "± 0": not for a single run, not for a spread that rounds to zero', () => {
+    expect(pm({ mean: 0.8, std: null, n: 1 }, (n) => n.toFixed(2), true)).toBe('0.80');
+    expect(pm({ mean: 1000, std: 0.2, n: 3 }, (n) => n.toFixed(0), true)).toBe('1000');
+    expect(pm({ mean: 1000, std: 12, n: 3 }, (n) => n.toFixed(0), true)).toBe('1000 ± 12');
+    // A size with one finished run among repeats: the JSON says null, the table shows no ±.
+    const rows = summarizeSweep([at(64, 1, 0.8, 300), failed(64, 'timeout', 'x', 2)], [64], null);
+    expect(rows[0]!.valAccuracy.std).toBeNull();
+    expect(lineOf(renderSweep(rows, { repeats: 2, target: null, stream }), 64)).not.toContain('±');
+  });
+
+  it('s/epoch ± is over runs', () => {
+    const rows = summarizeSweep([trial({ batchSize: 8, seed: 1, secondsPerEpoch: 1 }), trial({ batchSize: 8, seed: 2, secondsPerEpoch: 3 })], [8], null);
+    expect(rows[0]!.epochSeconds).toMatchObject({ mean: 2, n: 2 });
+    expect(lineOf(renderSweep(rows, { repeats: 2, target: null, stream }), 8)).toContain('2.00 ± 1.41');
+  });
+
+  it('"highest" lines say which sizes are within noise (means less than one sd apart)', () => {
+    expect(withinNoise({ mean: 0.9, std: 0.01, n: 3 }, { mean: 0.895, std: 0.002, n: 3 })).toBe(true);
+    expect(withinNoise({ mean: 0.9, std: 0.01, n: 3 }, { mean: 0.85, std: 0.01, n: 3 })).toBe(false);
+    expect(withinNoise({ mean: 0.9, std: null, n: 1 }, { mean: 0.9, std: null, n: 1 })).toBe(false);
+    const ts = [at(16, 1, 0.90, 100), at(16, 2, 0.88, 110), at(32, 1, 0.895, 200), at(32, 2, 0.889, 210), at(64, 1, 0.70, 400), at(64, 2, 0.72, 405)];
+    const out = renderSweep(summarizeSweep(ts, [16, 32, 64], null), { repeats: 2, target: null, stream });
+    expect(out).toContain('highest final val acc: batch 32 (89.20%), within noise of batch 16 (89.00%)');
+    expect(out).toContain('highest throughput: batch 64 (403 samples/s)\n');
+    expect(out).toContain('within noise: means less than one standard deviation apart');
+  });
+
+  it('single runs: the highest lines say there is no noise estimate', () => {
+    const out = renderSweep(summarizeSweep([at(16, 1, 0.9, 100), at(32, 1, 0.8, 200)], [16, 32], null), { repeats: 1, target: null, stream });
+    expect(out).toContain('one run per size: differences may be noise; --repeats 3 measures it');
   });
 });

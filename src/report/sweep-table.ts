@@ -2,9 +2,32 @@ import Table from 'cli-table3';
 import type { SizeSummary, Stat } from '../sweep/summarize.js';
 import { belowScaled, dash, fmtBytes, fmtNoise, fmtPct, fmtRate, fmtReachedLr, paint, reachedLrFootnote } from './format.js';
 
-// A spread of exactly zero (peak memory is the same for every seed) is left out.
-const pm = (s: Stat, f: (n: number) => string, repeats: boolean): string =>
-  s.mean === null ? dash : repeats && s.n > 1 && (s.std ?? 0) > 0 ? `${f(s.mean)} ± ${f(s.std ?? 0)}` : f(s.mean);
+/**
+ * mean ± sd over runs. No ± for a single run, nor for a spread that shows as zero (peak
+ * memory is the same for every seed). `spread` formats the sd: accuracies are levels in %,
+ * their sd a difference in points (pt), like the gap.
+ */
+export const pm = (s: Stat, f: (n: number) => string, repeats: boolean, spread: (n: number) => string = f): string => {
+  if (s.mean === null) return dash;
+  if (!repeats || s.n < 2 || s.std === null) return f(s.mean);
+  const sd = spread(s.std);
+  return /[1-9]/.test(sd) ? `${f(s.mean)} ± ${sd}` : f(s.mean);
+};
+const pt = (n: number) => `${(n * 100).toFixed(2)} pt`;
+
+/** Two means within one sd of each other (the larger sd) are not told apart; single runs have no sd. */
+export function withinNoise(a: Stat, b: Stat): boolean {
+  if (a.mean === null || b.mean === null || a.n < 2 || b.n < 2 || a.std === null || b.std === null) return false;
+  return Math.abs(a.mean - b.mean) <= Math.max(a.std, b.std);
+}
+
+/** "batch 64 (89.30%)", plus the sizes within noise of it. */
+function highest(rows: SizeSummary[], key: 'valAccuracy' | 'samplesPerSecond', f: (n: number) => string): string {
+  const best = rows.reduce((a, b) => ((b[key].mean ?? -Infinity) > (a[key].mean ?? -Infinity) ? b : a));
+  const close = rows.filter((r) => r !== best && withinNoise(best[key], r[key]));
+  const noise = close.length > 0 ? `, within noise of ${close.map((r) => `batch ${r.batchSize} (${f(r[key].mean!)})`).join(', ')}` : '';
+  return `batch ${best.batchSize} (${f(best[key].mean!)})${noise}`;
+}
 
 const lr = (row: SizeSummary): string => (row.scaledLearningRate === null ? dash : fmtReachedLr(row.learningRate, row.scaledLearningRate));
 
@@ -40,10 +63,10 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
       pm(row.peakMemoryBytes, (n) => fmtBytes(n), r),
       pm(row.samplesPerSecond, (n) => fmtRate(n), r),
       pm(row.epochSeconds, (n) => n.toFixed(2), r),
-      pm(row.valAccuracy, (n) => fmtPct(n), r),
+      pm(row.valAccuracy, (n) => fmtPct(n), r, pt),
       pm(row.valLoss, (n) => n.toFixed(4), r),
-      row.bestValAccuracy.mean === null ? dash : `${pm(row.bestValAccuracy, (n) => fmtPct(n), r)} (${pm(row.bestEpoch, (n) => n.toFixed(r ? 1 : 0), false)})`,
-      pm(row.generalizationGap, (n) => `${(n * 100).toFixed(2)} pt`, r),
+      row.bestValAccuracy.mean === null ? dash : `${pm(row.bestValAccuracy, (n) => fmtPct(n), r, pt)} (${pm(row.bestEpoch, (n) => n.toFixed(r ? 1 : 0), false)})`,
+      pm(row.generalizationGap, pt, r),
       row.epochsToTarget.n === 0 ? dash : `${pm(row.epochsToTarget, (n) => n.toFixed(r ? 1 : 0), r)}${row.reachedTarget < row.runs - row.failed.length - row.diverged.length ? ` (${row.reachedTarget}/${row.runs - row.failed.length - row.diverged.length} runs)` : ''}`,
       row.noiseInitial.n === 0 && row.noiseFinal.n === 0 ? dash : `${pm(row.noiseInitial, (n) => fmtNoise(n), r)} → ${pm(row.noiseFinal, (n) => fmtNoise(n), r)}`,
     ]);
@@ -51,14 +74,16 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
   const ok = rows.filter((x) => x.valAccuracy.mean !== null);
   const footer: string[] = [];
   if (ok.length > 0) {
-    const bestAcc = ok.reduce((a, b) => (b.valAccuracy.mean! > a.valAccuracy.mean! ? b : a));
-    const bestSpeed = ok.reduce((a, b) => ((b.samplesPerSecond.mean ?? 0) > (a.samplesPerSecond.mean ?? 0) ? b : a));
-    footer.push(`highest final val acc: batch ${bestAcc.batchSize} (${fmtPct(bestAcc.valAccuracy.mean)}); highest throughput: batch ${bestSpeed.batchSize} (${fmtRate(bestSpeed.samplesPerSecond.mean)} samples/s)`);
+    footer.push(`highest final val acc: ${highest(ok, 'valAccuracy', fmtPct)}`);
+    footer.push(`highest throughput: ${highest(ok, 'samplesPerSecond', (n) => `${fmtRate(n)} samples/s`)}`);
+    footer.push(r
+      ? '     (within noise: means less than one standard deviation apart, over the repeats)'
+      : '     (one run per size: differences may be noise; --repeats 3 measures it)');
   }
   if (opts.target !== null) {
     footer.push(`epochs to ${fmtPct(opts.target)} = first epoch whose val acc reached it (${opts.targetConfigured ? 'sweep.targetAccuracy' : '99% of the best val acc any run reached'}; – = never)`);
   }
-  footer.push('gap: train minus validation accuracy after the last epoch, in percentage points (pt);');
+  footer.push(`gap: train minus validation accuracy after the last epoch, in percentage points (pt)${r ? '; ± is the sd over runs (pt for accuracies)' : ''};`);
   footer.push('     train accuracy from the same kind of pass over a training subset as large as the validation set');
   footer.push('samples/s: steady-state training steps after warm-up; s/epoch: one epoch of training steps at that rate (no validation, no warm-up)');
   footer.push('peak memory: peak tensor bytes of a training step');

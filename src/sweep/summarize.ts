@@ -35,7 +35,8 @@ export interface Stat {
 
 const stat = (xs: (number | null | undefined)[]): Stat => {
   const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
-  return v.length === 0 ? { mean: null, std: null, n: 0 } : { mean: mean(v), std: std(v), n: v.length };
+  // A single run has no spread to report (not a spread of 0).
+  return v.length === 0 ? { mean: null, std: null, n: 0 } : { mean: mean(v), std: v.length > 1 ? std(v) : null, n: v.length };
 };
 
 const maxOrNull = (xs: (number | null)[]): number | null => {
@@ -50,8 +51,9 @@ export function targetAccuracy(trials: TrialResult[], configured: number | null)
   return Number.isFinite(best) ? best * 0.99 : null;
 }
 
+/** One row per batch size, smallest first, whatever order the sizes were given in. */
 export function summarizeSweep(trials: TrialResult[], sizes: number[], target: number | null): SizeSummary[] {
-  return sizes.map((batchSize) => {
+  return [...new Set(sizes)].sort((a, b) => a - b).map((batchSize) => {
     const runs = trials.filter((t) => t.batchSize === batchSize);
     const ok = runs.filter((t) => t.outcome === 'ok');
     // A diverged run's memory and speed are real measurements; its accuracy is not a result.

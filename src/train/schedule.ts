@@ -186,5 +186,6 @@ export function warmupTooLong(cfg: ScheduleConfig, p: Omit<StepPosition, 'step'>
   const peak = peakLearningRate(cfg, p);
   if (w < p.totalSteps || peak === null || peak >= scaled) return null;
   const decay = cfg.decay === 'cosine' ? ', and the cosine decay never starts' : '';
-  return `warmup (${w} step${w === 1 ? '' : 's'}) is longer than the run at batch ${p.batchSize} (${p.totalSteps} step${p.totalSteps === 1 ? '' : 's'}): the rate peaks at ${fmt(peak)}, never reaching the scaled ${fmt(scaled)}${decay}`;
+  const verb = w > p.totalSteps ? 'is longer than' : 'lasts all of';
+  return `warmup (${w} step${w === 1 ? '' : 's'}) ${verb} the run at batch ${p.batchSize} (${p.totalSteps} step${p.totalSteps === 1 ? '' : 's'}): the rate peaks at ${fmt(peak)}, never reaching the scaled ${fmt(scaled)}${decay}`;
 }
