@@ -287,7 +287,7 @@ describe('diverged runs in a sweep', () => {
     expect(lineOf(out, 512)).toContain('900');
     // Not the highest throughput (900 > 500), nor the highest accuracy (0.99 > 0.8): it diverged.
     expect(out).toMatch(/highest final val acc: batch 32 [\s\S]*highest throughput: batch 32 /);
-    expect(out).toContain('diverged: NaN/Inf loss, loss above its start, or val accuracy within 5 pt of chance');
+    expect(out).toContain('diverged: NaN/Inf loss, loss above its start, or stuck within 5 pt of chance after a loss spike');
   });
 
   it('one diverged run among repeats is named in the row', () => {

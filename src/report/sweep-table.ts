@@ -88,7 +88,7 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
   footer.push('samples/s: steady-state training steps after warm-up; s/epoch: one epoch of training steps at that rate (no validation, no warm-up)');
   footer.push('peak memory: peak tensor bytes of a training step');
   if (rows.some((row) => row.diverged.length > 0)) {
-    footer.push('diverged: NaN/Inf loss, loss above its start, or val accuracy within 5 pt of chance; its memory and speed are shown,');
+    footer.push('diverged: NaN/Inf loss, loss above its start, or stuck within 5 pt of chance after a loss spike; memory and speed shown,');
     footer.push('     its accuracy is left out of the highest lines and the target');
   }
   if ((opts.accumulate ?? 1) > 1) {

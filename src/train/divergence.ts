@@ -7,15 +7,20 @@
  * - a loss is NaN or ±Infinity;
  * - the training loss at the end is more than LOSS_RISE above its start (each a mean over
  *   at least 32 samples, see lossEnds): training made the model worse;
- * - the final validation accuracy is within CHANCE_MARGIN of chance (1 / classes): the
- *   model learned nothing usable. Not applied to a find-max trial (pass null): a few
- *   steps at a warmup rate are not expected to learn.
+ * - stuck at chance after blowing up: the final validation accuracy is within CHANCE_MARGIN
+ *   of chance (1 / classes), the training loss spiked more than LOSS_RISE above its start
+ *   on the way and ended no more than STUCK_FALL below it (a rate too high that left the
+ *   logits flat). A short run at a small rate, still near chance but with no spike, has not
+ *   diverged: it has not trained long enough. Not applied to a find-max trial (pass null):
+ *   a few steps at a warmup rate are not expected to learn.
  */
 
 /** Accuracy this close to chance (absolute, 0.05 = 5 points) counts as chance. */
 export const CHANCE_MARGIN = 0.05;
 /** A final loss this fraction above the initial one counts as rising (a loss that barely moved is not divergence). */
 export const LOSS_RISE = 0.1;
+/** At chance, a loss that fell by less than this fraction counts as stuck. */
+export const STUCK_FALL = 0.05;
 /** Each end of the loss curve is averaged over at least this many samples. */
 export const LOSS_END_SAMPLES = 32;
 
@@ -24,6 +29,8 @@ export interface DivergenceInput {
   initialLoss: number | null;
   /** Mean training loss of the last steps. */
   finalLoss: number | null;
+  /** Highest training loss on the way (over the same windows as the ends); null if unknown. */
+  peakLoss: number | null;
   /** Every other loss recorded (per-epoch train and validation): one non-finite value is divergence. */
   losses: readonly number[];
   /** Final validation accuracy, or null where it says nothing (a probe of a few steps). */
@@ -45,8 +52,10 @@ export function divergence(i: DivergenceInput): string | null {
   }
   if (i.valAccuracy !== null && i.numClasses !== null && i.numClasses >= 2) {
     const chance = 1 / i.numClasses;
-    if (i.valAccuracy < chance + CHANCE_MARGIN - 1e-12) {
-      return `val accuracy ${pct(i.valAccuracy)} is within ${Math.round(CHANCE_MARGIN * 100)} pt of chance (${pct(chance)}, ${i.numClasses} classes)`;
+    const { initialLoss: a, finalLoss: z, peakLoss: peak } = i;
+    const blewUp = a !== null && z !== null && peak !== null && peak > a * (1 + LOSS_RISE) && z > a * (1 - STUCK_FALL);
+    if (i.valAccuracy < chance + CHANCE_MARGIN - 1e-12 && blewUp) {
+      return `val accuracy ${pct(i.valAccuracy)} is within ${Math.round(CHANCE_MARGIN * 100)} pt of chance (${pct(chance)}, ${i.numClasses} classes): the loss spiked to ${fmtLoss(peak!)} and ended at ${fmtLoss(z!)} (from ${fmtLoss(a!)})`;
     }
   }
   return null;
@@ -58,10 +67,17 @@ export function divergence(i: DivergenceInput): string | null {
  * noisy small-batch step decides nothing, while the start stays the loss at the initial
  * weights (a rate that explodes does so within a few steps).
  */
-export function lossEnds(stepLosses: readonly number[], batchSize: number): { initialLoss: number | null; finalLoss: number | null } {
+export function lossEnds(stepLosses: readonly number[], batchSize: number): { initialLoss: number | null; finalLoss: number | null; peakLoss: number | null } {
   const n = stepLosses.length;
-  if (n === 0) return { initialLoss: null, finalLoss: null };
+  if (n === 0) return { initialLoss: null, finalLoss: null, peakLoss: null };
   const k = Math.min(n, Math.max(1, Math.ceil(LOSS_END_SAMPLES / batchSize)));
-  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { initialLoss: mean(stepLosses.slice(0, k)), finalLoss: mean(stepLosses.slice(n - k)) };
+  let sum = 0;
+  let peak = -Infinity;
+  for (let j = 0; j < n; j++) {
+    sum += stepLosses[j]!;
+    if (j >= k) sum -= stepLosses[j - k]!;
+    if (j >= k - 1) peak = Math.max(peak, sum / k);
+  }
+  const mean = (xs: readonly number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+  return { initialLoss: mean(stepLosses.slice(0, k)), finalLoss: mean(stepLosses.slice(n - k)), peakLoss: peak };
 }

@@ -176,10 +176,11 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   const more = () => globalStep < totalSteps || (probe && o.speedBudget !== undefined && !speedMeasured(stepSeconds, o.speedBudget));
   const stepLosses: number[] = [];
   const finish = (r: TrainResult): TrainResult => {
-    Object.assign(r, steadyThroughput(stepSeconds, effective, stepsPerEpoch), lossEnds(stepLosses, effective));
+    const ends = lossEnds(stepLosses, effective);
+    Object.assign(r, steadyThroughput(stepSeconds, effective, stepsPerEpoch), { initialLoss: ends.initialLoss, finalLoss: ends.finalLoss });
     const last = r.history[r.history.length - 1];
     r.divergence = divergence({
-      initialLoss: r.initialLoss, finalLoss: r.finalLoss,
+      initialLoss: r.initialLoss, finalLoss: r.finalLoss, peakLoss: ends.peakLoss,
       losses: r.history.flatMap((h) => [h.trainLoss, h.valLoss]),
       // A find-max trial's few steps at a warmup rate are not expected to learn.
       valAccuracy: probe ? null : (last?.valAccuracy ?? null),
