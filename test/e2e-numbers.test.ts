@@ -78,13 +78,13 @@ describe('learning rates: the rate a run reached, never an untested one as advic
     // Step 59 of a 100-step ramp from 0.001 to 0.002.
     expect(t.learningRate!).toBeCloseTo(0.001 + 0.001 * (59 / 100), 12);
     expect(doc.warnings).toEqual(['warmup (100 steps) is longer than the run at batch 64 (60 steps): the rate peaks at 0.00159, never reaching the scaled 0.002, and the cosine decay never starts']);
-    expect(r.stderr).toContain('bstune: warning: warmup (100 steps) is longer than the run at batch 64');
   });
 
   it('train in human mode: the lr shown is the one reached, and says the scaled one was not', async () => {
     const r = await runCli(['train', '-b', '64', '--epochs', '1'], { cwd: dir, ...TIMEOUT });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/lr 0\.00109 at its peak \(warmup outlasted the run: the scaled 0\.002 was never reached\)/);
+    expect(r.stderr).toContain('bstune: warning: warmup (100 steps) is longer than the run at batch 64 (10 steps)');
   });
 
   it('find-max: "scaled learning rate", untested, never "use learning rate"; JSON scaledLearningRate', async () => {

@@ -294,6 +294,6 @@ describe('bstune sweep (end to end)', () => {
     expect(table.code, table.stderr).toBe(0);
     expect(table.stderr).toMatch(/resuming: 4 finished runs there/);
     expect(readLines(file)).toHaveLength(4);
-    for (const b of [16, 32]) expect(row(table.stdout, b)).toMatch(/\d+\.\d\d% ± \d+\.\d\d%/);
+    for (const b of [16, 32]) expect(row(table.stdout, b)).toMatch(/\d+\.\d\d% ± \d+\.\d\d pt/);
   });
 });

@@ -35,7 +35,7 @@ export async function prepare(ctx: Context): Promise<Prepared> {
 
 /**
  * One line per batch size whose warmup outlasts its run (it never trains at the scaled
- * rate): printed on stderr (unless --quiet) and kept in the JSON document's `warnings`.
+ * rate): printed on stderr (not with --quiet or --json) and kept in the JSON document's `warnings`.
  */
 export function warmupWarnings(ctx: Context, p: Prepared, sizes: number[]): string[] {
   const lines = sizes.flatMap((batchSize) => {
@@ -43,6 +43,7 @@ export function warmupWarnings(ctx: Context, p: Prepared, sizes: number[]): stri
     const w = warmupTooLong(p.config.optimizer, { batchSize, stepsPerEpoch, totalSteps: stepsPerEpoch * p.config.training.epochs });
     return w === null ? [] : [w];
   });
-  if (!ctx.args.common.quiet) for (const line of lines) ctx.stderr.write(`bstune: warning: ${line}\n`);
+  // --json keeps stderr quiet on success: the document's `warnings` carries them.
+  if (!ctx.args.common.quiet && !ctx.args.common.json) for (const line of lines) ctx.stderr.write(`bstune: warning: ${line}\n`);
   return lines;
 }
