@@ -96,10 +96,11 @@ describe('the config snippet', () => {
 
 describe('divergence', () => {
   const h = (trainLoss: number, valLoss: number, valAccuracy: number, epoch = 1) => ({ epoch, trainLoss, trainAccuracy: 0, trainEvalLoss: null, trainEvalAccuracy: null, valLoss, valAccuracy, learningRate: 0.1, seconds: 1, steps: 1 });
-  it('NaN loss, rising loss, chance accuracy; a run that learns is not diverged', () => {
-    expect(divergedReason({ outcome: 'ok', reason: null, history: [h(NaN, NaN, 0.1)] }, 10)).toMatch(/NaN/);
-    expect(divergedReason({ outcome: 'ok', reason: null, history: [h(1, 1, 0.5), h(2, 2, 0.4, 2)] }, 10)).toMatch(/rose/);
-    expect(divergedReason({ outcome: 'ok', reason: null, history: [h(2.3, 2.3, 0.11)] }, 10)).toMatch(/chance/);
+  it('a diverged trial keeps its reason; a probe at chance did not train; a run that learns is advisable', () => {
+    expect(divergedReason({ outcome: 'diverged', reason: 'loss became NaN', history: [h(NaN, NaN, 0.1)] }, 10)).toBe('loss became NaN');
+    expect(divergedReason({ outcome: 'ok', reason: null, history: [h(2.3, 2.3, 0.11)] }, 10)).toMatch(/did not train.*chance/);
+    expect(divergedReason({ outcome: 'ok', reason: null, history: [h(2.3, 2.3, 0.16)] }, 10)).toBeNull();
+    expect(divergedReason({ outcome: 'oom', reason: 'exceeds', history: [] }, 10)).toBeNull();
     expect(divergedReason({ outcome: 'ok', reason: null, history: [h(1, 1, 0.5), h(0.5, 0.6, 0.8, 2)] }, 10)).toBeNull();
   });
 });
