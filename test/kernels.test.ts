@@ -314,5 +314,7 @@ describe('CNN training on wasm matches cpu', () => {
     for (let i = 0; i < ref.length; i++) {
       expect(Math.abs(got[i] - ref[i])).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(ref[i])));
     }
-  }, 60_000);
+    // The pure-JS cpu CNN (~19 samples/s alone) shares 2 cores with the other test files' trial
+    // processes: 83 s was seen in a full run. A bound for hangs, not a speed target.
+  }, 240_000);
 });
