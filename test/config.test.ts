@@ -76,12 +76,12 @@ describe('the shipped configs', () => {
     const limit = schema.properties.device!.properties.memoryLimit!.anyOf!;
     expect(limit.find((b) => b.type === 'integer')!.minimum).toBe(1024 ** 2);
     const pattern = new RegExp(limit.find((b) => b.type === 'string')!.pattern!);
-    // Every text the pattern takes, the loader takes, and the other way round (bar 1000000-1048575, see sizePattern).
-    for (const text of ['64MiB', '1.5GB', '512 mib', '2g', '64B', '.5GiB', '1048576', '+1MiB', '  1 GiB  ']) {
+    // Every text the pattern takes, the loader takes, and the other way round, at the 1 MiB floor too.
+    for (const text of ['64MiB', '1.5GB', '512 mib', '2g', '64B', '.5GiB', '1048576', '1048579', '1048580', '1048600', '1049000', '1050000', '1100000', '2000000', '9999999', '10000000', '001048576', '+1MiB', '  1 GiB  ']) {
       expect(pattern.test(text), text).toBe(true);
       expect(() => parseSize(text), text).not.toThrow();
     }
-    for (const text of ['sixty', '64', '12XB', '1.5', '-1MiB', '', 'MiB', '1e9', '1,024', '1 2 MiB']) {
+    for (const text of ['sixty', '64', '12XB', '1.5', '-1MiB', '', 'MiB', '1e9', '1,024', '1 2 MiB', '1000000', '1048575', '1048570', '1048499', '1039999', '0999999']) {
       expect(pattern.test(text), text).toBe(false);
       expect(() => parseSize(text), text).toThrow();
     }

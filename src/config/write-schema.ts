@@ -7,10 +7,13 @@ import { MIN_BARE_BYTES } from '../report/stats.js';
 
 /**
  * What parseSize accepts, as a JSON Schema pattern (no flags, so cases are spelt out): a
- * number with a unit, or a bare byte count of 7 digits or more (the loader's exact floor,
- * 1 MiB = 1048576, is not a pattern; 1000000-1048575 pass here and fail at load).
+ * number with a unit, or a bare byte count of at least 1 MiB = 1048576 (the loader's floor),
+ * spelt digit by digit below 10^7 and as any 8 or more digits above.
  */
-export const sizePattern = '^\\s*\\+?(?:(?:\\d+(?:\\.\\d+)?|\\.\\d+)\\s*(?:[bB]|[kKmMgGtT](?:[iI]?[bB])?)|0*[1-9]\\d{6,})\\s*$';
+const bareBytesFrom1MiB = [
+  '104857[6-9]', '10485[89]\\d', '1048[6-9]\\d{2}', '1049\\d{3}', '10[5-9]\\d{4}', '1[1-9]\\d{5}', '[2-9]\\d{6}', '[1-9]\\d{7,}',
+].join('|');
+export const sizePattern = `^\\s*\\+?(?:(?:\\d+(?:\\.\\d+)?|\\.\\d+)\\s*(?:[bB]|[kKmMgGtT](?:[iI]?[bB])?)|0*(?:${bareBytesFrom1MiB}))\\s*$`;
 
 /**
  * Rules the loader checks beyond the zod shapes (config/rules.ts), said in JSON Schema so an
