@@ -13,6 +13,7 @@ import { planIo, type IoPlan } from '../model/shapes.js';
 import { dataShape, modelShape } from '../model/info.js';
 import { sampleSize } from '../data/types.js';
 import { correctOf, labelTensor, lossOf } from './objective.js';
+import { Replicas, type ReplicaRecipe } from './parallel/pool.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -81,9 +82,24 @@ export interface TrainOptions {
   afterStep?: (globalStep: number) => void;
   /** Batch shape, loss and accuracy (from the shape checks); default: planned from the data and model. */
   io?: IoPlan;
+  /**
+   * Data parallelism (wasm): `count` replicas, this thread and count − 1 worker threads,
+   * each training a shard of every batch (see parallel/pool.ts); 1 or absent: this thread only.
+   */
+  threads?: {
+    count: number;
+    /** How a worker builds the same model (its weights then come from this thread). */
+    recipe: ReplicaRecipe;
+    /** Tests: worker `rank` throws at step `step` (1-based). */
+    failAt?: { rank: number; step: number };
+    /** Tests: every replica's weights, flattened, after the last step. */
+    onReplicaWeights?: (weights: Float32Array[]) => void;
+  };
 }
 
 export interface TrainResult {
+  /** Replicas that trained (data parallelism): 1 = this thread only. */
+  threads: number;
   history: EpochRecord[];
   steps: number;
   /** Steady-state samples per second, after warm-up (see throughput.ts); null when no step was steady. */
@@ -123,7 +139,7 @@ export function createOptimizer(tf: Tf, cfg: OptimizerConfig, learningRate: numb
 }
 
 /** tfjs reads Adam's rate from a field on every step; SGD keeps a scalar that setLearningRate rebuilds. */
-function setLearningRate(opt: Optimizer, lr: number): void {
+export function setLearningRate(opt: Optimizer, lr: number): void {
   const sgd = opt as Optimizer & { setLearningRate?: (lr: number) => void };
   if (typeof sgd.setLearningRate === 'function') sgd.setLearningRate(lr);
   else (opt as unknown as { learningRate: number }).learningRate = lr;
@@ -165,133 +181,166 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   const io = o.io ?? planIo(dataShape(data), modelShape(model, model.name));
   const xShape = (b: number): number[] => [b, ...io.xShape];
 
+  const threads = o.threads && o.threads.count > 1 ? o.threads : null;
   const result: TrainResult = {
+    threads: threads?.count ?? 1,
     history: [], steps: 0, samplesPerSecond: null, secondsPerEpoch: null, steadySteps: 0, warmupSteps: 0, warmupSeconds: 0, warmupExtraSeconds: 0, peakLearningRate: null, initialLoss: null, finalLoss: null, divergence: null, epochSeconds: [],
     peakMemoryBytes: 0, memoryBaselineBytes: 0, exceededMemoryLimit: false, gradientNoiseScale: null,
-    memorySource: `tf.profile peakBytes over training step ${PROFILED_STEP + 1} (tensors of weights, optimizer state, activations, gradients, one batch)`,
+    memorySource: `tf.profile peakBytes over training step ${PROFILED_STEP + 1} (tensors of weights, optimizer state, activations, gradients, one batch)${threads ? `, summed over ${threads.count} training threads (each a replica with its own wasm heap) plus the batch and gradient buffers they share` : ''}`,
   };
-  const stepSeconds: number[] = [];
-  let globalStep = 0;
-  // A probe keeps stepping past maxSteps until its speed is measured (a few steps are all warm-up).
-  const more = () => globalStep < totalSteps || (probe && o.speedBudget !== undefined && !speedMeasured(stepSeconds, o.speedBudget));
-  const stepLosses: number[] = [];
-  const finish = (r: TrainResult): TrainResult => {
-    const ends = lossEnds(stepLosses, effective);
-    Object.assign(r, steadyThroughput(stepSeconds, effective, stepsPerEpoch), { initialLoss: ends.initialLoss, finalLoss: ends.finalLoss });
-    const last = r.history[r.history.length - 1];
-    r.divergence = divergence({
-      initialLoss: r.initialLoss, finalLoss: r.finalLoss, peakLoss: ends.peakLoss,
-      losses: r.history.flatMap((h) => [h.trainLoss, h.valLoss]),
-      // A find-max trial's few steps at a warmup rate are not expected to learn.
-      valAccuracy: probe ? null : (last?.valAccuracy ?? null),
-      numClasses: data.numClasses,
-    });
-    return r;
-  };
-
-  /** One optimizer step; `fill(k)` loads micro-batch k into the filler. */
-  const step = (fill: (k: number) => void): { loss: Tensor; correct: Tensor } => {
-    if (accumulate > 1) return accumulatedStep(tf, model, optimizer, filler, io, xShape, accumulate, fill);
-    fill(0);
-    const x = tf.tensor(filler.x, xShape(o.batchSize));
-    const labels = labelTensor(tf, io, filler.y, o.batchSize);
-    let correct: Tensor | null = null;
-    const loss = optimizer.minimize(() => {
-      const out = model.apply(x, { training: true }) as Tensor;
-      correct = tf.keep(correctOf(tf, io, labels, out));
-      return lossOf(tf, io, labels, out);
-    }, true)!;
-    tf.dispose([x, labels]);
-    return { loss, correct: correct! };
-  };
-
-  // Its own seeded draws, so measuring never changes the training run's batches.
-  const noisePoints: NoisePoint[] = [];
-  const measureNoise = async (epoch: number): Promise<void> => {
-    if (!o.noise) return;
-    noisePoints.push(noisePoint(epoch, await measureGradientNoise(tf, model, train, o.noise, o.seed * 7919 + 13 * epoch + 1, { io })));
-    result.gradientNoiseScale = noiseRecord(noisePoints, o.noise);
-  };
-  await measureNoise(0);
-
-  for (let epoch = 1; epoch <= epochs && more(); epoch++) {
-    let order = shuffledOrder(train.count, o.seed * 1000 + epoch);
-    let dataEpoch = epoch;
-    let roundTrainSeconds = 0;
-    const epochStart = performance.now();
-    let lossSum = 0;
-    let correctSum = 0;
-    let seen = 0;
-    let lr = 0;
-    let s = 0;
-    for (; (probe || (roundSeconds !== null ? roundTrainSeconds < roundSeconds : s < stepsInEpoch)) && more(); s++, globalStep++) {
-      // A probe's timing steps past maxSteps hold its last scheduled rate: how long the
-      // timing takes must not change the rate the trial reaches and reports.
-      lr = learningRateAt(o.optimizer, { batchSize: effective, stepsPerEpoch, totalSteps: scheduleSteps, step: probe ? Math.min(globalStep, scheduleSteps - 1) : globalStep });
-      // Rounds cut across the data's epochs: the batch is the next one of the current data epoch.
-      const position = o.rounds ? globalStep % stepsPerEpoch : s;
-      if (o.rounds && Math.floor(globalStep / stepsPerEpoch) + 1 !== dataEpoch) {
-        dataEpoch = Math.floor(globalStep / stepsPerEpoch) + 1;
-        order = shuffledOrder(train.count, o.seed * 1000 + dataEpoch);
-      }
-      setLearningRate(optimizer, lr);
-      if (result.peakLearningRate === null || lr > result.peakLearningRate) result.peakLearningRate = lr;
-      const t0 = performance.now();
-      const epochOrder = order;
-      const fill = (k: number) => filler.fill(epochOrder, (position * accumulate + k) * o.batchSize);
-      let out: { loss: Tensor; correct: Tensor };
-      if (globalStep === Math.min(PROFILED_STEP, totalSteps - 1)) {
-        const before = tf.memory().numBytes;
-        let kept: { loss: Tensor; correct: Tensor } | null = null;
-        const info = await tf.profile(() => {
-          kept = step(fill);
-          return [kept.loss, kept.correct];
-        });
-        out = kept!;
-        result.memoryBaselineBytes = before;
-        result.peakMemoryBytes = Math.max(info.peakBytes, before);
-      } else {
-        out = step(fill);
-      }
-      const [lossValue, correctValue] = await Promise.all([out.loss.data(), out.correct.data()]);
-      tf.dispose([out.loss, out.correct]);
-      const seconds = (performance.now() - t0) / 1000;
-      roundTrainSeconds += seconds;
-      stepLosses.push(lossValue[0]!);
-      lossSum += lossValue[0]! * effective;
-      correctSum += correctValue[0]!;
-      seen += effective;
-      stepSeconds.push(seconds);
-      o.onStep?.({ epoch, step: s + 1, stepsPerEpoch: stepsInEpoch, globalStep, loss: lossValue[0]!, learningRate: lr, ...(o.traceLearningRate ? { optimizerLearningRate: readLearningRate(optimizer) } : {}), seconds });
-      o.afterStep?.(globalStep);
-      if (o.memoryLimit !== null && result.peakMemoryBytes > o.memoryLimit) {
-        result.exceededMemoryLimit = true;
-        result.steps = globalStep + 1;
-        optimizer.dispose();
-        return finish(result);
-      }
-    }
-    if (!more() || epoch === epochs) o.onTimed?.();
-    const val = await evaluate(tf, model, data.validation, o.batchSize, xShape, io);
-    const seconds = (performance.now() - epochStart) / 1000;
-    // The running train accuracy mixes weights from the whole epoch; comparing it with a
-    // validation pass after the epoch biases the generalization gap. So the same pass is
-    // made over a fixed training subset of the validation set's size (not in find-max
-    // trials, which do not report a gap), outside the timed epoch.
-    const trainEval = o.maxSteps === undefined ? await evaluate(tf, model, trainSubset(train, data.validation.count), o.batchSize, xShape, io) : null;
-    const record: EpochRecord = {
-      epoch, trainLoss: lossSum / seen, trainAccuracy: io.accuracy === 'none' ? NaN : correctSum / seen,
-      trainEvalLoss: trainEval?.loss ?? null, trainEvalAccuracy: trainEval?.accuracy ?? null,
-      valLoss: val.loss, valAccuracy: val.accuracy, learningRate: lr, seconds, steps: s,
+  // Workers load their backend and model while this thread measures the initial noise scale.
+  const replicasStarting = threads
+    ? Replicas.start(tf, {
+        count: threads.count, model, optimizer, io, optimizerConfig: o.optimizer, recipe: threads.recipe, batch: o.batchSize, accumulate,
+        sampleSize: filler.sampleSize, labelSize: filler.labelSize, yFloat: filler.y instanceof Float32Array, ...(threads.failAt ? { failAt: threads.failAt } : {}),
+      })
+    : null;
+  replicasStarting?.catch(() => {});
+  let replicas: Replicas | null = null;
+  try {
+    const stepSeconds: number[] = [];
+    let globalStep = 0;
+    // A probe keeps stepping past maxSteps until its speed is measured (a few steps are all warm-up).
+    const more = () => globalStep < totalSteps || (probe && o.speedBudget !== undefined && !speedMeasured(stepSeconds, o.speedBudget));
+    const stepLosses: number[] = [];
+    const finish = (r: TrainResult): TrainResult => {
+      const ends = lossEnds(stepLosses, effective);
+      Object.assign(r, steadyThroughput(stepSeconds, effective, stepsPerEpoch), { initialLoss: ends.initialLoss, finalLoss: ends.finalLoss });
+      const last = r.history[r.history.length - 1];
+      r.divergence = divergence({
+        initialLoss: r.initialLoss, finalLoss: r.finalLoss, peakLoss: ends.peakLoss,
+        losses: r.history.flatMap((h) => [h.trainLoss, h.valLoss]),
+        // A find-max trial's few steps at a warmup rate are not expected to learn.
+        valAccuracy: probe ? null : (last?.valAccuracy ?? null),
+        numClasses: data.numClasses,
+      });
+      return r;
     };
-    result.history.push(record);
-    result.epochSeconds.push(seconds);
-    if (o.noiseEveryEpoch || epoch === epochs || globalStep >= totalSteps) await measureNoise(epoch);
-    o.onEpoch?.(record);
+
+    /** One optimizer step; `fill(k)` loads micro-batch k into the filler. */
+    const step = (fill: (k: number) => void): { loss: Tensor; correct: Tensor } => {
+      if (accumulate > 1) return accumulatedStep(tf, model, optimizer, filler, io, xShape, accumulate, fill);
+      fill(0);
+      const x = tf.tensor(filler.x, xShape(o.batchSize));
+      const labels = labelTensor(tf, io, filler.y, o.batchSize);
+      let correct: Tensor | null = null;
+      const loss = optimizer.minimize(() => {
+        const out = model.apply(x, { training: true }) as Tensor;
+        correct = tf.keep(correctOf(tf, io, labels, out));
+        return lossOf(tf, io, labels, out);
+      }, true)!;
+      tf.dispose([x, labels]);
+      return { loss, correct: correct! };
+    };
+
+    // Its own seeded draws, so measuring never changes the training run's batches.
+    const noisePoints: NoisePoint[] = [];
+    const measureNoise = async (epoch: number): Promise<void> => {
+      if (!o.noise) return;
+      noisePoints.push(noisePoint(epoch, await measureGradientNoise(tf, model, train, o.noise, o.seed * 7919 + 13 * epoch + 1, { io })));
+      result.gradientNoiseScale = noiseRecord(noisePoints, o.noise);
+    };
+    await measureNoise(0);
+    replicas = replicasStarting ? await replicasStarting : null;
+
+    for (let epoch = 1; epoch <= epochs && more(); epoch++) {
+      let order = shuffledOrder(train.count, o.seed * 1000 + epoch);
+      let dataEpoch = epoch;
+      let roundTrainSeconds = 0;
+      const epochStart = performance.now();
+      let lossSum = 0;
+      let correctSum = 0;
+      let seen = 0;
+      let lr = 0;
+      let s = 0;
+      for (; (probe || (roundSeconds !== null ? roundTrainSeconds < roundSeconds : s < stepsInEpoch)) && more(); s++, globalStep++) {
+        // A probe's timing steps past maxSteps hold its last scheduled rate: how long the
+        // timing takes must not change the rate the trial reaches and reports.
+        lr = learningRateAt(o.optimizer, { batchSize: effective, stepsPerEpoch, totalSteps: scheduleSteps, step: probe ? Math.min(globalStep, scheduleSteps - 1) : globalStep });
+        // Rounds cut across the data's epochs: the batch is the next one of the current data epoch.
+        const position = o.rounds ? globalStep % stepsPerEpoch : s;
+        if (o.rounds && Math.floor(globalStep / stepsPerEpoch) + 1 !== dataEpoch) {
+          dataEpoch = Math.floor(globalStep / stepsPerEpoch) + 1;
+          order = shuffledOrder(train.count, o.seed * 1000 + dataEpoch);
+        }
+        setLearningRate(optimizer, lr);
+        if (result.peakLearningRate === null || lr > result.peakLearningRate) result.peakLearningRate = lr;
+        const t0 = performance.now();
+        const epochOrder = order;
+        const fill = (k: number) => filler.fill(epochOrder, (position * accumulate + k) * o.batchSize);
+        const profiled = globalStep === Math.min(PROFILED_STEP, totalSteps - 1);
+        let lossValue: number;
+        let correctValue: number;
+        if (replicas) {
+          const r = await replicas.step((k) => { fill(k); return filler; }, lr, profiled);
+          if (profiled) {
+            result.memoryBaselineBytes = r.baselineBytes!;
+            result.peakMemoryBytes = r.peakBytes!;
+          }
+          lossValue = r.loss;
+          correctValue = r.correct;
+        } else {
+          let out: { loss: Tensor; correct: Tensor };
+          if (profiled) {
+            const before = tf.memory().numBytes;
+            let kept: { loss: Tensor; correct: Tensor } | null = null;
+            const info = await tf.profile(() => {
+              kept = step(fill);
+              return [kept.loss, kept.correct];
+            });
+            out = kept!;
+            result.memoryBaselineBytes = before;
+            result.peakMemoryBytes = Math.max(info.peakBytes, before);
+          } else {
+            out = step(fill);
+          }
+          const [l, c] = await Promise.all([out.loss.data(), out.correct.data()]);
+          tf.dispose([out.loss, out.correct]);
+          lossValue = l[0]!;
+          correctValue = c[0]!;
+        }
+        const seconds = (performance.now() - t0) / 1000;
+        roundTrainSeconds += seconds;
+        stepLosses.push(lossValue);
+        lossSum += lossValue * effective;
+        correctSum += correctValue;
+        seen += effective;
+        stepSeconds.push(seconds);
+        o.onStep?.({ epoch, step: s + 1, stepsPerEpoch: stepsInEpoch, globalStep, loss: lossValue, learningRate: lr, ...(o.traceLearningRate ? { optimizerLearningRate: readLearningRate(optimizer) } : {}), seconds });
+        o.afterStep?.(globalStep);
+        if (o.memoryLimit !== null && result.peakMemoryBytes > o.memoryLimit) {
+          result.exceededMemoryLimit = true;
+          result.steps = globalStep + 1;
+          optimizer.dispose();
+          return finish(result);
+        }
+      }
+      if (!more() || epoch === epochs) o.onTimed?.();
+      const val = await evaluate(tf, model, data.validation, o.batchSize, xShape, io);
+      const seconds = (performance.now() - epochStart) / 1000;
+      // The running train accuracy mixes weights from the whole epoch; comparing it with a
+      // validation pass after the epoch biases the generalization gap. So the same pass is
+      // made over a fixed training subset of the validation set's size (not in find-max
+      // trials, which do not report a gap), outside the timed epoch.
+      const trainEval = o.maxSteps === undefined ? await evaluate(tf, model, trainSubset(train, data.validation.count), o.batchSize, xShape, io) : null;
+      const record: EpochRecord = {
+        epoch, trainLoss: lossSum / seen, trainAccuracy: io.accuracy === 'none' ? NaN : correctSum / seen,
+        trainEvalLoss: trainEval?.loss ?? null, trainEvalAccuracy: trainEval?.accuracy ?? null,
+        valLoss: val.loss, valAccuracy: val.accuracy, learningRate: lr, seconds, steps: s,
+      };
+      result.history.push(record);
+      result.epochSeconds.push(seconds);
+      if (o.noiseEveryEpoch || epoch === epochs || globalStep >= totalSteps) await measureNoise(epoch);
+      o.onEpoch?.(record);
+    }
+    if (replicas && threads?.onReplicaWeights) threads.onReplicaWeights(await replicas.replicaWeights());
+    result.steps = globalStep;
+    optimizer.dispose();
+    return finish(result);
+  } finally {
+    if (replicas) await (replicas as Replicas).close();
+    else await replicasStarting?.then((r) => r.close(), () => {});
   }
-  result.steps = globalStep;
-  optimizer.dispose();
-  return finish(result);
 }
 
 /**

@@ -1,0 +1,261 @@
+/**
+ * The main thread's side of data parallelism inside a trial: it is replica 0 and starts
+ * count − 1 worker threads (worker.ts), each a replica with its own backend. Per step it
+ * writes the batch into shared memory, posts the step, trains its own shard, waits at
+ * the barrier and applies the same summed update as every worker. A failed worker sets
+ * the abort word (or its thread exits): the step then throws with the worker's message,
+ * never hangs.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Tf, LayersModel, Optimizer } from '../../tf.js';
+import type { IoPlan } from '../../model/shapes.js';
+import type { ModelConfig, OptimizerConfig } from '../../config/schema.js';
+import type { DataShape } from '../../model/shapes.js';
+import type { ConcreteBackend } from '../../backend/resolve.js';
+import { Replica } from './replica.js';
+import { CTRL, OP, allocateShared, f64Index, sharedBytes, slotOf, sumSlots, type SharedBuffers } from './layout.js';
+
+/** How a worker thread builds the same model as the main thread (its weights then come from the main thread). */
+export interface ReplicaRecipe {
+  backend: ConcreteBackend;
+  model: ModelConfig;
+  seed: number;
+  data: Pick<DataShape, 'sampleShape' | 'labelShape' | 'numClasses' | 'origin'>;
+}
+
+export interface WorkerInit {
+  rank: number;
+  count: number;
+  batch: number;
+  accumulate: number;
+  backend: ConcreteBackend;
+  model: ModelConfig;
+  seed: number;
+  data: ReplicaRecipe['data'];
+  io: IoPlan;
+  optimizer: OptimizerConfig;
+  weights: Float32Array[];
+  shared: SharedBuffers;
+  /** Tests: this worker throws at this step (1-based). */
+  failAtStep?: number;
+}
+
+/** dist/ holds the worker's JavaScript; tests import src/ (TypeScript) but the thread runs the build. */
+function workerPath(): string {
+  const here = fileURLToPath(new URL('./worker.js', import.meta.url));
+  if (existsSync(here)) return here;
+  return fileURLToPath(new URL('../../../dist/train/parallel/worker.js', import.meta.url));
+}
+
+const TRACE = process.env.BSTUNE_DP_TRACE ? { grad: 0, wait: 0, apply: 0, n: -31 } : null;
+
+export interface StepOutcome {
+  loss: number;
+  correct: number;
+  /** Profiled steps: the sum over replicas of peak and baseline tensor bytes, plus the shared buffers. */
+  peakBytes?: number;
+  baselineBytes?: number;
+}
+
+export class Replicas {
+  private readonly ctrl: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly x: Float32Array;
+  private readonly y: Int32Array | Float32Array;
+  private readonly slots: Float32Array;
+  private readonly workers: Worker[] = [];
+  private readonly replica: Replica;
+  private op = 0;
+  private failure: Error | null = null;
+  private closed = false;
+
+  private constructor(private readonly tf: Tf, private readonly shared: SharedBuffers, replica: Replica, readonly count: number, private readonly batch: number, private readonly accumulate: number) {
+    this.replica = replica;
+    this.ctrl = new Int32Array(shared.ctrl);
+    this.f64 = new Float64Array(shared.f64);
+    this.x = new Float32Array(shared.x);
+    this.y = shared.yFloat ? new Float32Array(shared.y) : new Int32Array(shared.y);
+    this.slots = new Float32Array(shared.slots);
+  }
+
+  /** Starts count − 1 worker replicas of `model` (its current weights) and waits until each is ready. */
+  static async start(tf: Tf, o: {
+    count: number; model: LayersModel; optimizer: Optimizer; io: IoPlan; optimizerConfig: OptimizerConfig; recipe: ReplicaRecipe;
+    batch: number; accumulate: number; sampleSize: number; labelSize: number; yFloat: boolean; failAt?: { rank: number; step: number };
+  }): Promise<Replicas> {
+    const replica = new Replica(tf, o.model, o.io, o.optimizer, 0, o.count);
+    const shared = allocateShared({ count: o.count, batch: o.batch, accumulate: o.accumulate, sampleSize: o.sampleSize, labelSize: o.labelSize, yFloat: o.yFloat, weights: replica.weights });
+    const group = new Replicas(tf, shared, replica, o.count, o.batch, o.accumulate);
+    const weights = o.model.getWeights().map((w) => Float32Array.from(w.dataSync() as Float32Array));
+    const ready: Promise<void>[] = [];
+    for (let rank = 1; rank < o.count; rank++) {
+      const init: WorkerInit = {
+        rank, count: o.count, batch: o.batch, accumulate: o.accumulate, backend: o.recipe.backend, model: o.recipe.model, seed: o.recipe.seed,
+        data: o.recipe.data, io: o.io, optimizer: o.optimizerConfig, weights, shared,
+        ...(o.failAt && o.failAt.rank === rank ? { failAtStep: o.failAt.step } : {}),
+      };
+      const w = new Worker(workerPath(), { workerData: init });
+      group.workers.push(w);
+      ready.push(new Promise((resolve, reject) => {
+        w.on('message', (m: { type: string }) => { if (m.type === 'ready') resolve(); });
+        w.on('error', (e) => { group.fail(rank, e); reject(group.failure!); });
+        w.on('exit', (code) => {
+          if (!group.closed) group.fail(rank, new Error(`exited with code ${code}`));
+          reject(group.failure!);
+        });
+      }));
+    }
+    const watching = { on: true };
+    try {
+      await Promise.race([Promise.all(ready), group.aborted(watching)]);
+    } catch (e) {
+      await group.close();
+      throw e;
+    } finally {
+      watching.on = false;
+    }
+    return group;
+  }
+
+  /** Bytes of the shared buffers (batch, gradient slots), counted in the trial's peak memory. */
+  get sharedBytes(): number {
+    return sharedBytes(this.shared);
+  }
+
+  private fail(rank: number, e: unknown): void {
+    if (this.failure) return;
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    this.failure = new Error(`training thread ${rank + 1} of ${this.count} failed: ${msg}`);
+    Atomics.compareExchange(this.ctrl, CTRL.abort, 0, rank + 1);
+    Atomics.notify(this.ctrl, CTRL.arrived);
+    Atomics.notify(this.ctrl, CTRL.posted);
+  }
+
+  /** Rejects once a worker failed (its thread wrote the abort word); stays pending after `watching.on` is cleared. */
+  private async aborted(watching: { on: boolean }): Promise<void> {
+    while (watching.on) {
+      this.throwIfAborted();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return new Promise(() => {});
+  }
+
+  private throwIfAborted(): void {
+    const who = Atomics.load(this.ctrl, CTRL.abort);
+    if (who === 0) return;
+    if (!this.failure) {
+      const len = Atomics.load(this.ctrl, CTRL.errorLength);
+      const text = new TextDecoder().decode(new Uint8Array(this.shared.error).slice(0, len));
+      const name = /^(\w*Error):/.exec(text)?.[1];
+      const err = name === 'RangeError' ? new RangeError() : new Error();
+      err.message = `training thread ${who} of ${this.count} failed: ${text.replace(/^\w*Error: /, '')}`;
+      const heap = this.f64[f64Index(who - 1, 'heapBytes')]!;
+      if (heap > 0) (err as Error & { wasmHeapBytes?: number }).wasmHeapBytes = heap;
+      this.failure = err;
+    }
+    throw this.failure;
+  }
+
+  /**
+   * Waits (blocking in short slices, yielding to the event loop now and then so a
+   * worker's 'error'/'exit' is seen) until every replica has arrived for the current op.
+   */
+  private async barrier(): Promise<void> {
+    const target = this.op * this.count;
+    let slices = 0;
+    for (;;) {
+      this.throwIfAborted();
+      const v = Atomics.load(this.ctrl, CTRL.arrived);
+      if (v >= target) return;
+      Atomics.wait(this.ctrl, CTRL.arrived, v, 5);
+      if (++slices % 20 === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private post(kind: number, profile = false): void {
+    this.throwIfAborted();
+    this.op++;
+    Atomics.store(this.ctrl, CTRL.op, kind);
+    Atomics.store(this.ctrl, CTRL.profile, profile ? 1 : 0);
+    Atomics.store(this.ctrl, CTRL.posted, this.op);
+    Atomics.notify(this.ctrl, CTRL.posted);
+  }
+
+  private arrive(): void {
+    Atomics.add(this.ctrl, CTRL.arrived, 1);
+    Atomics.notify(this.ctrl, CTRL.arrived);
+  }
+
+  /**
+   * One optimizer step over accumulate micro-batches of `batch` samples; `fill(k)` loads
+   * micro-batch k into (x, y), which are copied into shared memory.
+   */
+  async step(fill: (k: number) => { x: Float32Array; y: Int32Array | Float32Array }, learningRate: number, profile: boolean): Promise<StepOutcome> {
+    const t0 = performance.now();
+    for (let k = 0; k < this.accumulate; k++) {
+      const b = fill(k);
+      this.x.set(b.x, k * b.x.length);
+      this.y.set(b.y, k * b.y.length);
+    }
+    this.f64[0] = learningRate;
+    // The main replica's optimizer already has this rate (the loop sets it); workers set theirs.
+    this.post(OP.step, profile);
+    const slot = slotOf(this.slots, this.count, this.replica.weights, this.op, 0);
+    let r = { loss: 0, correct: 0 };
+    let peak = 0;
+    let baseline = 0;
+    if (profile) {
+      baseline = this.tf.memory().numBytes;
+      const info = await this.tf.profile(() => { r = this.replica.gradients(this.x, this.y, this.batch, this.accumulate, slot); return []; });
+      peak = Math.max(info.peakBytes, baseline);
+    } else {
+      r = this.replica.gradients(this.x, this.y, this.batch, this.accumulate, slot);
+    }
+    this.f64[f64Index(0, 'loss')] = r.loss;
+    this.f64[f64Index(0, 'correct')] = r.correct;
+    const tA = performance.now();
+    this.arrive();
+    await this.barrier();
+    const tB = performance.now();
+    this.replica.apply(sumSlots(this.slots, this.count, this.replica.weights, this.op, this.replica.scratch));
+    const tC = performance.now();
+    if (TRACE) { if (TRACE.n === -1) { TRACE.grad = TRACE.wait = TRACE.apply = 0; } TRACE.grad += tA - t0; TRACE.wait += tB - tA; TRACE.apply += tC - tB; TRACE.n++; if (TRACE.n > 0 && TRACE.n % 50 === 0) console.error(`dp trace: grad ${(TRACE.grad / TRACE.n).toFixed(2)} wait ${(TRACE.wait / TRACE.n).toFixed(2)} apply ${(TRACE.apply / TRACE.n).toFixed(2)} ms/step`); }
+    const out: StepOutcome = { loss: 0, correct: 0 };
+    for (let rank = 0; rank < this.count; rank++) {
+      out.loss += this.f64[f64Index(rank, 'loss')]!;
+      out.correct += this.f64[f64Index(rank, 'correct')]!;
+    }
+    if (profile) {
+      out.peakBytes = peak + this.sharedBytes;
+      out.baselineBytes = baseline;
+      for (let rank = 1; rank < this.count; rank++) {
+        out.peakBytes += this.f64[f64Index(rank, 'peakBytes')]!;
+        out.baselineBytes += this.f64[f64Index(rank, 'baselineBytes')]!;
+      }
+    }
+    return out;
+  }
+
+  /** Every replica's weights, flattened (tests: they must stay identical). */
+  async replicaWeights(): Promise<Float32Array[]> {
+    this.post(OP.dumpWeights);
+    this.replica.flatWeights(slotOf(this.slots, this.count, this.replica.weights, this.op, 0));
+    this.arrive();
+    await this.barrier();
+    return Array.from({ length: this.count }, (_, r) => slotOf(this.slots, this.count, this.replica.weights, this.op, r).slice());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (Atomics.load(this.ctrl, CTRL.abort) === 0) {
+      this.op++;
+      Atomics.store(this.ctrl, CTRL.op, OP.stop);
+      Atomics.store(this.ctrl, CTRL.posted, this.op);
+      Atomics.notify(this.ctrl, CTRL.posted);
+    }
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * One replica's share of a data-parallel step, the same code on the main thread and in
+ * each worker: the weighted gradient of its shard into its slot, then (after the
+ * barrier) the sum of every slot applied through its own optimizer.
+ */
+import type { Tf, Tensor, LayersModel, Optimizer } from '../../tf.js';
+import type { IoPlan } from '../../model/shapes.js';
+import { correctOf, labelTensor, lossOf } from '../objective.js';
+import { shardOf } from './layout.js';
+
+type Variable = import('@tensorflow/tfjs').Variable;
+
+export class Replica {
+  readonly trainable: Variable[];
+  readonly state: Variable[];
+  /** Float32 values in a slot: every trainable weight (its gradient), then every non-trainable one (its value). */
+  readonly weights: number;
+  private readonly sum: Float32Array;
+
+  constructor(private readonly tf: Tf, readonly model: LayersModel, private readonly io: IoPlan, readonly optimizer: Optimizer, private readonly rank: number, private readonly count: number) {
+    this.trainable = model.trainableWeights.map((w) => w.read() as Variable);
+    this.state = model.nonTrainableWeights.map((w) => w.read() as Variable);
+    this.weights = [...this.trainable, ...this.state].reduce((a, v) => a + v.size, 0);
+    this.sum = new Float32Array(this.weights);
+  }
+
+  /**
+   * Gradient of this replica's shard of each of the `accumulate` micro-batches, each
+   * weighted by its share of all accumulate × batch samples (so the slots sum to the
+   * mean gradient of the whole step), and the model state (e.g. batch-norm statistics)
+   * weighted by this replica's share. Returns the weighted loss and the correct count.
+   */
+  gradients(x: Float32Array, y: Int32Array | Float32Array, batch: number, accumulate: number, slot: Float32Array): { loss: number; correct: number } {
+    const tf = this.tf;
+    const { start, end } = shardOf(batch, this.count, this.rank);
+    const n = end - start;
+    const sampleSize = x.length / (batch * accumulate);
+    const labelSize = y.length / (batch * accumulate);
+    const share = n / (batch * accumulate);
+    slot.fill(0);
+    let loss = 0;
+    let correct = 0;
+    for (let k = 0; k < accumulate && n > 0; k++) {
+      const row = k * batch + start;
+      // Copies out of shared memory: the main thread refills it for the next step.
+      const xs = tf.tensor(x.slice(row * sampleSize, (row + n) * sampleSize), [n, ...this.io.xShape]);
+      const labels = labelTensor(this.tf, this.io, y.slice(row * labelSize, (row + n) * labelSize), n);
+      let c: Tensor | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const out = this.model.apply(xs, { training: true }) as Tensor;
+        c = tf.keep(correctOf(tf, this.io, labels, out));
+        return lossOf(tf, this.io, labels, out);
+      }, this.trainable);
+      loss += value.dataSync()[0]! * share;
+      correct += c!.dataSync()[0]!;
+      let off = 0;
+      for (const v of this.trainable) {
+        const g = grads[v.name]!.dataSync() as Float32Array;
+        for (let i = 0; i < g.length; i++) slot[off + i] = slot[off + i]! + g[i]! * share;
+        off += v.size;
+      }
+      tf.dispose([xs, labels, value, c!, ...Object.values(grads)]);
+    }
+    let off = this.trainable.reduce((a, v) => a + v.size, 0);
+    const stateShare = n / batch;
+    for (const v of this.state) {
+      const s = v.dataSync() as Float32Array;
+      for (let i = 0; i < s.length; i++) slot[off + i] = s[i]! * stateShare;
+      off += v.size;
+    }
+    return { loss, correct };
+  }
+
+  /** The summed slots (the mean gradient, the mean state) applied: the same bits on every replica. */
+  apply(summed: Float32Array): void {
+    const tf = this.tf;
+    let off = 0;
+    const grads: Record<string, Tensor> = {};
+    for (const v of this.trainable) {
+      grads[v.name] = tf.tensor(summed.slice(off, off + v.size), v.shape);
+      off += v.size;
+    }
+    this.optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+    for (const v of this.state) {
+      const t = tf.tensor(summed.slice(off, off + v.size), v.shape, v.dtype);
+      v.assign(t);
+      t.dispose();
+      off += v.size;
+    }
+  }
+
+  get scratch(): Float32Array {
+    return this.sum;
+  }
+
+  /** Every weight, flattened (tests: replicas stay identical). */
+  flatWeights(out: Float32Array): void {
+    let off = 0;
+    for (const v of [...this.trainable, ...this.state]) {
+      out.set(v.dataSync() as Float32Array, off);
+      off += v.size;
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Data parallelism inside a trial (training.threads): 2 replicas (this thread and a
+ * worker thread, each its own wasm backend) must make the same update as one thread, up
+ * to float summation order, for the MLP and the CNN with Adam and SGD; the replicas must
+ * stay bit-identical; the same thread count must repeat exactly; a throwing worker must
+ * end the run with its message, not hang. Real wasm backend, real digits, tiny models.
+ */
+import { describe, expect, it } from 'vitest';
+import { setupBackend } from '../src/backend/setup.js';
+import { train, type TrainOptions } from '../src/train/loop.js';
+import { buildModel } from '../src/model/build.js';
+import { loadDataset } from '../src/data/index.js';
+import { optimizerSchema, type ModelConfig } from '../src/config/schema.js';
+import { shardOf } from '../src/train/parallel/layout.js';
+
+const data = loadDataset({ source: 'embedded', validationSplit: 0.01, trainLimit: 512 }, { seed: 3 });
+
+const models: Record<string, ModelConfig> = {
+  mlp: { kind: 'mlp', hidden: [16] },
+  cnn: { kind: 'cnn', filters: [2, 4], kernelSize: 5, poolSize: 2, dense: [] },
+};
+const optimizers = {
+  adam: optimizerSchema.parse({ name: 'adam', learningRate: 0.001, baseBatchSize: 32, scaling: 'none', warmup: { steps: 0 } }),
+  sgd: optimizerSchema.parse({ name: 'sgd', momentum: 0.9, learningRate: 0.05, baseBatchSize: 32, scaling: 'none', warmup: { steps: 0 } }),
+};
+
+async function run(model: keyof typeof models, opt: keyof typeof optimizers, threads: number, extra: Partial<TrainOptions> & { batchSize?: number; steps?: number } = {}) {
+  const tf = await setupBackend('wasm');
+  const d = await data;
+  const m = buildModel(tf, models[model]!, 11);
+  const before = m.getWeights().map((w) => Float32Array.from(w.dataSync()));
+  let replicas: Float32Array[] = [];
+  const losses: number[] = [];
+  const { batchSize = 37, steps = 3, ...rest } = extra;
+  try {
+    const r = await train(tf, m, d, {
+      batchSize, epochs: 1, maxSteps: steps, optimizer: optimizers[opt], seed: 5, memoryLimit: null,
+      onStep: (e) => losses.push(e.loss),
+      threads: {
+        count: threads,
+        recipe: { backend: 'wasm', model: models[model]!, seed: 11, data: { sampleShape: d.sampleShape, labelShape: d.labelShape, numClasses: d.numClasses, origin: d.origin } },
+        onReplicaWeights: (w) => { replicas = w; },
+      },
+      ...rest,
+    });
+    const after = m.getWeights().map((w) => Float32Array.from(w.dataSync()));
+    return { before, after, replicas, losses, result: r };
+  } finally {
+    m.dispose();
+  }
+}
+
+function maxDiff(a: Float32Array[], b: Float32Array[]): { abs: number; scale: number } {
+  let abs = 0;
+  let scale = 0;
+  a.forEach((x, i) => x.forEach((v, j) => {
+    abs = Math.max(abs, Math.abs(v - b[i]![j]!));
+    scale = Math.max(scale, Math.abs(v));
+  }));
+  return { abs, scale };
+}
+
+describe('shards', () => {
+  it('cover the batch once, sizes differ by at most one', () => {
+    for (const [batch, count] of [[37, 2], [128, 2], [5, 3], [1, 2], [512, 7]] as const) {
+      const sizes = Array.from({ length: count }, (_, r) => shardOf(batch, count, r));
+      expect(sizes[0]!.start).toBe(0);
+      expect(sizes[count - 1]!.end).toBe(batch);
+      sizes.forEach((s, r) => { if (r > 0) expect(s.start).toBe(sizes[r - 1]!.end); });
+      const n = sizes.map((s) => s.end - s.start);
+      expect(Math.max(...n) - Math.min(...n)).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
+// Batch 37: uneven shards (18 + 19), so the size-weighted average is what is checked.
+describe.each([['mlp', 'adam'], ['mlp', 'sgd'], ['cnn', 'adam'], ['cnn', 'sgd']] as const)('2 threads = 1 thread (%s, %s, wasm)', (model, opt) => {
+  it('same update up to summation order; replicas identical; the same thread count repeats exactly', async () => {
+    const one = await run(model, opt, 1);
+    const two = await run(model, opt, 2);
+    expect(one.result.threads).toBe(1);
+    expect(two.result.threads).toBe(2);
+    // Three steps moved the weights by far more than the tolerance...
+    expect(maxDiff(one.after, one.before).abs).toBeGreaterThan(1e-4);
+    // ...and both ways to the same place, to float32 rounding (Adam divides by √v, which
+    // magnifies rounding where a gradient is near zero, hence the looser bound there).
+    const d = maxDiff(two.after, one.after);
+    expect(d.abs).toBeLessThan((opt === 'adam' ? 2e-5 : 2e-6) * Math.max(1, d.scale));
+    two.losses.forEach((l, i) => expect(l).toBeCloseTo(one.losses[i]!, 5));
+    // Every replica holds the same bits as the main thread's model.
+    expect(two.replicas).toHaveLength(2);
+    expect(Buffer.from(two.replicas[1]!.buffer).equals(Buffer.from(two.replicas[0]!.buffer))).toBe(true);
+    const flat = new Float32Array(two.after.reduce((a, w) => a + w.length, 0));
+    let off = 0;
+    for (const w of two.after) { flat.set(w, off); off += w.length; }
+    expect(Buffer.from(flat.buffer).equals(Buffer.from(two.replicas[0]!.buffer))).toBe(true);
+    // Repeats exactly with the same thread count.
+    const again = await run(model, opt, 2);
+    expect(maxDiff(again.after, two.after).abs).toBe(0);
+    // Peak memory counts both replicas (and the shared buffers): above one thread's baseline.
+    expect(two.result.peakMemoryBytes).toBeGreaterThan(one.result.memoryBaselineBytes * 2);
+    expect(two.result.memorySource).toMatch(/summed over 2 training threads/);
+  }, 120_000);
+});
+
+describe('threads with accumulation', () => {
+  it('2 threads × accumulate 2 = 1 thread × accumulate 2 (CNN, Adam)', async () => {
+    const one = await run('cnn', 'adam', 1, { accumulate: 2, batchSize: 16, steps: 2 });
+    const two = await run('cnn', 'adam', 2, { accumulate: 2, batchSize: 16, steps: 2 });
+    const d = maxDiff(two.after, one.after);
+    expect(maxDiff(one.after, one.before).abs).toBeGreaterThan(1e-4);
+    expect(d.abs).toBeLessThan(2e-5 * Math.max(1, d.scale));
+  }, 120_000);
+});
+
+describe('a failing worker thread', () => {
+  it('ends the run with its message (no hang)', async () => {
+    const t0 = performance.now();
+    const tf = await setupBackend('wasm');
+    const d = await data;
+    const m = buildModel(tf, models.mlp!, 11);
+    await expect(train(tf, m, d, {
+      batchSize: 32, epochs: 1, maxSteps: 5, optimizer: optimizers.sgd, seed: 5, memoryLimit: null,
+      threads: { count: 2, recipe: { backend: 'wasm', model: models.mlp!, seed: 11, data: { sampleShape: d.sampleShape, labelShape: d.labelShape, numClasses: d.numClasses, origin: d.origin } }, failAt: { rank: 1, step: 3 } },
+    })).rejects.toThrow(/training thread 2 of 2 failed: injected failure in training thread 2 at step 3/);
+    m.dispose();
+    expect(performance.now() - t0).toBeLessThan(60_000);
+  }, 90_000);
+});
