@@ -4,7 +4,8 @@
 // 784x32x10 dW). Here the transposed operand is first transposed by the
 // backend's XNNPACK Transpose, then the product runs on XNNPACK. Everything
 // else goes to the stock kernel.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { asWasmBackend, dispose, tensorData, wasmTranspose, withHeapView, xnnMatMul } from './wasm-internals.js';
 
@@ -15,8 +16,8 @@ export function setStockBatchMatMul(config: KernelConfig | undefined): void {
   if (config != null && config.kernelFunc !== batchMatMulConfig.kernelFunc) stock = config;
 }
 
-function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
-    attrs?: tf.NamedAttrMap }): TensorInfo {
+function batchMatMul(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
+    attrs?: tfc.NamedAttrMap }): TensorInfo {
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
@@ -24,7 +25,7 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
   if (!(transposeA || transposeB) || batchA !== 1 || batchB !== 1 ||
       a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) {
     if (stock == null) throw new Error('bstune kernels: stock wasm BatchMatMul missing');
-    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+    return stock.kernelFunc(args as Parameters<tfc.KernelFunc>[0]) as TensorInfo;
   }
   const backend = asWasmBackend(args.backend);
   const ar = a.shape.length;
@@ -74,5 +75,5 @@ export const batchMatMulConfig: KernelConfig = {
   backendName: 'wasm',
   // The stock kernel binds its wasm function in setup; keep that working.
   setupFunc: (backend) => stock?.setupFunc?.(backend),
-  kernelFunc: batchMatMul as unknown as tf.KernelFunc,
+  kernelFunc: batchMatMul as unknown as tfc.KernelFunc,
 };

@@ -6,12 +6,13 @@
 // Only those exact cases take the fast path; every other Add/Sum (other
 // dtypes, same-shape adds, other broadcasts, other reduction axes, SIMD
 // unavailable) is handed to the stock kernel unchanged.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { simdKernels } from './simd/index.js';
 import { asWasmBackend, dispose, tensorData } from './wasm-internals.js';
 
-type KernelArgs = Parameters<tf.KernelFunc>[0];
+type KernelArgs = Parameters<tfc.KernelFunc>[0];
 
 let stockAdd: KernelConfig | null = null;
 let stockSum: KernelConfig | null = null;
@@ -100,14 +101,14 @@ function sum(args: KernelArgs): TensorInfo {
 export const addConfig: KernelConfig = {
   kernelName: tf.Add,
   backendName: 'wasm',
-  kernelFunc: add as unknown as tf.KernelFunc,
+  kernelFunc: add as unknown as tfc.KernelFunc,
   setupFunc: (backend) => stockAdd?.setupFunc?.(backend),
 };
 
 export const sumConfig: KernelConfig = {
   kernelName: tf.Sum,
   backendName: 'wasm',
-  kernelFunc: sum as unknown as tf.KernelFunc,
+  kernelFunc: sum as unknown as tfc.KernelFunc,
   setupFunc: (backend) => stockSum?.setupFunc?.(backend),
 };
 

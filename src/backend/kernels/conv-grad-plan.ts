@@ -1,14 +1,15 @@
 // The shared set-up of the two convolution-gradient kernels: attributes, conv geometry,
 // and the batch chunking that keeps each im2col/col2im block about 1 MiB (speed was within
 // noise of unchunked on the bench shapes, and it bounds memory at large batches).
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { Im2ColGeometry } from './im2col.js';
 
 export const CHUNK_FLOATS = 1 << 18;
 
 export interface ConvGradAttrs {
   strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  pad: 'valid' | 'same' | number | tfc.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
@@ -16,7 +17,7 @@ export interface ConvGradAttrs {
 type Shape4 = [number, number, number, number];
 
 export interface ConvGradPlan {
-  info: tf.backend_util.Conv2DInfo;
+  info: tfc.backend_util.Conv2DInfo;
   /** Rows of the im2col matrix: filterH · filterW · inChannels. */
   kk: number;
   /** Output pixels per image. */

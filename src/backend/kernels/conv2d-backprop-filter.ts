@@ -5,7 +5,8 @@
 // first layer at batch 128) and the product
 // run by the backend's XNNPACK matmul. The batch is processed in chunks so
 // the im2col buffer stays cache-sized; partial products are summed in JS.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { im2colTransposed } from './im2col.js';
 import { planConvGrad, type ConvGradAttrs } from './conv-grad-plan.js';
@@ -34,8 +35,8 @@ interface FilterAttrs extends ConvGradAttrs {
   filterShape: [number, number, number, number];
 }
 
-function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
-    attrs?: tf.NamedAttrMap }): TensorInfo {
+function conv2DBackpropFilter(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
+    attrs?: tfc.NamedAttrMap }): TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs as unknown as FilterAttrs;
@@ -105,7 +106,7 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
  * padding. No im2col buffer; faster than the matmul path once inC >= 4.
  */
 function filterGradViaConv(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo,
-    info: tf.backend_util.Conv2DInfo): TensorInfo {
+    info: tfc.backend_util.Conv2DInfo): TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outChannels, outHeight, outWidth,
     filterHeight: fh, filterWidth: fw } = info;
   const xT = wasmTranspose(backend, x, [3, 1, 2, 0]);
@@ -141,5 +142,5 @@ function filterGradViaConv(backend: WasmBackendLike, x: TensorInfo, dy: TensorIn
 export const conv2DBackpropFilterConfig: KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,
   backendName: 'wasm',
-  kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
+  kernelFunc: conv2DBackpropFilter as unknown as tfc.KernelFunc,
 };

@@ -6,7 +6,8 @@
 // The batch is chunked so each dcol block stays cache-sized.
 // (Measured alternative: a stride-1 full XNNPACK conv with the flipped filter
 // was ~2x slower on the MNIST CNN because it multiplies the zero padding.)
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { col2imAdd } from './im2col.js';
 import { planConvGrad, type ConvGradAttrs } from './conv-grad-plan.js';
@@ -19,8 +20,8 @@ interface InputAttrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];
 }
 
-function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
-    attrs?: tf.NamedAttrMap }): TensorInfo {
+function conv2DBackpropInput(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
+    attrs?: tfc.NamedAttrMap }): TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const attrs = args.attrs as unknown as InputAttrs;
@@ -67,5 +68,5 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
 export const conv2DBackpropInputConfig: KernelConfig = {
   kernelName: tf.Conv2DBackpropInput,
   backendName: 'wasm',
-  kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc,
+  kernelFunc: conv2DBackpropInput as unknown as tfc.KernelFunc,
 };

@@ -1,12 +1,13 @@
 // Forward Conv2D for wasm: unpadded convs with few input channels and outC a
 // multiple of 8 run the direct SIMD kernel (simd conv_fwd); everything else
 // (and every case without SIMD) goes to the stock XNNPACK kernel unchanged.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { simdKernels } from './simd/index.js';
 import { asWasmBackend, tensorData } from './wasm-internals.js';
 
-type KernelArgs = Parameters<tf.KernelFunc>[0];
+type KernelArgs = Parameters<tfc.KernelFunc>[0];
 
 // bench/conv-fwd-ab.mjs, batch 128: MNIST CNN layer 1 (1 -> 8 channels,
 // 5x5) 2.1 -> 0.9 ms, layer 2 (8 -> 16) 1.87 -> 1.40 ms; at 32-64 input
@@ -28,7 +29,7 @@ export function setStockConv2D(config: KernelConfig | undefined): void {
 
 interface ConvAttrs {
   strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  pad: 'valid' | 'same' | number | tfc.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dilations: [number, number] | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
@@ -63,7 +64,7 @@ function conv2D(args: KernelArgs): TensorInfo {
 export const conv2DConfig: KernelConfig = {
   kernelName: tf.Conv2D,
   backendName: 'wasm',
-  kernelFunc: conv2D as unknown as tf.KernelFunc,
+  kernelFunc: conv2D as unknown as tfc.KernelFunc,
   // The stock kernel binds its C++ entry point in setup; keep that working.
   setupFunc: (backend) => stock?.setupFunc?.(backend),
 };

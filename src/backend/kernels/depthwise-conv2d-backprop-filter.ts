@@ -1,11 +1,12 @@
 // DepthwiseConv2dNativeBackpropFilter for wasm (missing from the backend).
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { type DepthwiseAttrs, depthwiseInfo, forEachTap } from './depthwise-geometry.js';
 import { asWasmBackend, f32Offset, heapF32 } from './wasm-internals.js';
 
-function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
-    attrs?: tf.NamedAttrMap }): TensorInfo {
+function depthwiseBackpropFilter(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
+    attrs?: tfc.NamedAttrMap }): TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs as unknown as DepthwiseAttrs & { filterShape: number[] };
@@ -35,5 +36,5 @@ function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend:
 export const depthwiseConv2dNativeBackpropFilterConfig: KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
   backendName: 'wasm',
-  kernelFunc: depthwiseBackpropFilter as unknown as tf.KernelFunc,
+  kernelFunc: depthwiseBackpropFilter as unknown as tfc.KernelFunc,
 };

@@ -1,12 +1,13 @@
 // DepthwiseConv2dNativeBackpropInput for wasm (missing from the backend):
 // scatter-add of dy through the filter taps.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { type DepthwiseAttrs, depthwiseInfo, forEachTap } from './depthwise-geometry.js';
 import { asWasmBackend, f32Offset, heapF32 } from './wasm-internals.js';
 
-function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
-    attrs?: tf.NamedAttrMap }): TensorInfo {
+function depthwiseBackpropInput(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
+    attrs?: tfc.NamedAttrMap }): TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const attrs = args.attrs as unknown as DepthwiseAttrs & { inputShape: number[] };
@@ -36,5 +37,5 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
 export const depthwiseConv2dNativeBackpropInputConfig: KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropInput,
   backendName: 'wasm',
-  kernelFunc: depthwiseBackpropInput as unknown as tf.KernelFunc,
+  kernelFunc: depthwiseBackpropInput as unknown as tfc.KernelFunc,
 };

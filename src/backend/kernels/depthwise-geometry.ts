@@ -1,17 +1,18 @@
 // Shared geometry for the depthwise backprop kernels. Both walk every
 // (output pixel, filter tap) pair once, so stride, dilation and padding are
 // handled uniformly and the channel loop stays innermost and contiguous.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 
 export interface DepthwiseAttrs {
   strides: [number, number] | number;
   dilations: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  pad: 'valid' | 'same' | number | tfc.backend_util.ExplicitPadding;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
 export function depthwiseInfo(xShape: number[], filterShape: number[],
-    attrs: DepthwiseAttrs): tf.backend_util.Conv2DInfo {
+    attrs: DepthwiseAttrs): tfc.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number],
     filterShape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1,
     attrs.pad, attrs.dimRoundingMode, true, 'channelsLast');
@@ -21,7 +22,7 @@ export function depthwiseInfo(xShape: number[], filterShape: number[],
  * Calls visit(xPixel, dyPixel, tap) for every in-bounds (output pixel, tap)
  * pair, with x/dy pixel indices counted in pixels (multiply by channels).
  */
-export function forEachTap(info: tf.backend_util.Conv2DInfo,
+export function forEachTap(info: tfc.backend_util.Conv2DInfo,
     visit: (xPixel: number, dyPixel: number, tap: number) => void): void {
   const { batchSize, inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth,
     strideHeight, strideWidth, dilationHeight, dilationWidth } = info;

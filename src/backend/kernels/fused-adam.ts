@@ -7,17 +7,18 @@
 // +,-,*,/,sqrt computed in double and rounded once are correctly rounded, as
 // the wasm kernels' are, so results match tf.train.adam on wasm bit for bit.
 // On any other backend it defers to the stock implementation.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import { asWasmBackend, f32Offset, heapF32, type WasmBackendLike } from './wasm-internals.js';
 
-type AdamGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
+type AdamGradients = Parameters<tfc.AdamOptimizer['applyGradients']>[0];
 
-interface Slot { originalName: string; variable: tf.Variable }
+interface Slot { originalName: string; variable: tfc.Variable }
 
 /** AdamOptimizer's fields, protected in its typings. */
 interface AdamInternals {
   learningRate: number; beta1: number; beta2: number; epsilon: number;
-  accBeta1: tf.Variable; accBeta2: tf.Variable;
+  accBeta1: tfc.Variable; accBeta2: tfc.Variable;
   accumulatedFirstMoment: Slot[]; accumulatedSecondMoment: Slot[];
   incrementIterations(): void;
 }
@@ -50,7 +51,7 @@ export class WasmFusedAdamOptimizer extends tf.AdamOptimizer {
         originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
       };
       const gradient = Array.isArray(variableGradients)
-        ? variableGradients[i]!.tensor : variableGradients[name] as tf.Tensor | undefined;
+        ? variableGradients[i]!.tensor : variableGradients[name] as tfc.Tensor | undefined;
       if (gradient == null) return;
       if (gradient.dtype !== 'float32' || value.dtype !== 'float32') {
         throw new Error(`fused Adam: ${name} is not float32`);
@@ -73,8 +74,8 @@ interface AdamConstants {
  * optimizer's variable.assign (never in place: another tensor may share a
  * variable's data, e.g. a clone).
  */
-function updateVariable(backend: WasmBackendLike, value: tf.Variable, gradient: tf.Tensor,
-    m: tf.Variable, v: tf.Variable, k: AdamConstants): void {
+function updateVariable(backend: WasmBackendLike, value: tfc.Variable, gradient: tfc.Tensor,
+    m: tfc.Variable, v: tfc.Variable, k: AdamConstants): void {
   const n = value.size;
   if (m.size !== n || v.size !== n || gradient.size !== n) {
     // An optimizer reused on other variables: refuse before allocating, as the stock one throws.
@@ -109,13 +110,13 @@ function updateVariable(backend: WasmBackendLike, value: tf.Variable, gradient: 
   assignInfo(value, outV);
 }
 
-function assignInfo(variable: tf.Variable, info: tf.TensorInfo): void {
+function assignInfo(variable: tfc.Variable, info: tfc.TensorInfo): void {
   const t = tf.engine().makeTensorFromTensorInfo(info);
   variable.assign(t);
   t.dispose();
 }
 
-function assignNew(backend: WasmBackendLike, variable: tf.Variable, values: number[]): void {
+function assignNew(backend: WasmBackendLike, variable: tfc.Variable, values: number[]): void {
   const out = backend.makeOutput(variable.shape, 'float32');
   heapF32(backend).set(values, f32Offset(backend, out));
   assignInfo(variable, out);

@@ -3,7 +3,8 @@
 //   await tf.setBackend('wasm'); registerWasmTrainingKernels();
 // Registration works before or after the backend is created: tfjs looks
 // kernels up by name on every op, and ours need no per-backend setup.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch-mat-mul.js';
 import { addConfig, setStockBiasKernels, sumConfig } from './bias.js';

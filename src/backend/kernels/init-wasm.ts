@@ -4,7 +4,8 @@
 // it works from src/ under vitest, from dist/, and as an installed dependency).
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { requireTf, tfCore as tf } from '../tfjs-require.js';
 
 export function wasmBinaryDir(): string {
   const require = createRequire(import.meta.url);
@@ -16,7 +17,7 @@ let initPromise: Promise<void> | null = null;
 
 export async function setupWasmBackend(register: () => void): Promise<void> {
   initPromise ??= (async () => {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const wasm = requireTf('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     if (tf.findBackend('wasm') == null) {
       wasm.setWasmPaths(wasmBinaryDir());
     }

@@ -8,7 +8,8 @@
 // Both paths run in the SIMD wasm module (simd/kernels.wat) when it loads,
 // four channels per f32x4: 2x2 ~2.8 -> ~0.2 ms, general 3x3 ~6.6 -> ~0.9 ms
 // (bench/simd-ab.mjs); the JS loops below are the fallback.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { simdKernels } from './simd/index.js';
 import { asWasmBackend, f32Offset, heapF32 } from './wasm-internals.js';
@@ -16,12 +17,12 @@ import { asWasmBackend, f32Offset, heapF32 } from './wasm-internals.js';
 interface PoolAttrs {
   filterSize: [number, number] | number;
   strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  pad: 'valid' | 'same' | number | tfc.backend_util.ExplicitPadding;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
-    attrs?: tf.NamedAttrMap }): TensorInfo {
+function maxPoolGrad(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
+    attrs?: tfc.NamedAttrMap }): TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
   const attrs = args.attrs as unknown as PoolAttrs;
@@ -148,5 +149,5 @@ function pool2x2Grad(heap: Float32Array, xOff: number, dyOff: number, dxOff: num
 export const maxPoolGradConfig: KernelConfig = {
   kernelName: tf.MaxPoolGrad,
   backendName: 'wasm',
-  kernelFunc: maxPoolGrad as unknown as tf.KernelFunc,
+  kernelFunc: maxPoolGrad as unknown as tfc.KernelFunc,
 };

@@ -1,12 +1,13 @@
 // UnsortedSegmentSum for wasm (missing from tfjs-backend-wasm): a single
 // scatter-add pass over the heap. Ids outside [0, numSegments) are dropped,
 // matching TensorFlow.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { asWasmBackend, heapF32, heapI32, tensorData } from './wasm-internals.js';
 
-function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
-    attrs?: tf.NamedAttrMap }): TensorInfo {
+function unsortedSegmentSum(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
+    attrs?: tfc.NamedAttrMap }): TensorInfo {
   const backend = asWasmBackend(args.backend);
   const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
   const numSegments = Number((args.attrs as { numSegments: number }).numSegments);
@@ -36,5 +37,5 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
 export const unsortedSegmentSumConfig: KernelConfig = {
   kernelName: tf.UnsortedSegmentSum,
   backendName: 'wasm',
-  kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc,
+  kernelFunc: unsortedSegmentSum as unknown as tfc.KernelFunc,
 };

@@ -1,13 +1,14 @@
 // Typed access to the parts of tfjs-backend-wasm that custom kernels need.
 // The backend class does not expose these publicly, so we describe them
 // structurally and check at runtime that the shape is what we expect.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 
 export interface WasmTensorData {
   id: number;
   memoryOffset: number;
   shape: number[];
-  dtype: tf.DataType;
+  dtype: tfc.DataType;
 }
 
 type WasmArg = 'number' | 'array';
@@ -26,7 +27,7 @@ export interface WasmModuleLike {
 export interface WasmBackendLike {
   wasm: WasmModuleLike;
   dataIdMap: { get(dataId: object): WasmTensorData | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  makeOutput(shape: number[], dtype: tfc.DataType): tfc.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
@@ -39,14 +40,14 @@ export function asWasmBackend(backend: unknown): WasmBackendLike {
   return b as WasmBackendLike;
 }
 
-export function tensorData(backend: WasmBackendLike, t: tf.TensorInfo): WasmTensorData {
+export function tensorData(backend: WasmBackendLike, t: tfc.TensorInfo): WasmTensorData {
   const d = backend.dataIdMap.get(t.dataId);
   if (d == null) throw new Error('bstune kernels: tensor is not on the wasm backend');
   return d;
 }
 
 /** Float32 element offset of a tensor in the wasm heap. */
-export function f32Offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
+export function f32Offset(backend: WasmBackendLike, t: tfc.TensorInfo): number {
   return tensorData(backend, t).memoryOffset >>> 2;
 }
 
@@ -62,7 +63,7 @@ export function heapI32(backend: WasmBackendLike): Int32Array {
   return backend.wasm.HEAP32;
 }
 
-export function dispose(backend: WasmBackendLike, ...infos: tf.TensorInfo[]): void {
+export function dispose(backend: WasmBackendLike, ...infos: tfc.TensorInfo[]): void {
   for (const t of infos) backend.disposeData(t.dataId);
 }
 
@@ -135,9 +136,9 @@ export function withHeapView<T>(backend: WasmBackendLike, byteOffset: number,
 }
 
 /** Runs the backend's own Transpose kernel (handles size-1 dims for us). */
-export function wasmTranspose(backend: WasmBackendLike, x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
+export function wasmTranspose(backend: WasmBackendLike, x: tfc.TensorInfo, perm: number[]): tfc.TensorInfo {
   const kernel = tf.getKernel(tf.Transpose, 'wasm');
   if (kernel == null) throw new Error('bstune kernels: wasm Transpose kernel missing');
-  return kernel.kernelFunc({ inputs: { x }, backend: backend as unknown as tf.KernelBackend,
-    attrs: { perm } }) as tf.TensorInfo;
+  return kernel.kernelFunc({ inputs: { x }, backend: backend as unknown as tfc.KernelBackend,
+    attrs: { perm } }) as tfc.TensorInfo;
 }

@@ -15,6 +15,7 @@
  *   numBytesInGPU is tracked at every buffer acquisition.
  */
 import { BstuneError } from '../../errors.js';
+import { requireTf } from '../tfjs-require.js';
 import type { Tf } from '../../tf.js';
 import { installNavigatorGpu, describeAdapter, webgpuInstall, type AdapterFacts, type AdapterLike } from './adapter.js';
 import { bufferTooLarge, type BufferLimits } from './limits.js';
@@ -45,7 +46,7 @@ export async function setupWebgpu(tf: Tf): Promise<WebgpuSession> {
   let gpu: Awaited<ReturnType<typeof installNavigatorGpu>>;
   try {
     gpu = await installNavigatorGpu();
-    await import('@tensorflow/tfjs-backend-webgpu');
+    requireTf('@tensorflow/tfjs-backend-webgpu');
   } catch (e) {
     if (/Cannot find (package|module)/.test(String(e))) {
       throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu is not installed; install it with: ${webgpuInstall()}`, '--backend');
