@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { cacheDir } from '../src/data/cache-dir.js';
-import { permutation, splitPool } from '../src/data/split.js';
+import { compact, headOf, permutation, splitPool } from '../src/data/split.js';
 import type { Split } from '../src/data/types.js';
 import { BstuneError } from '../src/errors.js';
 
@@ -26,7 +26,8 @@ function tracedPool(count: number): Split {
   return { images, labels, count };
 }
 
-function ids(s: Split): number[] {
+function ids(split: Split): number[] {
+  const s = compact(split);
   const out: number[] = [];
   for (let k = 0; k < s.count; k++) {
     const id = s.images[k * 784] | (s.images[k * 784 + 1] << 8) | (s.images[k * 784 + 2] << 16);
@@ -47,8 +48,8 @@ describe('seeded split', () => {
     const a = splitPool(pool, 0.2, 7);
     const b = splitPool(pool, 0.2, 7);
     const c = splitPool(pool, 0.2, 8);
-    expect(Buffer.from(a.train.images).equals(Buffer.from(b.train.images))).toBe(true);
-    expect(Buffer.from(a.validation.labels).equals(Buffer.from(b.validation.labels))).toBe(true);
+    expect(Buffer.from(compact(a.train).images).equals(Buffer.from(compact(b.train).images))).toBe(true);
+    expect(Buffer.from(compact(a.validation).labels).equals(Buffer.from(compact(b.validation).labels))).toBe(true);
     expect(ids(a.validation)).toEqual(ids(b.validation));
     expect(ids(a.validation)).not.toEqual(ids(c.validation));
   });
@@ -57,8 +58,26 @@ describe('seeded split', () => {
     const { train, validation } = splitPool(tracedPool(1000), 0.2, 1);
     expect(validation.count).toBe(200);
     expect(train.count).toBe(800);
-    expect(validation.images.length).toBe(200 * 784);
+    expect(compact(validation).images.length).toBe(200 * 784);
     expect(Math.max(...ids(validation))).toBeGreaterThan(200);
+  });
+
+  it('copies no sample: both sides are selections of the pool\'s own arrays', () => {
+    const pool = tracedPool(1000);
+    const { train, validation } = splitPool(pool, 0.2, 1, 300);
+    for (const s of [train, validation]) {
+      expect(s.images).toBe(pool.images);
+      expect(s.labels).toBe(pool.labels);
+      expect(s.select!.rows).toBe(1000);
+      expect(s.select!.index.length).toBe(s.count);
+    }
+    // The first n samples of a selection are a view on its index.
+    const head = headOf(train, 50);
+    expect(head.images).toBe(pool.images);
+    expect(ids(head)).toEqual(ids(train).slice(0, 50));
+    const plain = headOf(pool, 5);
+    expect(plain.images.buffer).toBe(pool.images.buffer);
+    expect(ids(plain)).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('trainLimit caps training only, after the split', () => {

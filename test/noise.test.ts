@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { estimateFromNorms, simpleNoiseScale, type NoiseBatch } from '../src/noise/scale.js';
 import { noiseEveryEpochIsCheap, planNoise } from '../src/noise/plan.js';
 import { measureGradientNoise } from '../src/train/noise.js';
-import { mulberry32, permutation } from '../src/data/split.js';
+import { compact, mulberry32, permutation } from '../src/data/split.js';
 import { buildModel } from '../src/model/build.js';
 import { loadDataset } from '../src/data/index.js';
 import type { Tf } from '../src/tf.js';
@@ -154,7 +154,7 @@ describe('a tiny real model: the measurement against every per-example gradient'
   it('mean |G|² and tr(Σ) over many seeded measurements match the exact values within statistical tolerance', async () => {
     await tf.setBackend('cpu');
     const data = await loadDataset({ source: 'embedded', validationSplit: 0.2, trainLimit: 96 }, { seed: 42 });
-    const split = data.train;
+    const split = compact(data.train);
     const model = buildModel(tf as unknown as Tf, { kind: 'mlp', hidden: [3] }, 7);
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     // Every per-example gradient, flattened.

@@ -1,6 +1,6 @@
 import { BstuneError } from '../errors.js';
 import type { Split } from './types.js';
-import { labelSize, sampleSize } from './types.js';
+import { labelSize, rowOf, sampleSize, storedRows } from './types.js';
 
 /** mulberry32: tiny, fast and good enough for shuffling; the same seed gives the same stream everywhere. */
 export function mulberry32(seed: number): () => number {
@@ -28,19 +28,37 @@ export function permutation(n: number, seed: number): Uint32Array {
   return idx;
 }
 
-/** Copies the samples at `order[start..end)` into a fresh, contiguous split (the one copy a data set gets). */
-export function gather(pool: Split, order: Uint32Array, start: number, end: number): Split {
-  const count = end - start;
-  const xs = sampleSize(pool);
-  const ys = labelSize(pool);
-  // Not `pool.images.constructor`: that may be Buffer, whose constructor is deprecated.
-  const images = pool.images instanceof Float32Array ? new Float32Array(count * xs) : new Uint8Array(count * xs);
-  const labels = pool.labels instanceof Float32Array ? new Float32Array(count * ys) : pool.labels instanceof Int32Array ? new Int32Array(count * ys) : new Uint8Array(count * ys);
+/**
+ * The samples at `order[start..end)` as a selection of the pool's rows: no sample is
+ * copied (only the index, 4 bytes a sample); the batch filler gathers each batch.
+ */
+export function selectRows(pool: Split, order: Uint32Array, start: number, end: number): Split {
+  const picked = order.subarray(start, end);
+  const index = pool.select ? picked.map((k) => pool.select!.index[k]!) : picked;
+  return { images: pool.images, labels: pool.labels, count: end - start, select: { index, rows: storedRows(pool) } };
+}
+
+/** The first `n` samples of a split, without copying any. */
+export function headOf(split: Split, n: number): Split {
+  const count = Math.min(split.count, n);
+  if (split.select) return { ...split, count, select: { index: split.select.index.subarray(0, count), rows: split.select.rows } };
+  const xs = sampleSize(split);
+  const ys = labelSize(split);
+  return { images: split.images.subarray(0, count * xs), labels: split.labels.subarray(0, count * ys), count };
+}
+
+/** A contiguous copy of a split's samples, in order (tests; writing caches). */
+export function compact(split: Split): Split {
+  const { count } = split;
+  const xs = sampleSize(split);
+  const ys = labelSize(split);
+  // Not `split.images.constructor`: that may be Buffer, whose constructor is deprecated.
+  const images = split.images instanceof Float32Array ? new Float32Array(count * xs) : new Uint8Array(count * xs);
+  const labels = split.labels instanceof Float32Array ? new Float32Array(count * ys) : split.labels instanceof Int32Array ? new Int32Array(count * ys) : new Uint8Array(count * ys);
   for (let k = 0; k < count; k++) {
-    const src = order[start + k]!;
-    images.set(pool.images.subarray(src * xs, (src + 1) * xs), k * xs);
-    if (ys === 1) labels[k] = pool.labels[src]!;
-    else labels.set(pool.labels.subarray(src * ys, (src + 1) * ys), k * ys);
+    const src = rowOf(split, k);
+    images.set(split.images.subarray(src * xs, (src + 1) * xs), k * xs);
+    labels.set(split.labels.subarray(src * ys, (src + 1) * ys), k * ys);
   }
   return { images, labels, count };
 }
@@ -68,6 +86,7 @@ export function checkSplitOptions(validationSplit: number, trainLimit: number | 
 /**
  * Shuffles the pool with `seed`, holds out round(count*validationSplit) samples
  * (at least one each side) for validation, then caps the rest at `trainLimit`.
+ * Both are selections of the pool's rows (see Split.select), not copies.
  * The cap comes after the split so validation does not change with trainLimit.
  */
 export function splitPool(
@@ -79,8 +98,8 @@ export function splitPool(
   const { nVal, nTrain } = splitSizes(pool.count, validationSplit, seed, trainLimit);
   const order = permutation(pool.count, seed);
   return {
-    validation: gather(pool, order, 0, nVal),
-    train: gather(pool, order, nVal, nVal + nTrain),
+    validation: selectRows(pool, order, 0, nVal),
+    train: selectRows(pool, order, nVal, nVal + nTrain),
   };
 }
 
@@ -107,6 +126,5 @@ export function splitSizes(count: number, validationSplit: number, seed: number,
 export function takeTrain(pool: Split, seed: number, trainLimit?: number): Split {
   // Every epoch is shuffled anyway: the whole pool trains as it was read, with no copy at all.
   if (trainLimit === undefined || trainLimit >= pool.count) return pool;
-  const n = trainLimit;
-  return gather(pool, permutation(pool.count, seed), 0, n);
+  return selectRows(pool, permutation(pool.count, seed), 0, trainLimit);
 }

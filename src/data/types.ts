@@ -1,13 +1,21 @@
 /**
  * One partition of a data set. Sizes per sample follow from the lengths: a sample is
- * `images.length / count` values (row-major), a label `labels.length / count` values.
+ * `images.length / rows` values (row-major), a label `labels.length / rows` values,
+ * where rows is `count`, or `select.rows` for a selection.
  */
 export interface Split {
-  /** count × sampleSize values: uint8 pixels (scaled to [0,1] per batch) or float32 features (used as they are). */
+  /** rows × sampleSize values: uint8 pixels (scaled to [0,1] per batch) or float32 features (used as they are). */
   images: Uint8Array | Float32Array;
-  /** count × labelSize values: class indices (uint8/int32), or float32 targets. */
+  /** rows × labelSize values: class indices (uint8/int32), or float32 targets. */
   labels: Uint8Array | Int32Array | Float32Array;
   count: number;
+  /**
+   * A selection of a pool's rows instead of a copy of them: sample k is row `index[k]` of
+   * images/labels, which hold the whole pool of `rows` samples (index.length === count).
+   * Train/validation splits are selections, so a data set is never copied to be split;
+   * the batch filler gathers each batch's rows.
+   */
+  select?: { index: Uint32Array; rows: number };
 }
 
 export interface Dataset {
@@ -59,7 +67,11 @@ export const IMAGE_SIZE = 28;
 export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 export const NUM_CLASSES = 10;
 
+/** Rows stored in a split's arrays: its own count, or the whole pool's for a selection. */
+export const storedRows = (s: Split): number => s.select?.rows ?? s.count;
 /** Values per sample of a split (0 for an empty one). */
-export const sampleSize = (s: Split): number => (s.count > 0 ? s.images.length / s.count : 0);
-export const labelSize = (s: Split): number => (s.count > 0 ? s.labels.length / s.count : 0);
+export const sampleSize = (s: Split): number => (storedRows(s) > 0 ? s.images.length / storedRows(s) : 0);
+export const labelSize = (s: Split): number => (storedRows(s) > 0 ? s.labels.length / storedRows(s) : 0);
+/** The stored row of sample k. */
+export const rowOf = (s: Split, k: number): number => (s.select ? s.select.index[k]! : k);
 export const shapeSize = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -7,7 +7,8 @@ export const shuffledOrder = permutation;
 
 /**
  * Gathers samples into reusable float buffers: uint8 pixels scaled to [0,1], float
- * inputs as they are. The data set stays in JS typed arrays, outside the tensor
+ * inputs as they are. This is where a batch's samples are copied (and uint8 converted),
+ * one batch at a time: the data set itself is neither copied nor converted as a whole. The data set stays in JS typed arrays, outside the tensor
  * engine, so the tensor memory measured during a step is the model's own: weights,
  * optimizer state, activations, one batch.
  */
@@ -26,11 +27,14 @@ export class BatchFiller {
   /** Fills the buffers with samples order[start .. start+size) (wrapping around). */
   fill(order: ArrayLike<number>, start: number, size = this.batchSize): void {
     const { images, labels } = this.split;
+    // A selection (train/validation split): sample k is the pool's row index[k].
+    const rows = this.split.select?.index;
     const xs = this.sampleSize;
     const ys = this.labelSize;
     const bytes = images instanceof Uint8Array;
     for (let b = 0; b < size; b++) {
-      const idx = order[(start + b) % order.length]!;
+      const k = order[(start + b) % order.length]!;
+      const idx = rows ? rows[k]! : k;
       const src = idx * xs;
       const dst = b * xs;
       if (bytes) for (let p = 0; p < xs; p++) this.x[dst + p] = images[src + p]! / 255;

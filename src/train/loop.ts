@@ -11,7 +11,7 @@ import { divergence, lossEnds } from './divergence.js';
 import { steadyThroughput, speedMeasured, MIN_WARMUP_STEPS, type SpeedBudget } from './throughput.js';
 import { planIo, type IoPlan } from '../model/shapes.js';
 import { dataShape, modelShape } from '../model/info.js';
-import { sampleSize } from '../data/types.js';
+import { headOf } from '../data/split.js';
 import { correctOf, labelTensor, lossOf } from './objective.js';
 import { Replicas, type ReplicaRecipe } from './parallel/pool.js';
 
@@ -388,10 +388,7 @@ function accumulatedStep(
 }
 
 function trainSubset(train: Split, count: number): Split {
-  const n = Math.min(train.count, count);
-  const xs = sampleSize(train);
-  const ys = train.labels.length / train.count;
-  return { images: train.images.subarray(0, n * xs), labels: train.labels.subarray(0, n * ys), count: n };
+  return headOf(train, count);
 }
 
 /** Validation at the training batch size: a forward pass can also run out of memory. */
