@@ -108,6 +108,42 @@ describe.skipIf(env === null && !ci)(`webgpu on lavapipe${env ? '' : ` (${LAVAPI
     expect(out.sum).toBe(4096);
     expect(out.validation).toMatch(/^WebGPU validation error: /);
   }, 300_000);
+
+  it('the fused Adam (3 dispatches per variable) updates weights exactly as tf.train.adam does on the same device', () => {
+    const url = (p: string) => pathToFileURL(join(repoRoot, 'dist', p)).href;
+    // 12 steps of a small MLP with stock and fused Adam from the same weights and batches.
+    const script = `
+      const { setupBackend } = await import(${JSON.stringify(url('backend/setup.js'))});
+      const { WebgpuFusedAdamOptimizer } = await import(${JSON.stringify(url('backend/webgpu/fused-adam.js'))});
+      const tf = await setupBackend('webgpu');
+      const run = async (opt) => {
+        const w = [tf.variable(tf.randomNormal([64, 10], 0, 0.1, 'float32', 3)), tf.variable(tf.zeros([10]))];
+        const x = tf.randomNormal([32, 64], 0, 1, 'float32', 5);
+        const y = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 10), 'int32'), 10);
+        const losses = [];
+        for (let s = 0; s < 12; s++) {
+          const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.mul(x, 1 + s / 10), w[0]), w[1])), true, w);
+          losses.push((await loss.data())[0]); loss.dispose();
+        }
+        const weights = []; for (const v of w) weights.push(Array.from(await v.data()));
+        const acc = [(await opt.accBeta1.data())[0], (await opt.accBeta2.data())[0]];
+        opt.dispose(); tf.dispose([...w, x, y]);
+        return { losses, weights, acc, name: opt.constructor.name };
+      };
+      const stock = await run(tf.train.adam(0.01));
+      const fused = await run(new WebgpuFusedAdamOptimizer(0.01, 0.9, 0.999));
+      console.log(JSON.stringify({ stock, fused }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 200_000 });
+    expect(r.status, r.stderr).toBe(0);
+    type Run = { losses: number[]; weights: number[][]; acc: number[]; name: string };
+    const { stock, fused } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { stock: Run; fused: Run };
+    expect([stock.name, fused.name]).toEqual(['AdamOptimizer', 'WebgpuFusedAdamOptimizer']);
+    expect(stock.losses[11]!).toBeLessThan(stock.losses[0]!); // it trained
+    // Same float32 operations in the same order: equal to the last bit on this device.
+    expect(fused.losses).toEqual(stock.losses);
+    expect(fused.weights).toEqual(stock.weights);
+    expect(fused.acc).toEqual(stock.acc);
+  }, 300_000);
 });
 
 describe('webgpu without an adapter', () => {

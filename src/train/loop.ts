@@ -4,6 +4,7 @@ import type { OptimizerConfig } from '../config/schema.js';
 import { learningRateAt } from './schedule.js';
 import { BatchFiller, shuffledOrder } from './batches.js';
 import { WasmFusedAdamOptimizer } from '../backend/kernels/fused-adam.js';
+import { WebgpuFusedAdamOptimizer } from '../backend/webgpu/fused-adam.js';
 import { measureGradientNoise } from './noise.js';
 import { noisePoint, noiseRecord, type GradientNoiseScale, type NoisePoint } from '../noise/record.js';
 import type { NoisePlan } from '../noise/plan.js';
@@ -13,6 +14,7 @@ import { planIo, type IoPlan } from '../model/shapes.js';
 import { dataShape, modelShape } from '../model/info.js';
 import { headOf } from '../data/split.js';
 import { correctOf, labelTensor, lossOf } from './objective.js';
+import { readPair, readScalars } from './reads.js';
 import { Replicas, type ReplicaRecipe } from './parallel/pool.js';
 
 export interface EpochRecord {
@@ -78,6 +80,17 @@ export interface TrainOptions {
    */
   noise?: NoisePlan | null;
   noiseEveryEpoch?: boolean;
+  /**
+   * Steps whose loss and accuracy stay on the device before they are read back together
+   * (default 1: each step's at once). On a GPU a read waits for the queue to drain, so
+   * reading per step serialises the host and the device. Every step's loss is still read
+   * (divergence and NaN checks see them all, progress reports them), only later: at the
+   * end of each window, after the memory-profiled step and at the end of each epoch.
+   * Steps within a window are timed together, each its window's mean. Ignored (1) in
+   * find-max probes and time-budget rounds, whose stopping rules need every step's time,
+   * and with traceLearningRate.
+   */
+  readEvery?: number;
   /** Test-only fault injection, called after each step. */
   afterStep?: (globalStep: number) => void;
   /** Batch shape, loss and accuracy (from the shape checks); default: planned from the data and model. */
@@ -135,6 +148,8 @@ export function createOptimizer(tf: Tf, cfg: OptimizerConfig, learningRate: numb
   // On wasm the same Adam math in one pass per variable (bit-identical to tf.train.adam
   // there): the stock optimizer's ~14 tiny kernels per variable dominate small-model steps.
   if (tf.getBackend() === 'wasm') return new WasmFusedAdamOptimizer(learningRate, 0.9, 0.999) as unknown as Optimizer;
+  // On webgpu the same math in 3 dispatches per variable instead of ~14 (each dispatch has a fixed cost).
+  if (tf.getBackend() === 'webgpu') return new WebgpuFusedAdamOptimizer(learningRate, 0.9, 0.999) as unknown as Optimizer;
   return tf.train.adam(learningRate);
 }
 
@@ -176,6 +191,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
   const epochs = o.maxSteps !== undefined ? 1 : o.epochs;
   const stepsInEpoch = o.maxSteps !== undefined ? totalSteps : roundSteps;
   const probe = o.maxSteps !== undefined;
+  const readEvery = probe || roundSeconds !== null || o.traceLearningRate ? 1 : Math.max(1, Math.floor(o.readEvery ?? 1));
   const optimizer = createOptimizer(tf, o.optimizer, learningRateAt(o.optimizer, { batchSize: effective, stepsPerEpoch, totalSteps: scheduleSteps, step: 0 }));
   const filler = new BatchFiller(train, o.batchSize);
   const io = o.io ?? planIo(dataShape(data), modelShape(model, model.name));
@@ -253,6 +269,39 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       let seen = 0;
       let lr = 0;
       let s = 0;
+      // Steps run but not yet read back (see readEvery); a threaded step's values are numbers already.
+      type Pending = { loss: Tensor | number; correct: Tensor | number; s: number; globalStep: number; lr: number };
+      let pending: Pending[] = [];
+      let windowStart = 0;
+      let stopped = false;
+      const flush = async (): Promise<void> => {
+        if (pending.length === 0) return;
+        const window = pending;
+        pending = [];
+        const onDevice = window.flatMap((p) => [p.loss, p.correct]).filter((t): t is Tensor => typeof t !== 'number');
+        const read = onDevice.length === 2 ? await readPair(tf, onDevice[0]!, onDevice[1]!) : await readScalars(tf, onDevice);
+        let k = 0;
+        const value = (t: Tensor | number): number => (typeof t === 'number' ? t : read[k++]!);
+        const seconds = (performance.now() - windowStart) / 1000 / window.length;
+        for (const p of window) {
+          const lossValue = value(p.loss);
+          const correctValue = value(p.correct);
+          roundTrainSeconds += seconds;
+          stepLosses.push(lossValue);
+          lossSum += lossValue * effective;
+          correctSum += correctValue;
+          seen += effective;
+          stepSeconds.push(seconds);
+          o.onStep?.({ epoch, step: p.s + 1, stepsPerEpoch: stepsInEpoch, globalStep: p.globalStep, loss: lossValue, learningRate: p.lr, ...(o.traceLearningRate ? { optimizerLearningRate: readLearningRate(optimizer) } : {}), seconds });
+          o.afterStep?.(p.globalStep);
+        }
+        if (o.memoryLimit !== null && result.peakMemoryBytes > o.memoryLimit) {
+          result.exceededMemoryLimit = true;
+          result.steps = window[window.length - 1]!.globalStep + 1;
+          optimizer.dispose();
+          stopped = true;
+        }
+      };
       for (; (probe || (roundSeconds !== null ? roundTrainSeconds < roundSeconds : s < stepsInEpoch)) && more(); s++, globalStep++) {
         // A probe's timing steps past maxSteps hold its last scheduled rate: how long the
         // timing takes must not change the rate the trial reaches and reports.
@@ -265,20 +314,17 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
         }
         setLearningRate(optimizer, lr);
         if (result.peakLearningRate === null || lr > result.peakLearningRate) result.peakLearningRate = lr;
-        const t0 = performance.now();
+        if (pending.length === 0) windowStart = performance.now();
         const epochOrder = order;
         const fill = (k: number) => filler.fill(epochOrder, (position * accumulate + k) * o.batchSize);
         const profiled = globalStep === Math.min(PROFILED_STEP, totalSteps - 1);
-        let lossValue: number;
-        let correctValue: number;
         if (replicas) {
           const r = await replicas.step((k) => { fill(k); return filler; }, lr, profiled);
           if (profiled) {
             result.memoryBaselineBytes = r.baselineBytes!;
             result.peakMemoryBytes = r.peakBytes!;
           }
-          lossValue = r.loss;
-          correctValue = r.correct;
+          pending.push({ loss: r.loss, correct: r.correct, s, globalStep, lr });
         } else {
           let out: { loss: Tensor; correct: Tensor };
           if (profiled) {
@@ -294,27 +340,17 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
           } else {
             out = step(fill);
           }
-          const [l, c] = await Promise.all([out.loss.data(), out.correct.data()]);
-          tf.dispose([out.loss, out.correct]);
-          lossValue = l[0]!;
-          correctValue = c[0]!;
+          pending.push({ ...out, s, globalStep, lr });
         }
-        const seconds = (performance.now() - t0) / 1000;
-        roundTrainSeconds += seconds;
-        stepLosses.push(lossValue);
-        lossSum += lossValue * effective;
-        correctSum += correctValue;
-        seen += effective;
-        stepSeconds.push(seconds);
-        o.onStep?.({ epoch, step: s + 1, stepsPerEpoch: stepsInEpoch, globalStep, loss: lossValue, learningRate: lr, ...(o.traceLearningRate ? { optimizerLearningRate: readLearningRate(optimizer) } : {}), seconds });
-        o.afterStep?.(globalStep);
-        if (o.memoryLimit !== null && result.peakMemoryBytes > o.memoryLimit) {
-          result.exceededMemoryLimit = true;
-          result.steps = globalStep + 1;
-          optimizer.dispose();
-          return finish(result);
+        // The warm-up steps up to the profiled one are read (and timed) one by one, and the
+        // memory limit is checked right after the profiled step, as without windows.
+        if (pending.length >= readEvery || globalStep <= PROFILED_STEP) {
+          await flush();
+          if (stopped) return finish(result);
         }
       }
+      await flush();
+      if (stopped) return finish(result);
       if (!more() || epoch === epochs) o.onTimed?.();
       const val = await evaluate(tf, model, data.validation, o.batchSize, xShape, io);
       const seconds = (performance.now() - epochStart) / 1000;
@@ -395,10 +431,17 @@ function trainSubset(train: Split, count: number): Split {
 /** The built-in models' plan: MNIST digits, 10 logits, softmax cross-entropy. */
 const MNIST_LOGITS: IoPlan = { xShape: [784], outputSize: 10, loss: 'sparseCategoricalCrossentropy', fromLogits: true, labels: 'sparse', accuracy: 'argmax' };
 
+/** Batches of a validation pass read back together (bounded: a batch of 1 over a big set). */
+const EVAL_READ_BATCHES = 256;
+
 /** Validation at the training batch size: a forward pass can also run out of memory. Accuracy is NaN where it does not apply (regression). */
 export async function evaluate(tf: Tf, model: LayersModel, split: Split, batchSize: number, xShape: (b: number) => number[], io: IoPlan = MNIST_LOGITS): Promise<{ loss: number; accuracy: number }> {
   const filler = new BatchFiller(split, Math.min(batchSize, split.count));
   const order = Array.from({ length: split.count }, (_, i) => i);
+  // Each batch's loss and count stay on the device until the pass is over: one read
+  // instead of one per batch (the same numbers, summed in the same order).
+  const results: Tensor[] = [];
+  const sizes: number[] = [];
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < split.count; start += filler.batchSize) {
@@ -410,10 +453,15 @@ export async function evaluate(tf: Tf, model: LayersModel, split: Split, batchSi
       const out = model.predict(x) as Tensor;
       return [lossOf(tf, io, labels, out), correctOf(tf, io, labels, out)];
     });
-    const [lv, cv] = await Promise.all([l!.data(), c!.data()]);
-    tf.dispose([l!, c!]);
-    lossSum += lv[0]! * size;
-    correct += cv[0]!;
+    results.push(l!, c!);
+    sizes.push(size);
+    if (sizes.length === EVAL_READ_BATCHES || start + filler.batchSize >= split.count) {
+      const values = await readScalars(tf, results.splice(0));
+      sizes.splice(0).forEach((n, i) => {
+        lossSum += values[2 * i]! * n;
+        correct += values[2 * i + 1]!;
+      });
+    }
   }
   return { loss: lossSum / split.count, accuracy: io.accuracy === 'none' ? NaN : correct / split.count };
 }

@@ -7,6 +7,7 @@ import { simpleNoiseScale, type NoiseBatch, type NoiseEstimate } from '../noise/
 import type { NoisePlan } from '../noise/plan.js';
 import type { IoPlan } from '../model/shapes.js';
 import { labelTensor, lossOf } from './objective.js';
+import { readScalars } from './reads.js';
 
 /** The built-in models' batch shape and loss: MNIST digits, 10 logits, softmax cross-entropy. */
 const MNIST_LOGITS: IoPlan = { xShape: [784], outputSize: 10, loss: 'sparseCategoricalCrossentropy', fromLogits: true, labels: 'sparse', accuracy: 'argmax' };
@@ -40,7 +41,9 @@ export async function measureGradientNoise(
   const measured: NoiseBatch[] = [];
   for (let b = 0; b < batches; b++) {
     let sum: Tensor[] | null = null;
-    let smallSq = 0;
+    // Each small batch's squared norm stays on the device until its big batch is done:
+    // one read per big batch, not one per small batch (on a GPU each read is a round trip).
+    const smallSqs: Tensor[] = [];
     for (let p = 0; p < parts; p++) {
       filler.fill(order, b * bigBatch + p * smallBatch);
       const previous: Tensor[] | null = sum;
@@ -55,12 +58,14 @@ export async function measureGradientNoise(
       if (previous) tf.dispose(previous);
       const [sq, ...next]: Tensor[] = out;
       sum = next;
-      smallSq += (await sq!.data())[0]!;
-      sq!.dispose();
+      smallSqs.push(sq!);
     }
     const big = tf.tidy(() => tf.addN(sum!.map((t) => tf.sum(tf.square(tf.div(t, parts))))));
-    const bigSq = (await big.data())[0]!;
-    tf.dispose([big, ...sum!]);
+    tf.dispose(sum!);
+    const values = await readScalars(tf, [...smallSqs, big]);
+    const bigSq = values.pop()!;
+    let smallSq = 0;
+    for (const v of values) smallSq += v;
     measured.push({ bigSqNorm: bigSq, smallSqNorm: smallSq / parts });
   }
   const population = opts.population === null ? undefined : (opts.population ?? (opts.indices ? undefined : split.count));

@@ -39,6 +39,9 @@ if (process.send) {
   watchdog.unref();
 }
 
+/** Steps whose losses a GPU trial reads back together (see TrainOptions.readEvery). */
+const GPU_READ_EVERY = 50;
+
 let tfRef: Tf | null = null;
 /** The highest rate a step has used so far, for the failure message of a trial that breaks mid-run. */
 let peakLearningRate: number | null = null;
@@ -95,6 +98,8 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     noise: noisePlan,
     noiseEveryEpoch: noisePlan !== null && (spec.noiseEveryEpoch ?? noiseEveryEpochIsCheap(noisePlan, data.train.count)),
     io,
+    // On a GPU a read waits for the device; cpu/wasm values are already on the host.
+    readEvery: spec.backend === 'webgpu' ? GPU_READ_EVERY : 1,
     onStep: (e) => {
       if (peakLearningRate === null || e.learningRate > peakLearningRate) peakLearningRate = e.learningRate;
       const now = performance.now();
