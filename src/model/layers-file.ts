@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 
 import { BstuneError } from '../errors.js';
 import type { Tf, LayersModel } from '../tf.js';
+import { Keras3Unsupported, matchWeights, normaliseKerasTopology } from './keras3.js';
 
 type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
 type WeightsManifestEntry = import('@tensorflow/tfjs').io.WeightsManifestEntry;
@@ -121,19 +122,57 @@ export function seedInitializers<T>(topology: T, seed: number): T {
 }
 
 /** Builds the model: from its weights when the file has them, else initialised from the topology with `seed`. */
-export async function loadLayersModelFile(tf: Tf, path: string, seed: number): Promise<{ model: LayersModel; files: string[]; weights: boolean }> {
+export async function loadLayersModelFile(tf: Tf, path: string, seed: number): Promise<{ model: LayersModel; files: string[]; weights: boolean; notes: string[] }> {
   const f = await readLayersFile(path);
   const hasWeights = f.weightData !== null;
-  const artifacts: ModelArtifacts = {
-    modelTopology: hasWeights ? f.topology : seedInitializers(f.topology, seed),
-    format: 'layers-model',
-    ...(hasWeights ? { weightSpecs: f.weightSpecs, weightData: f.weightData! } : {}),
-  };
+  let topology: Record<string, unknown>;
+  let notes: string[];
   try {
-    const model = await tf.loadLayersModel({ load: async () => artifacts });
-    return { model, files: f.files, weights: hasWeights };
+    const n = normaliseKerasTopology(f.topology);
+    topology = n.topology;
+    notes = n.changes.length > 0 ? [`Keras 3 topology read as Keras 2 (${n.changes.join('; ')})`] : [];
+  } catch (e) {
+    if (e instanceof Keras3Unsupported) throw bad(`cannot build the model from model.json: ${e.message}`, f.files[0]!);
+    throw e;
+  }
+  // The layers come from the topology alone (tfjs's loader would match weights by tfjs's names,
+  // which Keras 3 files do not use); the shard's tensors are then placed by matchWeights.
+  const artifacts: ModelArtifacts = { modelTopology: hasWeights ? topology : seedInitializers(topology, seed), format: 'layers-model' };
+  let model: LayersModel;
+  try {
+    model = await tf.loadLayersModel({ load: async () => artifacts });
   } catch (e) {
     const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
     throw bad(`cannot build the model from model.json: ${msg}`, f.files[0]!);
   }
+  if (hasWeights) {
+    try {
+      notes.push(...setFileWeights(tf, model, f, topology));
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+  return { model, files: f.files, weights: hasWeights, notes };
+}
+
+/** Puts the shard's tensors into the model's layers (see matchWeights); returns notes on what was skipped. */
+function setFileWeights(tf: Tf, model: LayersModel, f: LayersFile, topology: Record<string, unknown>): string[] {
+  const layers = model.layers.map((l) => ({
+    className: l.getClassName(),
+    weights: l.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[] })),
+  }));
+  const config = isObj(topology.config) ? topology.config : {};
+  const m = matchWeights(f.weightSpecs.map((w) => ({ name: w.name, shape: w.shape })), layers, typeof config.name === 'string' ? config.name : undefined);
+  if (!m.ok) throw bad(`model.json's weights do not fit its layers: ${m.reason}`, f.files[0]!);
+  const named = tf.io.decodeWeights(f.weightData!, f.weightSpecs);
+  try {
+    for (const [li, layer] of model.layers.entries()) {
+      const row = m.order[li]!;
+      if (row.length > 0) layer.setWeights(row.map((i) => named[f.weightSpecs[i]!.name]!));
+    }
+  } finally {
+    tf.dispose(Object.values(named));
+  }
+  return m.skipped.length > 0 ? [`${m.skipped.length} optimizer-state tensors in the shard skipped (bstune's optimizer starts fresh)`] : [];
 }

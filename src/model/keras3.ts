@@ -1,0 +1,180 @@
+/**
+ * What Keras 3 writes into a converted model.json that TensorFlow.js 4.22's loader does not read
+ * (tfjs issues #8494, #8489), made into the Keras 2 form tfjs knows. Pure: JSON in, JSON out.
+ *
+ * Topology (tensorflowjs_converter's save_keras_model / --input_format keras / keras_keras):
+ * - InputLayer `batch_shape` (Keras 2: `batch_input_shape`); `optional` dropped;
+ * - `dtype` as a DTypePolicy object ({class_name: 'DTypePolicy', config: {name: 'float32'}});
+ * - `module`, `registered_name`, `shared_object_id`, `build_config`, `compile_config` keys;
+ * - Functional nodes as {args: [{class_name: '__keras_tensor__', config: {keras_history}}], kwargs}
+ *   (Keras 2: [[layer, node, tensor, kwargs]]), and `input_layers`/`output_layers` given flat
+ *   (['x', 0, 0]) for a single input/output.
+ * Weights (matchWeights below): names prefixed with the model's name ('sequential/dense/kernel'), or
+ * the .keras file's layout ('layers/dense/vars/0', named after the layer's class, not its name),
+ * plus the optimizer's state ('optimizer/vars/N'), which is skipped.
+ */
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Dtype policies tfjs can follow: one plain dtype for variables and compute. */
+const PLAIN_DTYPES = new Set(['float32', 'int32', 'bool']);
+const DROPPED_KEYS = new Set(['module', 'registered_name', 'shared_object_id', 'build_config', 'compile_config']);
+
+export interface Normalised {
+  topology: Record<string, unknown>;
+  /** What was changed, one short phrase each (for a note; empty for a Keras 2 / tfjs file). */
+  changes: string[];
+}
+
+/** Thrown (as a plain Error) for something Keras 3 wrote that bstune cannot turn into a tfjs model. */
+export class Keras3Unsupported extends Error {}
+
+function layerName(v: Record<string, unknown>): string {
+  const c = isObj(v.config) ? v.config : {};
+  return typeof c.name === 'string' ? c.name : typeof v.name === 'string' ? v.name : String(v.class_name);
+}
+
+/** Keras 3 node {args, kwargs} → Keras 2 [[layer, nodeIndex, tensorIndex, kwargs], ...]. */
+function convertNode(node: Record<string, unknown>, layer: string): unknown[] {
+  const tensors: [string, number, number][] = [];
+  const collect = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(collect);
+    if (isObj(v) && v.class_name === '__keras_tensor__' && isObj(v.config) && Array.isArray(v.config.keras_history)) {
+      const [name, nodeIndex, tensorIndex] = v.config.keras_history as [string, number, number];
+      tensors.push([name, nodeIndex, tensorIndex]);
+      return;
+    }
+    throw new Keras3Unsupported(`layer "${layer}" is called with a constant argument (${JSON.stringify(v).slice(0, 60)}), which TensorFlow.js layers do not take`);
+  };
+  collect(node.args ?? []);
+  const kwargs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(isObj(node.kwargs) ? node.kwargs : {})) {
+    if (JSON.stringify(v).includes('__keras_tensor__')) {
+      throw new Keras3Unsupported(`layer "${layer}" is called with a tensor as keyword argument "${k}", which TensorFlow.js cannot load`);
+    }
+    kwargs[k] = v;
+  }
+  return tensors.map(([name, n, t]) => [name, n, t, kwargs]);
+}
+
+/** The topology (model_config) in the form tfjs 4.22 loads; throws Keras3Unsupported with one clear reason. */
+export function normaliseKerasTopology(topology: Record<string, unknown>): Normalised {
+  const changes = new Set<string>();
+  const walk = (v: unknown, key: string | null, owner: string): unknown => {
+    if (Array.isArray(v)) return v.map((x) => walk(x, null, owner));
+    if (!isObj(v)) return v;
+    if (key === 'dtype' && typeof v.class_name === 'string') {
+      const name = isObj(v.config) ? v.config.name : undefined;
+      if (v.class_name.endsWith('DTypePolicy') && typeof name === 'string' && PLAIN_DTYPES.has(name) && v.class_name !== 'QuantizedDTypePolicy') {
+        changes.add('dtype policies → dtypes');
+        return name;
+      }
+      throw new Keras3Unsupported(`layer "${owner}" uses the Keras dtype policy ${JSON.stringify(name ?? v.class_name)} (${v.class_name}); TensorFlow.js trains plain float32 layers only`);
+    }
+    const isLayer = typeof v.class_name === 'string' && isObj(v.config);
+    const here = isLayer ? layerName(v) : owner;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (DROPPED_KEYS.has(k)) {
+        changes.add(`${k} dropped`);
+        continue;
+      }
+      out[k] = walk(x, k, here);
+    }
+    if (out.class_name === 'InputLayer' && isObj(out.config)) {
+      const c = { ...out.config };
+      if (c.batch_shape !== undefined && c.batch_input_shape === undefined) {
+        c.batch_input_shape = c.batch_shape;
+        delete c.batch_shape;
+        changes.add('InputLayer batch_shape → batch_input_shape');
+      }
+      delete c.optional;
+      out.config = c;
+    }
+    if (Array.isArray(out.inbound_nodes) && out.inbound_nodes.some((n) => isObj(n) && 'args' in n)) {
+      out.inbound_nodes = out.inbound_nodes.map((n) => (isObj(n) ? convertNode(n, here) : n));
+      changes.add('Functional nodes → Keras 2 node lists');
+    }
+    for (const k of ['input_layers', 'output_layers']) {
+      const l = out[k];
+      if (isLayer || !Array.isArray(l) || typeof l[0] !== 'string') continue;
+      out[k] = [l];
+      changes.add(`single ${k} wrapped in a list`);
+    }
+    return out;
+  };
+  const out = walk(topology, null, String(isObj(topology.config) ? topology.config.name : 'model')) as Record<string, unknown>;
+  return { topology: out, changes: [...changes] };
+}
+
+export interface WeightSlot {
+  name: string;
+  shape: number[];
+}
+
+/** A layer of the built model as the matcher sees it: its class, its tfjs weights in order. */
+export interface LayerSlots {
+  className: string;
+  weights: WeightSlot[];
+}
+
+export type WeightMatch = { ok: true; order: number[][]; skipped: string[]; how: string } | { ok: false; reason: string };
+
+/** Keras's naming.to_snake_case, which names a layer's group in a .keras file. */
+export function snakeCase(name: string): string {
+  return name.replace(/\W+/g, '').replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const fmt = (s: number[]) => `[${s.join(', ')}]`;
+
+/**
+ * For each layer, for each of its weights, the index of the model.json manifest entry that holds it.
+ * Names are tried as tfjs writes them ('dense/kernel'), then with the model's name in front
+ * ('sequential/dense/kernel', Keras 3 through save_keras_model), then the .keras layout
+ * ('layers/<snake class>[_n]/vars/<i>', numbered per class in layer order as Keras saves them).
+ * Entries under 'optimizer/' are Keras's optimizer state: skipped. Anything else left over, or a
+ * model weight with no entry or another shape, is a mismatch with one clear reason.
+ */
+export function matchWeights(file: WeightSlot[], layers: LayerSlots[], modelName: string | undefined): WeightMatch {
+  const skipped = file.filter((w) => w.name.startsWith('optimizer/')).map((w) => w.name);
+  const index = new Map(file.map((w, i) => [w.name, i]));
+  const tryNames = (names: (w: WeightSlot, layer: number, k: number) => string, how: string): WeightMatch => {
+    const order: number[][] = [];
+    for (const [li, l] of layers.entries()) {
+      const row: number[] = [];
+      for (const [k, w] of l.weights.entries()) {
+        const name = names(w, li, k);
+        const i = index.get(name);
+        if (i === undefined) return { ok: false, reason: `model.json has no weight for ${w.name} ${fmt(w.shape)}` };
+        if (!sameShape(file[i]!.shape, w.shape)) return { ok: false, reason: `model.json weight ${name} has shape ${fmt(file[i]!.shape)} but the model's ${w.name} is ${fmt(w.shape)}` };
+        row.push(i);
+      }
+      order.push(row);
+    }
+    const used = new Set(order.flat());
+    const extra = file.filter((w, i) => !used.has(i) && !w.name.startsWith('optimizer/'));
+    if (extra.length > 0) {
+      return { ok: false, reason: `model.json has ${extra.length} weight(s) the model does not use (${extra.slice(0, 3).map((w) => `${w.name} ${fmt(w.shape)}`).join(', ')}${extra.length > 3 ? ', …' : ''})` };
+    }
+    return { ok: true, order, skipped, how };
+  };
+  const plain = tryNames((w) => w.name, 'by name');
+  if (plain.ok) return plain;
+  if (modelName !== undefined) {
+    const prefixed = tryNames((w) => `${modelName}/${w.name}`, `by name under "${modelName}/"`);
+    if (prefixed.ok) return prefixed;
+    if (file.some((w) => w.name.startsWith(`${modelName}/`))) return prefixed;
+  }
+  if (file.some((w) => /^layers\/.+\/vars\/\d+$/.test(w.name))) {
+    const used = new Map<string, number>();
+    const paths = layers.map((l) => {
+      const base = snakeCase(l.className);
+      const n = used.get(base);
+      used.set(base, n === undefined ? 0 : n + 1);
+      return n === undefined ? `layers/${base}` : `layers/${base}_${n + 1}`;
+    });
+    return tryNames((_w, li, k) => `${paths[li]}/vars/${k}`, 'in .keras order (layers/<class>/vars/<i>)');
+  }
+  return plain;
+}
