@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import {
-  candidateSizes, configSnippet, costTarget, costs, decideBatch, decideRate, noiseForDecision, type CandidateRun, type ProbeRun, type RuleProbe,
+  accumulationVerdict, candidateSizes, configSnippet, costNote, costTarget, costs, decideBatch, decideRate, noiseForDecision, rulesToRepeatFirst, skipRepeats,
+  type CandidateRun, type ProbeRun, type RuleProbe,
 } from '../src/recommend/decide.js';
+import { Eta } from '../src/recommend/eta.js';
 import { divergedReason } from '../src/recommend/diverged.js';
 import { optimizerSchema } from '../src/config/schema.js';
 import { runCli } from './helpers/cli.js';
@@ -30,7 +32,8 @@ describe('the batch size', () => {
     expect(decideBatch(600, 391, 150)).toMatchObject({ batchSize: 512, limitedBy: 'memory', accumulate: 1 });
     const acc = decideBatch(64, 1000, null);
     expect(acc).toMatchObject({ batchSize: 64, accumulate: 16, criticalBatch: 1024 });
-    expect(acc.why).toMatch(/accumulating 16 micro-batches reaches 1024/);
+    // The reach only: advice to accumulate waits for its probe (accumulationVerdict).
+    expect(acc.why).toMatch(/16 micro-batches of 64 would reach 1024/);
     expect(decideBatch(300, null, null)).toMatchObject({ batchSize: 256, accumulate: 1, criticalBatch: null });
   });
   it('candidates are powers of two from the base size to the largest fit, at most four, ends kept', () => {
@@ -83,14 +86,71 @@ describe('costs and the noise scale used', () => {
     expect(c).toMatchObject({ outcome: 'diverged', stepsToTarget: null, secondsToTarget: null });
     expect(noiseForDecision(runs)).toEqual({ bSimple: 80, stdError: 5, batchSize: 128 });
   });
+  it('an accumulated run is priced at its effective batch', () => {
+    const [a] = costs([{ ...cand(16, 2000, [0.5, 0.92], null), accumulate: 4 }], 0.9);
+    expect(a).toMatchObject({ batchSize: 16, accumulate: 4, stepsToTarget: 20, secondsToTarget: (20 * 16 * 4) / 2000 });
+  });
+  it('the cost note says the rows are single runs, with the seed spread when there is one', () => {
+    expect(costNote({ seed: 42, sd: 0.0035, runs: 2, batchSize: 512 })).toMatch(/single run \(seed 42\).*2 seeds at batch 512 spread ± 0\.35 pt/);
+    expect(costNote({ seed: 7, sd: 0, runs: 1, batchSize: 64 })).toMatch(/no repeat measured their spread/);
+  });
+});
+
+describe('which probes are repeated', () => {
+  it('the two rules that trained best at the first seed are repeated first', () => {
+    expect(rulesToRepeatFirst([probe('linear', 0.016, [run(42, 0.9)]), probe('sqrt', 0.004, [run(42, 0.95)]), probe('none', 0.001, [run(42, 0.99, 'loss is NaN')])])).toEqual(['sqrt', 'linear']);
+  });
+  it('a third rule skips its repeats only when a repeat could not change the answer', () => {
+    const repeated = [probe('linear', 0.016, [run(42, 0.912), run(43, 0.908)]), probe('sqrt', 0.004, [run(42, 0.91), run(43, 0.905)])];
+    // 3.4 pt behind, spreads ≤ 0.35 pt: out by far more than 3 spreads.
+    expect(skipRepeats(probe('none', 0.001, [run(42, 0.876)]), repeated)).toMatch(/not repeated: its one run is 3\.40 pt below linear's mean, more than 3× .*\(0\.35 pt\)/);
+    // 0.5 pt behind: within 3 spreads, so it is repeated.
+    expect(skipRepeats(probe('none', 0.001, [run(42, 0.905)]), repeated)).toBeNull();
+    expect(skipRepeats(probe('none', 0.001, [run(42, 0.5, 'loss rose')]), repeated)).toMatch(/first run diverged/);
+    // No spread measured (identical repeats): no basis to skip.
+    expect(skipRepeats(probe('none', 0.001, [run(42, 0.5)]), [probe('linear', 0.016, [run(42, 0.9), run(43, 0.9)])])).toBeNull();
+  });
+});
+
+describe('accumulation is advised only when its probe backs it', () => {
+  const r = (accs: number[], extra: Partial<CandidateRun> = {}): CandidateRun => ({
+    batchSize: 8, learningRate: 0.004, outcome: 'ok', reason: null, peakMemoryBytes: 1e6, samplesPerSecond: 4000,
+    rounds: accs.map((a) => ({ steps: 10, valAccuracy: a })), noiseFinal: null, noiseFinalStdError: null, diverged: null, ...extra,
+  });
+  const b = { batchSize: 8, accumulate: 8 };
+  it('backed: the probe trained and ended no worse than the micro-batch alone, with its numbers', () => {
+    const v = accumulationVerdict(b, r([0.6, 0.86], { accumulate: 8 }), r([0.3, 0.41]), 'none', 0.003);
+    expect(v).toMatchObject({ backed: true, effectiveBatchSize: 64, valAccuracy: 0.86, microBatchValAccuracy: 0.41, steps: 20, samplesPerSecond: 4000 });
+    expect(v.why).toMatch(/^accumulate 8 micro-batches: probe at 8 × 8 = 64 \(lr 0\.004, 20 steps\): val acc 86\.00% vs 41\.00% at 8 alone/);
+  });
+  it('not advised when the probe diverged, failed, ended worse, or never ran', () => {
+    expect(accumulationVerdict(b, r([0.1], { diverged: 'loss became NaN' }), r([0.4]), 'linear')).toMatchObject({ backed: false, why: expect.stringMatching(/^accumulation not advised: .*diverged \(loss became NaN\)/) });
+    expect(accumulationVerdict(b, r([], { outcome: 'oom', reason: 'exceeds memory limit' }), r([0.4]), 'linear').backed).toBe(false);
+    expect(accumulationVerdict(b, r([0.35]), r([0.4]), 'linear', 0.01).why).toMatch(/^accumulation not advised: .*lower by more than the seed spread/);
+    expect(accumulationVerdict(b, null, r([0.4]), null)).toMatchObject({ backed: false, why: expect.stringMatching(/not probed/) });
+  });
+});
+
+describe('the ETA', () => {
+  it('prices the runs left with the seconds per sample and per-run overhead measured so far', () => {
+    const eta = new Eta();
+    expect(eta.seconds([1000], [0, 0, 1])).toBeNull();
+    eta.record({ seconds: 3, overheadSeconds: 1 }, 1000); // 2 s for 1,000 samples, 1 s overhead
+    expect(eta.seconds([1000, 2000], [0, 0, 1])).toBeCloseTo(1 + 2 + 1 + 4, 12);
+    // 3 runs of 500 samples, 2 at a time: two waves of 2 s each.
+    expect(eta.seconds([], [500, 3, 2])).toBeCloseTo(2 * (1 + 1), 12);
+    expect(eta.text([], [500, 3, 2])).toBe(' · ETA 4 s');
+  });
 });
 
 describe('the config snippet', () => {
   it('is valid YAML whose optimizer section passes the schema and trains at the answer', () => {
-    const text = configSnippet({ batchSize: 256, learningRate: 0.008, rule: 'linear', warmup: { epochs: 1 }, accumulate: 1, accumulateKnown: false });
+    const text = configSnippet({ batchSize: 256, learningRate: 0.008, rule: 'linear', warmup: { epochs: 1 }, accumulate: 1 });
     const o = optimizerSchema.parse((parse(text) as { optimizer: unknown }).optimizer);
     expect(o).toMatchObject({ learningRate: 0.008, baseBatchSize: 256, scaling: 'linear', warmup: { epochs: 1 } });
-    expect(configSnippet({ batchSize: 64, learningRate: 0.002, rule: 'sqrt', warmup: { steps: 10 }, accumulate: 4, accumulateKnown: true })).toMatch(/training:\n {2}accumulate: 4 {3}# effective batch 256/);
+    const acc = configSnippet({ batchSize: 64, learningRate: 0.002, rule: 'sqrt', warmup: { steps: 10 }, accumulate: 4, effectiveLearningRate: 0.004 });
+    expect(acc).toMatch(/training:\n {2}accumulate: 4 {3}# effective batch 256; the sqrt rule takes the rate to 0\.004/);
+    expect((parse(acc) as { training: { accumulate: number } }).training.accumulate).toBe(4);
   });
 });
 
@@ -114,7 +174,7 @@ describe('bstune recommend (real, scaled-down runs)', () => {
     const d = JSON.parse(r.stdout) as {
       command: string; recommendation: { batchSize: number; learningRate: number; scaling: string; snippet: string };
       costs: { batchSize: number; peakMemoryBytes: number; samplesPerSecond: number | null }[]; probes: { rule: string; runs: unknown[] }[];
-      budget: { kind: string; steps: number }; evidence: { findMax: unknown[]; candidates: { gradientNoiseScale: { initial: number } | null }[] };
+      budget: { kind: string; steps: number }; evidence: { findMax: unknown[]; candidates: { gradientNoiseScale: { initial: number | null } | null }[] };
     };
     expect(d.command).toBe('recommend');
     expect([32, 64]).toContain(d.recommendation.batchSize);
@@ -125,7 +185,11 @@ describe('bstune recommend (real, scaled-down runs)', () => {
     expect(d.probes.map((p) => p.rule)).toEqual(['linear', 'sqrt', 'none']);
     expect(d.budget).toMatchObject({ kind: 'steps', steps: 8 });
     expect(d.evidence.findMax.length).toBeGreaterThan(0);
-    expect(d.evidence.candidates[0]!.gradientNoiseScale!.initial).toBeGreaterThan(0);
+    // Every candidate starts from the same weights: their noise scale is measured once, by the first run
+    // (find-max's fitting trial at 64, which is also the batch-64 candidate run).
+    expect(d.evidence.candidates.filter((c) => c.gradientNoiseScale?.initial != null)).toHaveLength(1);
+    expect((d as unknown as { noiseScale: { initial: number } }).noiseScale.initial).toBeGreaterThan(0);
+    expect(d.evidence.findMax).toContainEqual(d.evidence.candidates.find((c) => (c as unknown as { batchSize: number }).batchSize === 64));
     // --html: the report page with the candidates' charts and the recommendation (the browser test covers rendering).
     expect((d as unknown as { htmlReport: string }).htmlReport).toBe(html);
     const page = readFileSync(html, 'utf8');
@@ -142,5 +206,35 @@ describe('bstune recommend (real, scaled-down runs)', () => {
     const d = JSON.parse(r.stdout) as { recommendation: null; rate: { verdicts: { excluded: string | null }[] } };
     expect(d.recommendation).toBeNull();
     for (const v of d.rate.verdicts) expect(v.excluded).toMatch(/^diverged/);
+  }, 300_000);
+
+  it('when the critical batch exceeds what fits, a probe at micro-batch × N backs the accumulation it advises', async () => {
+    // A CNN under a 2 MiB limit fits batch 8 (16 peaks near 3 MiB); its B_simple (~50) is well above 8.
+    const dir = mkdtempSync(join(tmpdir(), 'bstune-rec-'));
+    writeFileSync(join(dir, 'cnn.yaml'), [
+      'name: cnn-accumulate', 'model:', '  kind: cnn', '  filters: [8, 16]', '  kernelSize: 5', '  poolSize: 2', '  dense: []',
+      'optimizer:', '  name: adam', '  learningRate: 0.004', '  baseBatchSize: 32', '  scaling: linear', '',
+    ].join('\n'));
+    const r = await runCli(['recommend', '-c', join(dir, 'cnn.yaml'), '--backend', 'wasm', '--train-limit', '512', '--start', '16', '--memory-limit', '2MiB', '--probe-steps', '40', '--probe-repeats', '1', '--json'], { timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout) as {
+      recommendation: { batchSize: number; accumulate: number; effectiveBatchSize: number; effectiveLearningRate: number; snippet: string };
+      batch: { accumulate: number; criticalBatch: number; largestPowerOfTwoFit: number };
+      accumulation: { backed: boolean; accumulate: number; valAccuracy: number; microBatchValAccuracy: number; samplesPerSecond: number; why: string };
+      costs: { batchSize: number; accumulate: number; samplesPerSecond: number | null }[];
+      evidence: { accumulation: { batchSize: number; accumulate: number; effectiveBatchSize: number; outcome: string; scaledLearningRate: number; steps: number } };
+    };
+    const n = d.batch.accumulate;
+    expect(d.batch.largestPowerOfTwoFit).toBe(8);
+    expect(n).toBeGreaterThan(1);
+    expect(d.batch.criticalBatch).toBe(8 * n);
+    // The run that backs it: micro-batch 8 × n, the same 40 optimizer steps, and it trained.
+    expect(d.evidence.accumulation).toMatchObject({ batchSize: 8, accumulate: n, effectiveBatchSize: 8 * n, outcome: 'ok', steps: 40 });
+    expect(d.accumulation.backed).toBe(true);
+    expect(d.accumulation.valAccuracy).toBeGreaterThanOrEqual(d.accumulation.microBatchValAccuracy);
+    expect(d.accumulation.samplesPerSecond).toBeGreaterThan(0);
+    expect(d.recommendation).toMatchObject({ batchSize: 8, accumulate: n, effectiveBatchSize: 8 * n, effectiveLearningRate: d.evidence.accumulation.scaledLearningRate });
+    expect(d.recommendation.snippet).toContain(`accumulate: ${n}`);
+    expect(d.costs.find((c) => c.accumulate === n)).toMatchObject({ batchSize: 8 });
   }, 300_000);
 });

@@ -26,6 +26,8 @@ export interface RuleProbe {
   rule: Scaling;
   learningRate: number;
   runs: ProbeRun[];
+  /** Why this rule got fewer runs than the others (see skipRepeats); absent when it got them all. */
+  notRepeated?: string;
 }
 
 export interface RuleVerdict {
@@ -35,6 +37,8 @@ export interface RuleVerdict {
   meanValAccuracy: number | null;
   sdValAccuracy: number | null;
   meanValLoss: number | null;
+  /** Runs behind the mean (a single run has no spread). */
+  runs: number;
   trained: boolean;
   /** Why this rule is out (diverged, failed), else null. */
   excluded: string | null;
@@ -67,6 +71,7 @@ export function decideRate(probes: RuleProbe[], configured: Scaling): RateDecisi
       rule: p.rule, learningRate: p.learningRate,
       meanValAccuracy: acc.length ? meanOf(acc) : null, sdValAccuracy: acc.length ? sdOf(acc) : null,
       meanValLoss: loss.length ? meanOf(loss) : null,
+      runs: p.runs.length,
       trained: excluded === null, excluded,
     };
   });
@@ -82,7 +87,9 @@ export function decideRate(probes: RuleProbe[], configured: Scaling): RateDecisi
     return {
       verdicts, chosen: best.rule, learningRate: best.learningRate, winner: best.rule, withinNoise: [best.rule],
       why: second
-        ? `${best.rule} trained best: ${pct(best.meanValAccuracy)} ± ${pt(best.sdValAccuracy)} val acc vs ${second.rule} ${pct(second.meanValAccuracy)} ± ${pt(second.sdValAccuracy)} (more than one sd apart)`
+        ? best.runs < 2 && second.runs < 2
+          ? `${best.rule} trained best: ${pct(best.meanValAccuracy)} val acc vs ${second.rule} ${pct(second.meanValAccuracy)} (one run each: no spread measured, so this may be noise)`
+          : `${best.rule} trained best: ${acc(best)} val acc vs ${second.rule} ${acc(second)} (more than one sd apart)`
         : `${best.rule} is the only rule that trained`,
     };
   }
@@ -90,9 +97,43 @@ export function decideRate(probes: RuleProbe[], configured: Scaling): RateDecisi
   const pick = near.find((v) => v.rule === configured) ?? [...near].sort((a, b) => a.learningRate - b.learningRate)[0]!;
   return {
     verdicts, chosen: pick.rule, learningRate: pick.learningRate, winner: null, withinNoise: near.map((v) => v.rule),
-    why: `within noise: ${near.map((v) => `${v.rule} ${pct(v.meanValAccuracy)} ± ${pt(v.sdValAccuracy)}`).join(', ')} (within one sd); ` +
+    why: `within noise: ${near.map((v) => `${v.rule} ${acc(v)}`).join(', ')} (within one sd); ` +
       (pick.rule === configured ? `keeping the configured rule ${configured}` : `taking the smallest of their rates (${pick.rule})`),
   };
+}
+
+/** A repeat makes a difference only this close: more than this many seed spreads behind, one run is enough. */
+export const CLEAR_GAP_SPREADS = 3;
+
+const runOk = (r: ProbeRun) => r.outcome === 'ok' && r.diverged === null && r.valAccuracy !== null && Number.isFinite(r.valAccuracy);
+
+/** After every rule's first run: the rules whose repeats run first, the two that trained best. */
+export function rulesToRepeatFirst(probes: RuleProbe[]): Scaling[] {
+  return probes.filter((p) => p.runs.length > 0 && runOk(p.runs[0]!))
+    .sort((a, b) => b.runs[0]!.valAccuracy! - a.runs[0]!.valAccuracy!)
+    .slice(0, 2).map((p) => p.rule);
+}
+
+/**
+ * Whether a rule with one run can skip its repeats, given the rules already repeated: yes
+ * when its run failed or diverged (such a rule is never recommended, whatever its other
+ * seeds do), or when it trails the best repeated rule by more than CLEAR_GAP_SPREADS times
+ * their largest seed spread. Returns why, or null when the repeats are needed.
+ */
+export function skipRepeats(probe: RuleProbe, repeated: RuleProbe[]): string | null {
+  const first = probe.runs[0];
+  if (!first) return null;
+  if (!runOk(first)) return `not repeated: its first run ${first.diverged !== null ? 'diverged' : `failed (${first.outcome})`}, and a rule with such a run is never recommended`;
+  const stats = repeated.filter((p) => p.runs.length > 1 && p.runs.every(runOk)).map((p) => {
+    const acc = p.runs.map((r) => r.valAccuracy!);
+    return { rule: p.rule, mean: meanOf(acc), sd: sdOf(acc) };
+  });
+  if (stats.length === 0) return null;
+  const best = stats.reduce((a, b) => (b.mean > a.mean ? b : a));
+  const spread = Math.max(...stats.map((x) => x.sd));
+  const gap = best.mean - first.valAccuracy!;
+  if (spread <= 0 || gap <= CLEAR_GAP_SPREADS * spread) return null;
+  return `not repeated: its one run is ${pt(gap)} below ${best.rule}'s mean, more than ${CLEAR_GAP_SPREADS}× the largest seed spread of the repeated rules (${pt(spread)})`;
 }
 
 export interface BatchDecision {
@@ -134,14 +175,17 @@ export function decideBatch(maxFit: number, bSimple: number | null, bSimpleStdEr
   const accumulate = Math.max(1, Math.round(critical / fit));
   return {
     batchSize: fit, largestPowerOfTwoFit: fit, limitedBy: 'memory', criticalBatch: critical, accumulate, tradeoff,
+    // Only the reach is said here: whether to accumulate is the accumulation probe's to back (accumulationVerdict).
     why: accumulate > 1
-      ? `${noise} exceeds what fits (${fit}): ${f(fit)}; accumulating ${accumulate} micro-batches reaches ${fit * accumulate} (${f(fit * accumulate)})`
+      ? `${noise} exceeds what fits (${fit}): ${f(fit)}; ${accumulate} micro-batches of ${fit} would reach ${fit * accumulate} (${f(fit * accumulate)})`
       : `${noise}; ${fit} fits and is near it (${f(fit)})`,
   };
 }
 
 export interface CandidateRun {
   batchSize: number;
+  /** Micro-batches per optimizer step (1 = none): the run trained at batchSize × accumulate. */
+  accumulate?: number;
   learningRate: number;
   outcome: string;
   reason: string | null;
@@ -156,6 +200,7 @@ export interface CandidateRun {
 
 export interface CandidateCost {
   batchSize: number;
+  accumulate: number;
   learningRate: number;
   outcome: string;
   peakMemoryBytes: number | null;
@@ -163,7 +208,7 @@ export interface CandidateCost {
   finalValAccuracy: number | null;
   /** Steps until the first round whose validation accuracy reached the target; null = not within the budget. */
   stepsToTarget: number | null;
-  /** stepsToTarget × batch / samples/s: training seconds (not validation, not start-up). */
+  /** stepsToTarget × batch (× accumulate) / samples/s: training seconds (not validation, not start-up). */
   secondsToTarget: number | null;
   noiseFinal: number | null;
 }
@@ -178,12 +223,13 @@ export function costs(runs: CandidateRun[], target: number | null): CandidateCos
     }
     const ok = r.outcome === 'ok' && r.diverged === null;
     const stepsToTarget = ok ? at : null;
+    const accumulate = r.accumulate ?? 1;
     return {
-      batchSize: r.batchSize, learningRate: r.learningRate, outcome: r.diverged !== null ? 'diverged' : r.outcome,
+      batchSize: r.batchSize, accumulate, learningRate: r.learningRate, outcome: r.diverged !== null ? 'diverged' : r.outcome,
       peakMemoryBytes: r.peakMemoryBytes, samplesPerSecond: r.samplesPerSecond,
       finalValAccuracy: r.rounds.length ? r.rounds[r.rounds.length - 1]!.valAccuracy : null,
       stepsToTarget,
-      secondsToTarget: stepsToTarget !== null && r.samplesPerSecond ? (stepsToTarget * r.batchSize) / r.samplesPerSecond : null,
+      secondsToTarget: stepsToTarget !== null && r.samplesPerSecond ? (stepsToTarget * r.batchSize * accumulate) / r.samplesPerSecond : null,
       noiseFinal: r.noiseFinal,
     };
   });
@@ -217,7 +263,7 @@ export function candidateSizes(baseBatchSize: number, maxFit: number, most = 4):
 }
 
 /** The config lines that train at the recommendation (`bstune train` uses baseBatchSize by default). */
-export function configSnippet(o: { batchSize: number; learningRate: number; rule: Scaling; warmup: { epochs?: number; steps?: number }; accumulate: number; accumulateKnown: boolean }): string {
+export function configSnippet(o: { batchSize: number; learningRate: number; rule: Scaling; warmup: { epochs?: number; steps?: number }; accumulate: number; effectiveLearningRate?: number | null }): string {
   const warm = o.warmup.steps !== undefined ? `{ steps: ${o.warmup.steps} }` : `{ epochs: ${o.warmup.epochs ?? 0} }`;
   const lines = [
     'optimizer:',
@@ -227,11 +273,63 @@ export function configSnippet(o: { batchSize: number; learningRate: number; rule
     `  warmup: ${warm}`,
   ];
   if (o.accumulate > 1) {
-    lines.push(o.accumulateKnown ? `training:\n  accumulate: ${o.accumulate}   # effective batch ${o.batchSize * o.accumulate}` : `# accumulate ${o.accumulate} micro-batches (effective batch ${o.batchSize * o.accumulate}) once training.accumulate is available`);
+    const lr = o.effectiveLearningRate ? `; the ${o.rule} rule takes the rate to ${Number(o.effectiveLearningRate.toPrecision(4))}, as in the accumulation probe` : '';
+    lines.push('training:', `  accumulate: ${o.accumulate}   # effective batch ${o.batchSize * o.accumulate}${lr}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
+export interface AccumulationVerdict {
+  microBatch: number;
+  accumulate: number;
+  effectiveBatchSize: number;
+  /** True only when the probe at micro-batch × accumulate trained and did no worse than the micro-batch alone. */
+  backed: boolean;
+  learningRate: number | null;
+  valAccuracy: number | null;
+  samplesPerSecond: number | null;
+  peakMemoryBytes: number | null;
+  steps: number | null;
+  /** The micro-batch's own candidate run after the same steps, for comparison. */
+  microBatchValAccuracy: number | null;
+  why: string;
+}
+
+/**
+ * Whether to advise accumulation, from its probe: the chosen rule at micro-batch × N under
+ * the same equal-steps budget. Advised only when that run trained and ended no worse (beyond
+ * `sd`, the rate probes' seed spread) than the micro-batch alone; no probe, no advice.
+ */
+export function accumulationVerdict(b: Pick<BatchDecision, 'batchSize' | 'accumulate'>, acc: CandidateRun | null, micro: CandidateRun | null, chosen: Scaling | null, sd: number | null = null): AccumulationVerdict {
+  const effective = b.batchSize * b.accumulate;
+  const last = (r: CandidateRun | null) => (r && r.rounds.length ? r.rounds[r.rounds.length - 1]!.valAccuracy : null);
+  const base = {
+    microBatch: b.batchSize, accumulate: b.accumulate, effectiveBatchSize: effective,
+    learningRate: acc?.learningRate ?? null, valAccuracy: last(acc), samplesPerSecond: acc?.samplesPerSecond ?? null,
+    peakMemoryBytes: acc?.peakMemoryBytes ?? null, steps: acc ? acc.rounds.reduce((a, r) => a + r.steps, 0) : null,
+    microBatchValAccuracy: last(micro),
+  };
+  const name = `${b.batchSize} × ${b.accumulate} = ${effective}`;
+  if (chosen === null || acc === null) return { ...base, backed: false, why: `accumulation (${name}) not probed: no rate trained, so it is not advised` };
+  if (acc.outcome !== 'ok' || acc.diverged !== null) {
+    return { ...base, backed: false, why: `accumulation not advised: its probe at ${name} ${acc.diverged !== null ? `diverged (${acc.diverged})` : `failed: ${acc.outcome}${acc.reason ? ` (${acc.reason})` : ''}`}` };
+  }
+  const numbers = `probe at ${name} (lr ${fmtRate(acc.learningRate)}, ${base.steps} steps): val acc ${pct(base.valAccuracy)} vs ${pct(base.microBatchValAccuracy)} at ${b.batchSize} alone after the same steps`;
+  if (base.valAccuracy !== null && base.microBatchValAccuracy !== null && base.valAccuracy < base.microBatchValAccuracy - (sd ?? 0)) {
+    return { ...base, backed: false, why: `accumulation not advised: ${numbers}${sd ? ` (lower by more than the seed spread ${pt(sd)})` : ''}` };
+  }
+  return { ...base, backed: true, why: `accumulate ${b.accumulate} micro-batches: ${numbers}` };
+}
+
+/** Says what the cost columns are: single runs, with the seed spread the rate probes measured as a yardstick. */
+export function costNote(o: { seed: number; sd: number | null; runs: number; batchSize: number }): string {
+  const single = `each cost row is a single run (seed ${o.seed}): its samples/s and seconds are one timing each`;
+  return o.sd !== null && o.runs > 1
+    ? `${single}; for scale, the chosen rule's ${o.runs} seeds at batch ${o.batchSize} spread ± ${pt(o.sd)} in val acc, so end accuracies closer than that are within noise`
+    : `${single}, and no repeat measured their spread (--probe-repeats 1): treat small differences as noise`;
+}
+
+const acc = (v: RuleVerdict) => (v.runs < 2 ? `${pct(v.meanValAccuracy)} (one run)` : `${pct(v.meanValAccuracy)} ± ${pt(v.sdValAccuracy)}`);
 const pct = (n: number | null) => (n === null ? '–' : `${(n * 100).toFixed(2)}%`);
 const pt = (n: number | null) => (n === null ? '–' : `${(n * 100).toFixed(2)} pt`);
 const fmtRate = (n: number) => String(Number(n.toPrecision(3)));

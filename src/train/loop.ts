@@ -91,6 +91,10 @@ export interface TrainOptions {
    * and with traceLearningRate.
    */
   readEvery?: number;
+  /** Measure the noise scale at the initial weights too (default true). */
+  noiseAtStart?: boolean;
+  /** Full runs: evaluate a training subset after each epoch (default true). */
+  trainEval?: boolean;
   /** Test-only fault injection, called after each step. */
   afterStep?: (globalStep: number) => void;
   /** Batch shape, loss and accuracy (from the shape checks); default: planned from the data and model. */
@@ -256,7 +260,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       noisePoints.push(noisePoint(epoch, await measureGradientNoise(tf, model, train, o.noise, o.seed * 7919 + 13 * epoch + 1, { io })));
       result.gradientNoiseScale = noiseRecord(noisePoints, o.noise);
     };
-    await measureNoise(0);
+    if (o.noiseAtStart !== false) await measureNoise(0);
     replicas = replicasStarting ? await replicasStarting : null;
 
     for (let epoch = 1; epoch <= epochs && more(); epoch++) {
@@ -358,7 +362,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       // validation pass after the epoch biases the generalization gap. So the same pass is
       // made over a fixed training subset of the validation set's size (not in find-max
       // trials, which do not report a gap), outside the timed epoch.
-      const trainEval = o.maxSteps === undefined ? await evaluate(tf, model, trainSubset(train, data.validation.count), o.batchSize, xShape, io) : null;
+      const trainEval = o.maxSteps === undefined && o.trainEval !== false ? await evaluate(tf, model, trainSubset(train, data.validation.count), o.batchSize, xShape, io) : null;
       const record: EpochRecord = {
         epoch, trainLoss: lossSum / seen, trainAccuracy: io.accuracy === 'none' ? NaN : correctSum / seen,
         trainEvalLoss: trainEval?.loss ?? null, trainEvalAccuracy: trainEval?.accuracy ?? null,

@@ -97,6 +97,8 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     // The noise scale costs gradient passes: full runs only, never find-max's probes.
     noise: noisePlan,
     noiseEveryEpoch: noisePlan !== null && (spec.noiseEveryEpoch ?? noiseEveryEpochIsCheap(noisePlan, data.train.count)),
+    noiseAtStart: spec.noiseAtStart !== false,
+    trainEval: spec.trainEval !== false,
     io,
     // On a GPU a read waits for the device; cpu/wasm values are already on the host.
     readEvery: spec.backend === 'webgpu' ? GPU_READ_EVERY : 1,

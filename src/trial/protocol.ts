@@ -19,6 +19,10 @@ export interface TrialSpec {
   noise?: boolean;
   /** ... after every epoch too, not only at the start and end (default: where cheap, see noise/plan.ts). */
   noiseEveryEpoch?: boolean;
+  /** Measure the noise scale at the initial weights too (default true). recommend measures them once: every candidate starts from the same weights. */
+  noiseAtStart?: boolean;
+  /** Evaluate a training subset after each epoch for the generalization gap (default true; recommend does not use it). */
+  trainEval?: boolean;
 }
 
 export interface TrialMeasurements extends TrainResult {
