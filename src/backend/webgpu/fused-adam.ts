@@ -3,7 +3,7 @@
 // tf.train.adam issues a kernel per elementwise op (mul, mul, add, square, div, sqrt,
 // ...), about 14 per variable plus 2 for the bias-correction powers: 60 of the MLP's 93
 // dispatches per step. On a GPU each dispatch costs a fixed launch/bind overhead that
-// dwarfs a small model's math (on Mesa's software device ~0.15 ms each), so here the
+// dwarfs a small model's math (on Mesa's software device ~0.2 ms each), so here the
 // first moment, the second moment and the new value are one shader each, computing the
 // same float32 operations in the same order as AdamOptimizer.applyGradients:
 //   m' = m·β1 + g·(1−β1)            v' = v·β2 + (g·g)·(1−β2)
