@@ -45,3 +45,18 @@ describe('sweep --parallel 2', () => {
     expect(doc.summary.map((s) => s.batchSize)).toEqual([16, 32, 64]);
   });
 });
+
+describe('sweep --parallel 2: which runs start first', () => {
+  it('starts the longest expected runs first (by epochs: the smallest batches), whatever order --sizes gave', async () => {
+    const dir = tmpDir('bstune-parallel-order-');
+    const child = spawn(process.execPath, [binPath, 'sweep', '--sizes', '64,16,32', '--epochs', '1', '--train-limit', '400', '--parallel', '2', '--out', join(dir, 'r.jsonl')],
+      { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code, stderr).toBe(0);
+    // "[n/3] batch B" numbers the runs in the order they started.
+    const started = [...stderr.matchAll(/\[(\d)\/3\] batch (\d+)/g)].sort((a, b) => Number(a[1]) - Number(b[1])).map((m) => Number(m[2]));
+    expect(started).toEqual([16, 32, 64]);
+  });
+});

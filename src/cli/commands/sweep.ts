@@ -18,6 +18,7 @@ import { summarizeSweep, targetAccuracy } from '../../sweep/summarize.js';
 import { prepare, warmupWarnings } from './prepare.js';
 import { writeRunReport } from '../../report/html/from-run.js';
 import { epochsBudget, roundsOf, stepsBudget, timeBudget, type BudgetFacts } from '../../sweep/budget.js';
+import { expectedWork, longestFirst } from '../../sweep/order.js';
 import type { Context, CommandOutput } from '../context.js';
 
 interface Run {
@@ -92,9 +93,13 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const count = { begun: 0, finished: 0, total: todo.length, started: performance.now() };
   let outcome: { interrupted: boolean; lost: BstuneError | null } = { interrupted: false, lost: null };
   try {
+    // Runs side by side (local slots or queue workers) start longest first, so the slots
+    // finish together; one at a time they run in the order asked for.
+    const steps = budgetKind === 'steps' ? stepsBudget(p.trainCount, config.optimizer.baseBatchSize, config.training.epochs).stepsPerRound : null;
+    const work = (r: Run) => expectedWork({ batchSize: r.batchSize, accumulate: config.training.accumulate }, { trainCount: p.trainCount, epochs: config.training.epochs, budget: budgetKind, stepsPerRound: steps });
     for (const phase of phases) {
       if (phase.length === 0) continue;
-      outcome = await runAll(ctx, runner, phase, count, {
+      outcome = await runAll(ctx, runner, runner.slots > 1 ? longestFirst(phase, work) : phase, count, {
         repeats, epochs: config.training.epochs, spec,
         id: (r) => `${hash}-b${r.batchSize}-s${r.seed}-a${stored.filter((t) => t.batchSize === r.batchSize && t.seed === r.seed && t.outcome !== 'ok').length}`,
         record: (t) => void trials.push(results.append(t)),
