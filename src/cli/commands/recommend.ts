@@ -120,7 +120,9 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     ctx.progress.start(`${label}: training…${eta.text(left, [Math.max(...sizes) * steps, probeRuns, probeSlots])}`);
     const t = await candidateRun(b, label);
     candidateTrials.push(t);
-    ctx.progress.done(`${label}: ${t.outcome === 'ok' ? `val acc ${fmtPct(t.valAccuracy)}, ${fmtRate(t.samplesPerSecond)} samples/s, noise scale ${t.gradientNoiseScale?.final?.toFixed(0) ?? '–'}` : `${t.outcome} (${t.reason ?? ''})`}`, t.outcome === 'ok');
+    // The ETA goes on the finished line too: off a terminal (a log, CI) that line is all the progress there is.
+    const after = eta.text(todo.slice(todo.indexOf(b) + 1).map((x) => x * steps), [Math.max(...sizes) * steps, probeRuns, probeSlots]);
+    ctx.progress.done(`${label}: ${t.outcome === 'ok' ? `val acc ${fmtPct(t.valAccuracy)}, ${fmtRate(t.samplesPerSecond)} samples/s, noise scale ${t.gradientNoiseScale?.final?.toFixed(0) ?? '–'}` : `${t.outcome} (${t.reason ?? ''})`}${after}`, t.outcome === 'ok');
   }
   const asCandidateRun = (t: TrialResult): CandidateRun => ({
     batchSize: t.batchSize, accumulate: t.accumulate ?? 1, learningRate: t.learningRate ?? t.scaledLearningRate, outcome: t.outcome, reason: t.reason,
@@ -161,7 +163,8 @@ export async function run(ctx: Context): Promise<CommandOutput> {
       finished++;
       eta.record(t, batch.batchSize * t.steps);
       const d = divergedReason(t, classes);
-      running.finish(label, `${label}: lr ${fmtLr(t.learningRate ?? t.scaledLearningRate)} ${d ? `diverged (${d})` : t.outcome === 'ok' ? `val acc ${fmtPct(t.valAccuracy)}` : `${t.outcome} (${t.reason ?? ''})`}`, t.outcome === 'ok' && !d);
+      const after = planned > finished ? eta.text([], [batch.batchSize * steps, planned - finished, pool.slots]).replace(' · ETA', ' · ETA at most') : '';
+      running.finish(label, `${label}: lr ${fmtLr(t.learningRate ?? t.scaledLearningRate)} ${d ? `diverged (${d})` : t.outcome === 'ok' ? `val acc ${fmtPct(t.valAccuracy)}` : `${t.outcome} (${t.reason ?? ''})`}${after}`, t.outcome === 'ok' && !d);
     }
     probeTrials.push(t);
     probes.find((x) => x.rule === rule)!.runs.push({ seed, outcome: t.outcome, valAccuracy: t.valAccuracy, valLoss: t.valLoss, diverged: divergedReason(t, classes), reason: t.reason });
