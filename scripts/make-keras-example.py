@@ -9,7 +9,10 @@
                                 `tensorflowjs_converter --input_format keras_keras` does
                                 (config.json + model.weights.h5 -> model.json + shard)
 
-Each directory also gets keras-reference.json: a few input samples, Keras's own predictions for
+  test/fixtures/keras3/          small untrained models of common layers (LSTM, Bidirectional, BatchNorm,
+                                Add/Concatenate, SeparableConv2D, ...), each converted both ways
+
+Each example directory also gets keras-reference.json: a few input samples, Keras's own predictions for
 them and Keras's loss on them, which test/keras-export.test.ts compares with bstune's forward pass.
 
 Needs Python with TensorFlow 2.x + Keras 3 (made with tensorflow-cpu 2.21.0, keras 3.15.1) and the
@@ -107,6 +110,66 @@ def write_json(path, obj):
     f.write('\n')
 
 
+def convert_keras_file(conversion, model, out):
+  """model.save('x.keras'), then what `tensorflowjs_converter --input_format keras_keras` does
+  (the converter's dispatch_keras_keras_to_tfjs_layers_model_conversion, step by step: converter.py
+  itself imports tf_keras and the SavedModel converter, which this conversion does not use)."""
+  import h5py  # pylint: disable=import-outside-toplevel
+  work = tempfile.mkdtemp(prefix='keras-v3-')
+  keras_file = os.path.join(work, 'model.keras')
+  model.save(keras_file)
+  with zipfile.ZipFile(keras_file) as z:
+    z.extractall(work)
+  with open(os.path.join(work, 'config.json')) as f:
+    config = json.load(f)
+  with open(os.path.join(work, 'metadata.json')) as f:
+    meta = json.load(f)
+  with h5py.File(os.path.join(work, 'model.weights.h5'), 'r') as h5:
+    model_json, groups = conversion.h5_v3_merged_saved_model_to_tfjs_format(h5, meta, config)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    conversion.write_artifacts(model_json, groups, out)
+  shutil.rmtree(work)
+
+
+def write_layer_zoo(conversion, np, keras):
+  """test/fixtures/keras3/: small untrained Keras 3 models of common layers, each converted both
+  ways (<name>-h5: save_keras_model; <name>-keras: .keras + keras_keras), with two random inputs and
+  Keras's outputs for them (reference.json)."""
+  L = keras.layers
+  def functional(build, shape):
+    i = keras.Input(shape=shape)
+    return keras.Model(i, build(i))
+  models = {
+      'bn_dropout_gap': lambda: keras.Sequential([keras.Input((12, 12, 3)), L.Conv2D(4, 3, padding='same'), L.BatchNormalization(), L.ReLU(), L.Dropout(0.2), L.GlobalAveragePooling2D(), L.Dense(5, activation='softmax')]),
+      'residual_add_concat': lambda: functional(lambda i: L.Dense(3)(L.Concatenate()([L.Add()([L.Dense(6)(i), i]), L.Dense(2, activation='tanh')(i)])), (6,)),
+      'rescaling_gelu': lambda: keras.Sequential([keras.Input((4,)), L.Rescaling(1 / 255.), L.Dense(8, activation='gelu'), L.Dense(2)]),
+      'lstm': lambda: keras.Sequential([keras.Input((5, 3)), L.LSTM(4), L.Dense(2, activation='softmax')]),
+      'bilstm': lambda: keras.Sequential([keras.Input((5, 3)), L.Bidirectional(L.LSTM(2)), L.Dense(2)]),
+      'gru_reset_before': lambda: keras.Sequential([keras.Input((5, 3)), L.GRU(3, reset_after=False), L.Dense(2)]),
+      'embedding_gru': lambda: keras.Sequential([keras.Input((6,)), L.Embedding(20, 4), L.GRU(3), L.Dense(2)]),
+      'separable_depthwise': lambda: keras.Sequential([keras.Input((10, 10, 2)), L.SeparableConv2D(4, 3), L.DepthwiseConv2D(3), L.Flatten(), L.Dense(3)]),
+      'layernorm_swish': lambda: keras.Sequential([keras.Input((7,)), L.Dense(5), L.LayerNormalization(), L.Activation('swish'), L.Dense(2)]),
+      'timedistributed_conv1d': lambda: keras.Sequential([keras.Input((6, 4)), L.Conv1D(3, 2), L.TimeDistributed(L.Dense(2)), L.Flatten(), L.Dense(2)]),
+      'nested_sequential': lambda: functional(lambda i: L.Dense(2)(keras.Sequential([L.Dense(4, activation='relu'), L.Dense(3)], name='inner')(i)), (5,)),
+  }
+  root = os.path.join(ROOT, 'test', 'fixtures', 'keras3')
+  shutil.rmtree(root, ignore_errors=True)
+  rng = np.random.default_rng(0)
+  for name, make in models.items():
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(1)
+    m = make()
+    shape = [2] + list(m.inputs[0].shape[1:])
+    x = (rng.integers(0, 20, size=shape) if 'embedding' in name else rng.normal(size=shape)).astype('float32')
+    ref = {'shape': shape, 'x': [float(v) for v in x.ravel()], 'y': [float(v) for v in m.predict(x, verbose=0).ravel()], 'params': int(m.count_params())}
+    conversion.save_keras_model(m, os.path.join(root, f'{name}-h5'))
+    convert_keras_file(conversion, m, os.path.join(root, f'{name}-keras'))
+    for kind in ('h5', 'keras'):
+      write_json(os.path.join(root, f'{name}-{kind}', 'reference.json'), ref)
+  print(f'wrote {len(models) * 2} models in {root}', file=sys.stderr)
+
+
 def main():
   ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   ap.add_argument('--tfjs-src', help='a checkout of github.com/tensorflow/tfjs (when tensorflowjs is not installed)')
@@ -156,28 +219,12 @@ def main():
   mlp.compile(optimizer=keras.optimizers.Adam(0.01), loss='sparse_categorical_crossentropy', metrics=['accuracy'])
   hist = mlp.fit(tx, ty, batch_size=32, epochs=3, verbose=0)
   print(f'mlp: {mlp.count_params()} params, train accuracy {hist.history["accuracy"][-1]:.3f}', file=sys.stderr)
-  work = tempfile.mkdtemp(prefix='keras-v3-')
-  keras_file = os.path.join(work, 'mlp.keras')
-  mlp.save(keras_file)
-  # The converter's dispatch_keras_keras_to_tfjs_layers_model_conversion, step by step (converter.py
-  # itself imports tf_keras and the SavedModel converter, which this conversion does not use).
-  with zipfile.ZipFile(keras_file) as z:
-    z.extractall(work)
-  with open(os.path.join(work, 'config.json')) as f:
-    config = json.load(f)
-  with open(os.path.join(work, 'metadata.json')) as f:
-    meta = json.load(f)
-  import h5py  # pylint: disable=import-outside-toplevel
-  with h5py.File(os.path.join(work, 'model.weights.h5'), 'r') as h5:
-    model_json, groups = conversion.h5_v3_merged_saved_model_to_tfjs_format(h5, meta, config)
-    out = os.path.join(EXAMPLES, 'keras-mlp')
-    shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(out)
-    conversion.write_artifacts(model_json, groups, out)
-  shutil.rmtree(work)
+  out = os.path.join(EXAMPLES, 'keras-mlp')
+  convert_keras_file(conversion, mlp, out)
   write_json(os.path.join(out, 'keras-reference.json'), reference(
       mlp, np, vx[:8], vx[:8], vy[:8], 'inputs: the first 8 rows of npy/val_x.npy (float32, used as they are)'))
 
+  write_layer_zoo(conversion, np, keras)
   if tmp:
     shutil.rmtree(tmp)
   print(f'wrote {os.path.join(EXAMPLES, "cnn-model")} and {out}', file=sys.stderr)

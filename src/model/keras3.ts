@@ -6,6 +6,7 @@
  * - InputLayer `batch_shape` (Keras 2: `batch_input_shape`); `optional` dropped;
  * - `dtype` as a DTypePolicy object ({class_name: 'DTypePolicy', config: {name: 'float32'}});
  * - `module`, `registered_name`, `shared_object_id`, `build_config`, `compile_config` keys;
+ * - activation 'silu' (Keras 3's name for swish; tfjs: 'swish');
  * - Functional nodes as {args: [{class_name: '__keras_tensor__', config: {keras_history}}], kwargs}
  *   (Keras 2: [[layer, node, tensor, kwargs]]), and `input_layers`/`output_layers` given flat
  *   (['x', 0, 0]) for a single input/output.
@@ -52,7 +53,7 @@ function convertNode(node: Record<string, unknown>, layer: string): unknown[] {
     if (JSON.stringify(v).includes('__keras_tensor__')) {
       throw new Keras3Unsupported(`layer "${layer}" is called with a tensor as keyword argument "${k}", which TensorFlow.js cannot load`);
     }
-    kwargs[k] = v;
+    if (v !== null) kwargs[k] = v; // Keras 3 writes mask: null for "no mask"
   }
   return tensors.map(([name, n, t]) => [name, n, t, kwargs]);
 }
@@ -62,6 +63,11 @@ export function normaliseKerasTopology(topology: Record<string, unknown>): Norma
   const changes = new Set<string>();
   const walk = (v: unknown, key: string | null, owner: string): unknown => {
     if (Array.isArray(v)) return v.map((x) => walk(x, null, owner));
+    if (key === 'activation' && v === 'silu') {
+      // Keras 3 writes swish as silu (the same x·sigmoid(x)); tfjs knows it as swish.
+      changes.add('activation silu → swish');
+      return 'swish';
+    }
     if (!isObj(v)) return v;
     if (key === 'dtype' && typeof v.class_name === 'string') {
       const name = isObj(v.config) ? v.config.name : undefined;
@@ -73,6 +79,10 @@ export function normaliseKerasTopology(topology: Record<string, unknown>): Norma
     }
     const isLayer = typeof v.class_name === 'string' && isObj(v.config);
     const here = isLayer ? layerName(v) : owner;
+    if (key === null && isLayer && v !== topology && ['Sequential', 'Functional', 'Model'].includes(v.class_name as string) && JSON.stringify(v.config).includes('"batch_shape"')) {
+      // tfjs 4.22 builds a Keras 3 model nested in a model disconnected from its caller ("Graph disconnected").
+      throw new Keras3Unsupported(`layer "${here}" is itself a model (${String(v.class_name)}); bstune loads Keras 3 models whose layers are plain layers: flatten it (call its layers directly) before converting`);
+    }
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
       if (DROPPED_KEYS.has(k)) {
@@ -112,13 +122,14 @@ export interface WeightSlot {
   shape: number[];
 }
 
-/** A layer of the built model as the matcher sees it: its class, its tfjs weights in order. */
+/** A layer of the built model as the matcher sees it: its name and class, its tfjs weights in order. */
 export interface LayerSlots {
+  name: string;
   className: string;
   weights: WeightSlot[];
 }
 
-export type WeightMatch = { ok: true; order: number[][]; skipped: string[]; how: string } | { ok: false; reason: string };
+export type WeightMatch = { ok: true; order: number[][]; skipped: string[]; how: string[] } | { ok: false; reason: string };
 
 /** Keras's naming.to_snake_case, which names a layer's group in a .keras file. */
 export function snakeCase(name: string): string {
@@ -127,54 +138,81 @@ export function snakeCase(name: string): string {
 
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 const fmt = (s: number[]) => `[${s.join(', ')}]`;
+/** 'a/vars/2' before 'a/vars/10' (h5py lists groups alphabetically). */
+const byPath = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
 /**
  * For each layer, for each of its weights, the index of the model.json manifest entry that holds it.
- * Names are tried as tfjs writes them ('dense/kernel'), then with the model's name in front
- * ('sequential/dense/kernel', Keras 3 through save_keras_model), then the .keras layout
- * ('layers/<snake class>[_n]/vars/<i>', numbered per class in layer order as Keras saves them).
- * Entries under 'optimizer/' are Keras's optimizer state: skipped. Anything else left over, or a
- * model weight with no entry or another shape, is a mismatch with one clear reason.
+ * Per layer, first by name: as tfjs writes them ('dense/kernel') or under the model's name
+ * ('sequential/dense/kernel', Keras 3 through save_keras_model). Else by position among the entries
+ * filed under that layer, in Keras's order: '<model>/<layer>/…' (Keras 3 names some weights
+ * otherwise than tfjs: DepthwiseConv2D 'kernel', LSTM 'lstm_cell/kernel') or the .keras layout
+ * 'layers/<snake class>[_n]/…/vars/<i>' (numbered per class in layer order, as Keras saves them);
+ * every shape must agree. Entries under 'optimizer/' are Keras's optimizer state: skipped. Anything
+ * else left over, or a model weight with no entry or another shape, is a mismatch with one reason.
  */
 export function matchWeights(file: WeightSlot[], layers: LayerSlots[], modelName: string | undefined): WeightMatch {
   const skipped = file.filter((w) => w.name.startsWith('optimizer/')).map((w) => w.name);
   const index = new Map(file.map((w, i) => [w.name, i]));
-  const tryNames = (names: (w: WeightSlot, layer: number, k: number) => string, how: string): WeightMatch => {
-    const order: number[][] = [];
-    for (const [li, l] of layers.entries()) {
-      const row: number[] = [];
-      for (const [k, w] of l.weights.entries()) {
-        const name = names(w, li, k);
-        const i = index.get(name);
-        if (i === undefined) return { ok: false, reason: `model.json has no weight for ${w.name} ${fmt(w.shape)}` };
-        if (!sameShape(file[i]!.shape, w.shape)) return { ok: false, reason: `model.json weight ${name} has shape ${fmt(file[i]!.shape)} but the model's ${w.name} is ${fmt(w.shape)}` };
-        row.push(i);
+  const used = new Set<number>();
+  const how = new Set<string>();
+  const kerasPaths = new Map<string, number>();
+  const order: number[][] = [];
+  for (const l of layers) {
+    // The .keras group of this layer: counted for every layer, weights or not, as Keras does.
+    const base = snakeCase(l.className);
+    const n = kerasPaths.get(base);
+    kerasPaths.set(base, n === undefined ? 0 : n + 1);
+    const kerasPath = n === undefined ? `layers/${base}/` : `layers/${base}_${n + 1}/`;
+    if (l.weights.length === 0) {
+      order.push([]);
+      continue;
+    }
+    const named = (prefix: string) => l.weights.map((w) => index.get(prefix + w.name));
+    let row: number[] | null = null;
+    for (const [prefix, label] of [['', 'by name'], [modelName === undefined ? null : `${modelName}/`, 'by name under the model name']] as const) {
+      if (prefix === null) continue;
+      const got = named(prefix);
+      if (got.every((i) => i !== undefined && !used.has(i)) && got.every((i, k) => sameShape(file[i!]!.shape, l.weights[k]!.shape))) {
+        row = got as number[];
+        how.add(label);
+        break;
       }
-      order.push(row);
     }
-    const used = new Set(order.flat());
-    const extra = file.filter((w, i) => !used.has(i) && !w.name.startsWith('optimizer/'));
-    if (extra.length > 0) {
-      return { ok: false, reason: `model.json has ${extra.length} weight(s) the model does not use (${extra.slice(0, 3).map((w) => `${w.name} ${fmt(w.shape)}`).join(', ')}${extra.length > 3 ? ', …' : ''})` };
+    if (row === null) {
+      const prefixes = [`${l.name}/`, ...(modelName === undefined ? [] : [`${modelName}/${l.name}/`]), kerasPath];
+      const group = file.map((w, i) => ({ w, i })).filter(({ w, i }) => !used.has(i) && prefixes.some((p) => w.name.startsWith(p)));
+      if (group.length === 0) return { ok: false, reason: `model.json has no weight for ${l.weights[0]!.name} ${fmt(l.weights[0]!.shape)}` };
+      const dotKeras = group.every(({ w }) => w.name.startsWith(kerasPath));
+      if (dotKeras) {
+        // The converter lists a .keras file's groups alphabetically: within one vars/ folder the
+        // numbers give Keras's order; across folders (a Bidirectional's backward_layer and
+        // forward_layer) nothing does, and same-shaped weights could land swapped.
+        const folders = new Set(group.map(({ w }) => w.name.replace(/\/vars\/\d+$/, '')));
+        // A Bidirectional wrapper: tfjs keeps the forward layer's weights first, as Keras does.
+        const fb = (name: string) => name.replace(`${kerasPath}forward_layer/`, `${kerasPath}0/`).replace(`${kerasPath}backward_layer/`, `${kerasPath}1/`);
+        const bidirectional = folders.size === 2 && [...folders].every((f) => /^(forward|backward)_layer\//.test(f.slice(kerasPath.length)));
+        if (folders.size > 1 && !bidirectional) {
+          return { ok: false, reason: `layer ${l.name}'s weights sit in ${folders.size} groups of the .keras file (${[...folders].join(', ')}), whose order bstune cannot tell; convert the model with save_keras_model instead` };
+        }
+        group.sort((a, b) => byPath(fb(a.w.name), fb(b.w.name)));
+      }
+      // Else (names under '<model>/<layer>/'): the converter keeps Keras's order within a layer.
+      if (group.length !== l.weights.length) {
+        return { ok: false, reason: `model.json has ${group.length} weight(s) for layer ${l.name} (${group.map(({ w }) => `${w.name} ${fmt(w.shape)}`).join(', ')}) but the model's ${l.className} has ${l.weights.length} (${l.weights.map((w) => `${w.name} ${fmt(w.shape)}`).join(', ')})` };
+      }
+      for (const [k, { w }] of group.entries()) {
+        if (!sameShape(w.shape, l.weights[k]!.shape)) return { ok: false, reason: `model.json weight ${w.name} has shape ${fmt(w.shape)} but the model's ${l.weights[k]!.name} is ${fmt(l.weights[k]!.shape)}` };
+      }
+      row = group.map(({ i }) => i);
+      how.add(dotKeras ? 'in .keras order' : 'by position within the layer');
     }
-    return { ok: true, order, skipped, how };
-  };
-  const plain = tryNames((w) => w.name, 'by name');
-  if (plain.ok) return plain;
-  if (modelName !== undefined) {
-    const prefixed = tryNames((w) => `${modelName}/${w.name}`, `by name under "${modelName}/"`);
-    if (prefixed.ok) return prefixed;
-    if (file.some((w) => w.name.startsWith(`${modelName}/`))) return prefixed;
+    row.forEach((i) => used.add(i));
+    order.push(row);
   }
-  if (file.some((w) => /^layers\/.+\/vars\/\d+$/.test(w.name))) {
-    const used = new Map<string, number>();
-    const paths = layers.map((l) => {
-      const base = snakeCase(l.className);
-      const n = used.get(base);
-      used.set(base, n === undefined ? 0 : n + 1);
-      return n === undefined ? `layers/${base}` : `layers/${base}_${n + 1}`;
-    });
-    return tryNames((_w, li, k) => `${paths[li]}/vars/${k}`, 'in .keras order (layers/<class>/vars/<i>)');
+  const extra = file.filter((w, i) => !used.has(i) && !w.name.startsWith('optimizer/'));
+  if (extra.length > 0) {
+    return { ok: false, reason: `model.json has ${extra.length} weight(s) the model does not use (${extra.slice(0, 3).map((w) => `${w.name} ${fmt(w.shape)}`).join(', ')}${extra.length > 3 ? ', …' : ''})` };
   }
-  return plain;
+  return { ok: true, order, skipped, how: [...how] };
 }

@@ -159,6 +159,7 @@ export async function loadLayersModelFile(tf: Tf, path: string, seed: number): P
 /** Puts the shard's tensors into the model's layers (see matchWeights); returns notes on what was skipped. */
 function setFileWeights(tf: Tf, model: LayersModel, f: LayersFile, topology: Record<string, unknown>): string[] {
   const layers = model.layers.map((l) => ({
+    name: l.name,
     className: l.getClassName(),
     weights: l.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[] })),
   }));
