@@ -13,16 +13,17 @@
 // reads nothing back from the device. Results equal the stock optimizer's within float
 // rounding (a shader compiler may fuse a multiply-add): tested against the cpu backend.
 // On any other backend it defers to the stock implementation.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 
-type AdamGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
+type AdamGradients = Parameters<tfc.AdamOptimizer['applyGradients']>[0];
 
-interface Slot { originalName: string; variable: tf.Variable }
+interface Slot { originalName: string; variable: tfc.Variable }
 
 /** AdamOptimizer's fields, protected in its typings. */
 interface AdamInternals {
   learningRate: number; beta1: number; beta2: number; epsilon: number;
-  accBeta1: tf.Variable; accBeta2: tf.Variable;
+  accBeta1: tfc.Variable; accBeta2: tfc.Variable;
   accumulatedFirstMoment: Slot[]; accumulatedSecondMoment: Slot[];
   incrementIterations(): void;
 }
@@ -34,7 +35,7 @@ interface Program {
   getUserCode(): string;
 }
 interface WebgpuBackendLike {
-  runWebGPUProgram(p: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms: { type: 'float32'; data: number[] }[]): tf.TensorInfo;
+  runWebGPUProgram(p: Program, inputs: tfc.TensorInfo[], dtype: 'float32', uniforms: { type: 'float32'; data: number[] }[]): tfc.TensorInfo;
 }
 
 const WORKGROUP = 64;
@@ -70,7 +71,7 @@ function registerKernels(): void {
   tf.registerKernel({
     kernelName: MOMENT, backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, g } = inputs as { x: tf.TensorInfo; g: tf.TensorInfo };
+      const { x, g } = inputs as { x: tfc.TensorInfo; g: tfc.TensorInfo };
       const { beta, oneMinusBeta, square } = attrs as unknown as { beta: number; oneMinusBeta: number; square: boolean };
       const grad = square ? 'let g = G[index] * G[index];' : 'let g = G[index];';
       const p = program(square ? 'second_moment' : 'first_moment', ['X', 'G'], x.shape, ['beta', 'oneMinusBeta'],
@@ -82,7 +83,7 @@ function registerKernels(): void {
   tf.registerKernel({
     kernelName: VALUE, backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, m, v } = inputs as { x: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo };
+      const { x, m, v } = inputs as { x: tfc.TensorInfo; m: tfc.TensorInfo; v: tfc.TensorInfo };
       const { c1, c2, eps, negLr } = attrs as unknown as { c1: number; c2: number; eps: number; negLr: number };
       const p = program('value', ['X', 'M', 'V'], x.shape, ['c1', 'c2', 'eps', 'negLr'], `
           let mHat = M[index] / uniforms.c1;
@@ -124,7 +125,7 @@ export class WebgpuFusedAdamOptimizer extends tf.AdamOptimizer {
         const value = tf.engine().registeredVariables[name]!;
         self.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
         self.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name] as tf.Tensor | undefined;
+        const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name] as tfc.Tensor | undefined;
         if (gradient == null) return;
         if (gradient.dtype !== 'float32' || value.dtype !== 'float32') throw new Error(`fused Adam: ${name} is not float32`);
         const m = self.accumulatedFirstMoment[i]!.variable;
@@ -132,8 +133,8 @@ export class WebgpuFusedAdamOptimizer extends tf.AdamOptimizer {
         if (m.size !== value.size || v.size !== value.size || gradient.size !== value.size) {
           throw new Error(`fused Adam: variable ${name} has ${value.size} values but its slots hold ${m.size}/${v.size}`);
         }
-        const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number | boolean>) =>
-          tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const run = (kernel: string, inputs: Record<string, tfc.Tensor>, attrs: Record<string, number | boolean>) =>
+          tf.engine().runKernel(kernel, inputs as unknown as tfc.NamedTensorMap, attrs as unknown as tfc.NamedAttrMap) as tfc.Tensor;
         const m2 = run(MOMENT, { x: m, g: gradient }, { beta: k.b1, oneMinusBeta: k.omb1, square: false });
         const v2 = run(MOMENT, { x: v, g: gradient }, { beta: k.b2, oneMinusBeta: k.omb2, square: true });
         const x2 = run(VALUE, { x: value, m: m2, v: v2 }, { c1: k.c1, c2: k.c2, eps: k.eps, negLr: k.negLr });
@@ -149,7 +150,7 @@ export class WebgpuFusedAdamOptimizer extends tf.AdamOptimizer {
     self.incrementIterations();
   }
 
-  override async setWeights(weightValues: Parameters<tf.AdamOptimizer["setWeights"]>[0]): Promise<void> {
+  override async setWeights(weightValues: Parameters<tfc.AdamOptimizer['setWeights']>[0]): Promise<void> {
     await super.setWeights(weightValues);
     const self = this as unknown as AdamInternals;
     this.acc = [(await self.accBeta1.data())[0]!, (await self.accBeta2.data())[0]!];
