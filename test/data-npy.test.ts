@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy, parseNpyHeader } from '../src/data/npy.js';
-import { poolFrom, toLabels } from '../src/data/arrays.js';
+import { firstNonFinite, poolFrom, toLabels } from '../src/data/arrays.js';
 import { compact } from '../src/data/split.js';
 import { loadDataset } from '../src/data/index.js';
 import { bstuneErrorFrom } from './helpers/thrown.js';
@@ -95,6 +95,18 @@ describe('.npy header', () => {
 
 describe('arrays to a pool', () => {
   const x = (n: number) => ({ data: new Uint8Array(n * 4), shape: [n, 2, 2], name: 'x.npy' });
+  it('finds the first non-finite input anywhere, across blocks, and passes -0 and huge finite values', () => {
+    const f = new Float32Array(200_000).map((_, i) => (i % 7) - 3);
+    f[5] = -0;
+    f[70_000] = 3.4e38;
+    expect(firstNonFinite(f)).toBe(-1);
+    for (const [at, v] of [[0, NaN], [65_535, Infinity], [65_536, -Infinity], [199_999, NaN]] as const) {
+      const g = f.slice();
+      g[at] = v;
+      g[199_998] = NaN; // a later one does not hide the first
+      expect(firstNonFinite(g)).toBe(Math.min(at, 199_998));
+    }
+  });
   it('class labels: int64 (N,) becomes uint8 indices with the class count', () => {
     const p = poolFrom(x(3), { data: new BigInt64Array([0n, 4n, 2n]), shape: [3], name: 'y.npy' });
     expect(p.numClasses).toBe(5);

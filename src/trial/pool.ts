@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ConcreteBackend } from '../backend/resolve.js';
 import type { ChildMessage } from './protocol.js';
+import { withHugePages } from './huge-pages.js';
 
 const childPath = fileURLToPath(new URL('./child.js', import.meta.url));
 const STDERR_KEEP = 64 * 1024;
@@ -25,7 +26,7 @@ let spare: TrialProcess | null = null;
 
 function start(backend: ConcreteBackend, preload: string, env: NodeJS.ProcessEnv): TrialProcess {
   const execArgv = process.env.BSTUNE_TEST_FAULT?.includes('heap:') ? ['--max-old-space-size=96'] : [];
-  const child = fork(childPath, [backend, preload], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv, env, serialization: 'advanced' });
+  const child = fork(childPath, [backend, preload], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv, env: withHugePages(env), serialization: 'advanced' });
   live.add(child);
   child.on('exit', () => live.delete(child));
   child.on('error', () => live.delete(child));
