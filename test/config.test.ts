@@ -96,10 +96,10 @@ describe('flags override the file', () => {
   };
 
   it('each flag lands at its config path; the rest of the file is kept', () => {
-    const overrides = overridesOf(['sweep', '--epochs', '2', '--seed', '7', '--accumulate', '4', '--memory-limit', '64MiB', '--sizes', '8,16', '--backend', 'cpu', '--repeats', '3', '--train-limit', '500', '--target-accuracy', '0.9', '--budget', 'steps']);
+    const overrides = overridesOf(['sweep', '--epochs', '2', '--seed', '7', '--accumulate', '4', '--threads', '2', '--memory-limit', '64MiB', '--sizes', '8,16', '--backend', 'cpu', '--repeats', '3', '--train-limit', '500', '--target-accuracy', '0.9', '--budget', 'steps']);
     const file = loadConfig(cnnPath, repoRoot).config;
     const { config } = loadConfig(cnnPath, repoRoot, overrides);
-    expect(config.training).toEqual({ epochs: 2, seed: 7, accumulate: 4 });
+    expect(config.training).toEqual({ epochs: 2, seed: 7, accumulate: 4, threads: 2 });
     expect(config.device).toEqual({ backend: 'cpu', memoryLimit: 64 * 1024 ** 2 });
     expect(config.sweep).toEqual({ sizes: [8, 16], repeats: 3, targetAccuracy: 0.9, budget: 'steps' });
     expect(config.data.trainLimit).toBe(500);

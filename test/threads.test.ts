@@ -127,3 +127,60 @@ describe('a failing worker thread', () => {
     expect(performance.now() - t0).toBeLessThan(60_000);
   }, 90_000);
 });
+
+describe('how many threads (pure)', () => {
+  it('default: the cores shared among the trials run at once; wasm only; capped to the cores', async () => {
+    const { planThreads, cgroupCpuLimit } = await import('../src/trial/threads.js');
+    expect(planThreads({ configured: null, backend: 'wasm', cores: 2, slots: 1 })).toEqual({ threads: 2, note: null });
+    expect(planThreads({ configured: null, backend: 'wasm', cores: 2, slots: 2 })).toEqual({ threads: 1, note: null });
+    expect(planThreads({ configured: null, backend: 'wasm', cores: 8, slots: 3 })).toEqual({ threads: 2, note: null });
+    expect(planThreads({ configured: null, backend: 'wasm', cores: 1, slots: 4 })).toEqual({ threads: 1, note: null });
+    expect(planThreads({ configured: 1, backend: 'wasm', cores: 8, slots: 1 })).toEqual({ threads: 1, note: null });
+    expect(planThreads({ configured: 4, backend: 'wasm', cores: 2, slots: 1 }).threads).toBe(2);
+    expect(planThreads({ configured: 4, backend: 'wasm', cores: 2, slots: 1 }).note).toMatch(/capped to 2/);
+    expect(planThreads({ configured: null, backend: 'cpu', cores: 8, slots: 1 })).toEqual({ threads: 1, note: null });
+    expect(planThreads({ configured: 2, backend: 'webgpu', cores: 8, slots: 1 }).note).toMatch(/applies to the wasm backend; webgpu trains on one thread/);
+    // The default splits a batch only where each shard has enough work; an explicit count is kept.
+    const { modelMacs } = await import('../src/trial/threads.js');
+    const cnn = modelMacs([{ params: 208, outputShape: [null, 24, 24, 8] }, { params: 0, outputShape: [null, 12, 12, 8] }, { params: 3216, outputShape: [null, 8, 8, 16] }, { params: 2570, outputShape: [null, 10] }]);
+    expect(cnn).toBe(208 * 576 + 3216 * 64 + 2570);
+    const mlp = modelMacs([{ params: 7850, outputShape: [null, 10] }, { params: 110, outputShape: [null, 10] }]);
+    expect(mlp).toBe(7960);
+    const plan = (batch: number, macsPerSample: number, configured: number | null = null) => planThreads({ configured, backend: 'wasm', cores: 2, slots: 1, work: { batch, macsPerSample } }).threads;
+    expect([32, 64, 128, 512].map((b) => plan(b, cnn))).toEqual([1, 2, 2, 2]);
+    expect([32, 128, 512, 1024].map((b) => plan(b, mlp))).toEqual([1, 1, 1, 1]);
+    expect(plan(32, mlp, 2)).toBe(2);
+    expect(cgroupCpuLimit('max 100000\n')).toBeNull();
+    expect(cgroupCpuLimit('200000 100000\n')).toBe(2);
+    expect(cgroupCpuLimit('150000 100000')).toBe(1);
+    expect(cgroupCpuLimit('50000 100000')).toBe(1);
+    expect(cgroupCpuLimit('garbage')).toBeNull();
+  });
+});
+
+describe('threads through the CLI (wasm)', () => {
+  it('train --threads 2: the trial records 2 threads, trains, and counts both replicas in its memory', async () => {
+    const { runCli } = await import('./helpers/cli.js');
+    const r = await runCli(['train', '--json', '--backend', 'wasm', '--train-limit', '512', '--epochs', '1', '-b', '64', '--threads', '2'], { timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const t = (JSON.parse(r.stdout) as { trials: Array<{ threads: number; outcome: string; memorySource: string; valAccuracy: number }> }).trials[0]!;
+    expect(t).toMatchObject({ threads: 2, outcome: 'ok' });
+    expect(t.memorySource).toMatch(/summed over 2 training threads/);
+  }, 90_000);
+
+  it('a training thread that throws fails the trial with its message (exit 1, no hang)', async () => {
+    const { runCli } = await import('./helpers/cli.js');
+    const r = await runCli(['train', '--json', '--backend', 'wasm', '--train-limit', '512', '--epochs', '1', '-b', '64', '--threads', '2'], { timeoutMs: 90_000, env: { BSTUNE_TEST_FAULT: 'thread:1' } });
+    expect(r.code, r.stderr).toBe(1);
+    const t = (JSON.parse(r.stdout) as { trials: Array<{ threads: number; outcome: string; reason: string }> }).trials[0]!;
+    expect(t).toMatchObject({ threads: 2, outcome: 'error' });
+    expect(t.reason).toMatch(/training thread 2 of 2 failed: .*injected failure/);
+  }, 90_000);
+
+  it('--threads 2 on the cpu backend: one thread, said on stderr', async () => {
+    const { runCli } = await import('./helpers/cli.js');
+    const r = await runCli(['train', '--backend', 'cpu', '--train-limit', '256', '--epochs', '1', '-b', '64', '--threads', '2'], { timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: training\.threads 2 applies to the wasm backend; cpu trains on one thread/);
+  }, 90_000);
+});

@@ -130,6 +130,7 @@ const configFlags: Record<string, { path: string[]; flag: string }> = {
   epochs: { path: ['training', 'epochs'], flag: '--epochs' },
   seed: { path: ['training', 'seed'], flag: '--seed' },
   accumulate: { path: ['training', 'accumulate'], flag: '--accumulate' },
+  threads: { path: ['training', 'threads'], flag: '--threads' },
   trainLimit: { path: ['data', 'trainLimit'], flag: '--train-limit' },
   start: { path: ['search', 'start'], flag: '--start' },
   min: { path: ['search', 'min'], flag: '--min' },
@@ -158,6 +159,7 @@ function common(cmd: Command, training: boolean, epochs = true): Command {
   return cmd
     .option('--seed <n>', 'random seed (weights, shuffling, split)', intParser('seed', 0))
     .option('--accumulate <n>', 'gradient accumulation: average the gradients of N micro-batches per optimizer step (training.accumulate)', intParser('accumulate', 1))
+    .option('--threads <n>', 'training threads per trial on wasm, each training a shard of every batch (training.threads; default: the cores this process may use / --parallel)', intParser('threads', 1))
     .option('--train-limit <n>', 'use at most this many training samples (quick runs)', intParser('train-limit', 1))
     .option('--data-dir <dir>', 'read the full MNIST IDX files from this folder (sets data.source: mnist-full)');
 }

@@ -75,6 +75,8 @@ export const trainingSchema = z.strictObject({
   seed: z.number().int().nonnegative().default(42),
   accumulate: positiveInt.default(1)
     .describe('Gradient accumulation: each optimizer step averages the gradients of this many micro-batches of the batch size, so it trains like one batch accumulate times as large (the learning rate follows that effective batch).'),
+  threads: positiveInt.nullable().default(null)
+    .describe('Training threads per trial on the wasm backend (data parallelism: each thread trains a shard of every batch). null: the cores this process may use divided by the trials run at once (--parallel). Other backends train on one thread.'),
 });
 
 export const searchSchema = z.strictObject({

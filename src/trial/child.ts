@@ -16,6 +16,8 @@ import { train } from '../train/loop.js';
 import { noiseEveryEpochIsCheap, planNoise } from '../noise/plan.js';
 import { PROBE_SPEED_BUDGET } from '../train/throughput.js';
 import { parseFaults, faultAfterStep } from './faults.js';
+import { modelMacs, planThreads } from './threads.js';
+import { usableCores } from './cores.js';
 import { preloadKey, type ChildMessage, type ParentMessage, type TrialSpec, type TrialMeasurements } from './protocol.js';
 import type { Tf } from '../tf.js';
 import type { ConcreteBackend } from '../backend/resolve.js';
@@ -79,8 +81,12 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     const tooLarge = checkTrialFits(modelTensors(model as unknown as Parameters<typeof modelTensors>[0]), batchSize, gpu.limits);
     if (tooLarge) throw new Error(tooLarge);
   }
+  // A layer with several outputs: its first one's positions.
+  const firstShape = (s: unknown): (number | null)[] => (Array.isArray(s) && Array.isArray(s[0]) ? s[0] : s) as (number | null)[];
+  const macsPerSample = modelMacs(model.layers.map((l) => ({ params: l.countParams(), outputShape: firstShape(l.outputShape) })));
+  const threads = planThreads({ configured: config.training.threads ?? null, backend: spec.backend, cores: usableCores(), slots: spec.slots ?? 1, work: { batch: batchSize, macsPerSample } }).threads;
   // Sent before training, so even a trial that then fails accounts for its start-up.
-  void send({ type: 'setup', seconds: (t3 - t0) / 1000 });
+  void send({ type: 'setup', seconds: (t3 - t0) / 1000, threads });
   const faults = parseFaults(process.env.BSTUNE_TEST_FAULT);
   let lastStepSent = 0;
   const noisePlan = spec.mode === 'full' && spec.noise !== false ? planNoise(data.train.count) : null;
@@ -102,6 +108,13 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     io,
     // On a GPU a read waits for the device; cpu/wasm values are already on the host.
     readEvery: spec.backend === 'webgpu' ? GPU_READ_EVERY : 1,
+    ...(threads > 1 ? {
+      threads: {
+        count: threads,
+        recipe: { backend: spec.backend, model: config.model, seed: spec.seed, data: { sampleShape: data.sampleShape, labelShape: data.labelShape, numClasses: data.numClasses, origin: data.origin } },
+        ...(faults.some((f) => f.kind === 'thread' && batchSize >= f.minBatch) ? { failAt: { rank: threads - 1, step: 2 } } : {}),
+      },
+    } : {}),
     onStep: (e) => {
       if (peakLearningRate === null || e.learningRate > peakLearningRate) peakLearningRate = e.learningRate;
       const now = performance.now();
@@ -163,7 +176,8 @@ process.on('message', (msg: ParentMessage) => {
       await send({
         type: 'failure', name: err.name, message: err.message, stack: err.stack ?? null,
         code: isBstuneError(e) ? e.code : null, where: isBstuneError(e) ? (e.where ?? null) : null,
-        wasmHeapBytes: wasmHeapBytes(), peakLearningRate,
+        // A worker thread's failure carries its own heap (each has its own 4 GiB cap).
+        wasmHeapBytes: (err as Error & { wasmHeapBytes?: number }).wasmHeapBytes ?? wasmHeapBytes(), peakLearningRate,
       });
       process.exit(1);
     },

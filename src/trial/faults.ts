@@ -3,15 +3,16 @@
  * (never by a config value): `kill:256` SIGKILLs the trial process after its first step
  * at batch sizes >= 256; `oom:` fails a real allocation; `throw:` raises an ordinary
  * bug; `hang:` stops making progress; `heap:` exhausts the V8 heap; `segv:` dies of SIGSEGV,
- * as Mesa's software Vulkan driver does when memory runs out. Comma-separated.
+ * as Mesa's software Vulkan driver does when memory runs out; `thread:` makes the last
+ * training thread (with more than one) throw at step 2. Comma-separated.
  */
-export type FaultKind = 'kill' | 'oom' | 'throw' | 'hang' | 'heap' | 'segv';
+export type FaultKind = 'kill' | 'oom' | 'throw' | 'hang' | 'heap' | 'segv' | 'thread';
 export interface Fault {
   kind: FaultKind;
   minBatch: number;
 }
 
-const kinds: readonly FaultKind[] = ['kill', 'oom', 'throw', 'hang', 'heap', 'segv'];
+const kinds: readonly FaultKind[] = ['kill', 'oom', 'throw', 'hang', 'heap', 'segv', 'thread'];
 
 export function parseFaults(text: string | undefined): Fault[] {
   if (!text) return [];

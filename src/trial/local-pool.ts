@@ -3,7 +3,8 @@
  * on this machine, each on its own GPU when there are GPUs. The queue worker runs its
  * jobs through this pool too, so a trial runs the same way wherever it runs.
  */
-import { availableParallelism, freemem, hostname } from 'node:os';
+import { freemem, hostname } from 'node:os';
+import { usableCores } from './cores.js';
 import { BstuneError } from '../errors.js';
 import { runTrial } from './run.js';
 import { planSlots, type SlotPlan, type SlotRequest } from './slots.js';
@@ -31,7 +32,7 @@ export class LocalPool implements TrialRunner {
     try {
       req.onStart?.(gpu !== null ? `${hostname()} GPU ${gpu}` : hostname());
       const signal = req.signal ? AbortSignal.any([req.signal, this.stop.signal]) : this.stop.signal;
-      const t = await runTrial(spec, {
+      const t = await runTrial({ ...spec, slots: this.slots }, {
         ...req, signal,
         // One slot: the next trial's process may load while this one runs (find-max does that);
         // with more slots the other cores are busy with trials.
@@ -81,5 +82,5 @@ export function availableMemory(): number {
 
 /** A pool sized for this machine: the rules of planSlots with this machine's cores and memory. */
 export function localPool(r: Omit<SlotRequest, 'cores' | 'availableMemoryBytes'>): LocalPool {
-  return new LocalPool(planSlots({ ...r, cores: availableParallelism(), availableMemoryBytes: availableMemory() }));
+  return new LocalPool(planSlots({ ...r, cores: usableCores(), availableMemoryBytes: availableMemory() }));
 }

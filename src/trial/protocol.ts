@@ -23,6 +23,8 @@ export interface TrialSpec {
   noiseAtStart?: boolean;
   /** Evaluate a training subset after each epoch for the generalization gap (default true; recommend does not use it). */
   trainEval?: boolean;
+  /** Trials running at once on this host (the local pool's slots): the default training.threads shares the cores among them. */
+  slots?: number;
 }
 
 export interface TrialMeasurements extends TrainResult {
@@ -40,7 +42,7 @@ export interface TrialMeasurements extends TrainResult {
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; learningRate: number; samplesPerSecond: number }
-  | { type: 'setup'; seconds: number }
+  | { type: 'setup'; seconds: number; threads?: number }
   /** The training steps are over (validation follows): nothing timed runs any more. */
   | { type: 'timed' }
   | { type: 'epoch'; record: EpochRecord }
@@ -62,6 +64,8 @@ export interface TrialResult {
   /** The rate scaled from the base for this batch size: the target, which warmup may not reach. */
   scaledLearningRate: number;
   seed: number;
+  /** Training threads (data-parallel replicas, each with its own backend and memory); null when the trial failed before planning them. */
+  threads: number | null;
   outcome: Outcome;
   reason: string | null;
   peakMemoryBytes: number | null;

@@ -29,7 +29,7 @@ export function blankResult(spec: TrialSpec, reason: string | null = null): Tria
   return {
     // No step ran: no rate was reached (the scaled target is apart).
     batchSize: spec.batchSize, accumulate, effectiveBatchSize: spec.batchSize * accumulate,
-    learningRate: null, scaledLearningRate: scaledLearningRate(spec.config.optimizer, spec.batchSize * accumulate), seed: spec.seed, outcome: 'error', reason,
+    learningRate: null, scaledLearningRate: scaledLearningRate(spec.config.optimizer, spec.batchSize * accumulate), seed: spec.seed, threads: null, outcome: 'error', reason,
     peakMemoryBytes: null, memoryBaselineBytes: null, memorySource: null, processPeakRssBytes: null, deviceMemoryBytes: null,
     samplesPerSecond: null, secondsPerEpoch: null, warmupSteps: null, warmupSeconds: null, warmupExtraSeconds: null, steadySteps: null, epochSeconds: [], valAccuracy: null, valLoss: null, initialLoss: null, finalLoss: null, history: [], steps: 0,
     seconds: 0, overheadSeconds: 0, gradientNoiseScale: null,
@@ -66,6 +66,7 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
     let outcome: { measurements: TrialMeasurements } | { failure: Extract<ChildMessage, { type: 'failure' }> } | null = null;
     let timedOut = false;
     let setupSeconds = 0;
+    let threads: number | null = null;
     let aborted = false;
     const history: EpochRecord[] = [];
     const timer = setTimeout(() => {
@@ -84,7 +85,10 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
         hooks.onStep?.(m);
       }
       else if (m.type === 'timed') prewarm();
-      else if (m.type === 'setup') setupSeconds = m.seconds;
+      else if (m.type === 'setup') {
+        setupSeconds = m.seconds;
+        threads = m.threads ?? null;
+      }
       else if (m.type === 'epoch') {
         history.push(m.record);
         hooks.onEpoch?.(m.record);
@@ -107,7 +111,7 @@ export function runTrial(spec: TrialSpec, hooks: TrialHooks = {}): Promise<Trial
       if (aborted && !(outcome && 'measurements' in outcome)) return reject(interrupted());
       const seconds = (performance.now() - started) / 1000;
       const waited = proc.readyAt !== null ? Math.max(0, proc.readyAt - started) / 1000 : 0;
-      const r = { ...base(), seconds, history, overheadSeconds: Math.min(seconds, waited + setupSeconds), deviceMemoryBytes: devicePeak };
+      const r = { ...base(), threads, seconds, history, overheadSeconds: Math.min(seconds, waited + setupSeconds), deviceMemoryBytes: devicePeak };
       if (outcome && 'measurements' in outcome) return resolve(fromMeasurements(r, outcome.measurements, spec, started, proc.readyAt));
       if (outcome && 'failure' in outcome) {
         const f = outcome.failure;
@@ -139,6 +143,7 @@ function fromMeasurements(r: TrialResult, m: TrialMeasurements, spec: TrialSpec,
     initialLoss: m.initialLoss,
     finalLoss: m.finalLoss,
     learningRate: m.peakLearningRate,
+    threads: m.threads,
     peakMemoryBytes: m.peakMemoryBytes,
     memoryBaselineBytes: m.memoryBaselineBytes,
     memorySource: m.memorySource,

@@ -3,6 +3,9 @@ import { chooseBackend, type BackendChoice } from '../../backend/resolve.js';
 import { loadDataset } from '../../data/index.js';
 import { warmupTooLong } from '../../train/schedule.js';
 import type { Config } from '../../config/schema.js';
+import { BstuneError } from '../../errors.js';
+import { usableCores } from '../../trial/cores.js';
+import { planThreads } from '../../trial/threads.js';
 import type { Context } from '../context.js';
 
 export interface Prepared {
@@ -27,10 +30,26 @@ export async function prepare(ctx: Context): Promise<Prepared> {
   const backend = chooseBackend(config.device.backend);
   ctx.progress.info(`backend ${backend.name} (${backend.why}) on ${backend.device}`);
   if (backend.warning) ctx.progress.done(backend.warning, 'warn');
+  checkThreads(ctx, config.training.threads, backend.name);
   ctx.progress.start('loading MNIST…');
   const data = await loadDataset(config.data, { seed: config.training.seed, onProgress: (m) => ctx.progress.update(m) });
   ctx.progress.info(`data ${data.source}`);
   return { config, configPath: loaded.path, backend, trainCount: data.train.count, validationCount: data.validation.count, numClasses: data.numClasses, data: data.source };
+}
+
+/**
+ * More training threads than this machine has cores is a mistake (exit 2); threads on a
+ * backend other than wasm are one thread, said once.
+ */
+function checkThreads(ctx: Context, threads: number | null, backend: string): void {
+  if (threads === null) return;
+  const where = ctx.args.overrides.some((o) => o.flag === '--threads') ? '--threads' : 'training.threads';
+  const cores = usableCores();
+  if (threads > cores) {
+    throw new BstuneError('BSTUNE_USAGE', `${threads} training threads asked for, but this process may use ${cores} core${cores === 1 ? '' : 's'}`, where);
+  }
+  const plan = planThreads({ configured: threads, backend, cores, slots: 1 });
+  if (plan.note && !ctx.args.common.quiet && !ctx.args.common.json) ctx.stderr.write(`bstune: warning: ${plan.note}\n`);
 }
 
 /**

@@ -16,12 +16,16 @@ export class Replica {
   /** Float32 values in a slot: every trainable weight (its gradient), then every non-trainable one (its value). */
   readonly weights: number;
   private readonly sum: Float32Array;
+  private readonly total: Float32Array;
+  private xs: Float32Array | null = null;
+  private ys: Int32Array | Float32Array | null = null;
 
   constructor(private readonly tf: Tf, readonly model: LayersModel, private readonly io: IoPlan, readonly optimizer: Optimizer, private readonly rank: number, private readonly count: number) {
     this.trainable = model.trainableWeights.map((w) => w.read() as Variable);
     this.state = model.nonTrainableWeights.map((w) => w.read() as Variable);
     this.weights = [...this.trainable, ...this.state].reduce((a, v) => a + v.size, 0);
     this.sum = new Float32Array(this.weights);
+    this.total = new Float32Array(this.weights);
   }
 
   /**
@@ -37,14 +41,20 @@ export class Replica {
     const sampleSize = x.length / (batch * accumulate);
     const labelSize = y.length / (batch * accumulate);
     const share = n / (batch * accumulate);
-    slot.fill(0);
+    // Copies out of shared memory into this replica's own buffers (element reads of a
+    // SharedArrayBuffer are slow; one set() is a memcpy): the main thread refills it.
+    if (this.xs === null || this.xs.length < n * sampleSize) this.xs = new Float32Array(n * sampleSize);
+    if (this.ys === null || this.ys.length < n * labelSize || this.ys.constructor !== y.constructor) this.ys = y instanceof Float32Array ? new Float32Array(n * labelSize) : new Int32Array(n * labelSize);
+    const acc = this.sum;
+    acc.fill(0);
     let loss = 0;
     let correct = 0;
     for (let k = 0; k < accumulate && n > 0; k++) {
       const row = k * batch + start;
-      // Copies out of shared memory: the main thread refills it for the next step.
-      const xs = tf.tensor(x.slice(row * sampleSize, (row + n) * sampleSize), [n, ...this.io.xShape]);
-      const labels = labelTensor(this.tf, this.io, y.slice(row * labelSize, (row + n) * labelSize), n);
+      this.xs.set(x.subarray(row * sampleSize, (row + n) * sampleSize));
+      this.ys.set(y.subarray(row * labelSize, (row + n) * labelSize));
+      const xs = tf.tensor(this.xs.subarray(0, n * sampleSize), [n, ...this.io.xShape]);
+      const labels = labelTensor(this.tf, this.io, this.ys, n);
       let c: Tensor | null = null;
       const { value, grads } = tf.variableGrads(() => {
         const out = this.model.apply(xs, { training: true }) as Tensor;
@@ -56,7 +66,7 @@ export class Replica {
       let off = 0;
       for (const v of this.trainable) {
         const g = grads[v.name]!.dataSync() as Float32Array;
-        for (let i = 0; i < g.length; i++) slot[off + i] = slot[off + i]! + g[i]! * share;
+        for (let i = 0; i < g.length; i++) acc[off + i] = acc[off + i]! + g[i]! * share;
         off += v.size;
       }
       tf.dispose([xs, labels, value, c!, ...Object.values(grads)]);
@@ -65,9 +75,10 @@ export class Replica {
     const stateShare = n / batch;
     for (const v of this.state) {
       const s = v.dataSync() as Float32Array;
-      for (let i = 0; i < s.length; i++) slot[off + i] = s[i]! * stateShare;
+      for (let i = 0; i < s.length; i++) acc[off + i] = s[i]! * stateShare;
       off += v.size;
     }
+    slot.set(acc);
     return { loss, correct };
   }
 
@@ -90,8 +101,9 @@ export class Replica {
     }
   }
 
+  /** Where the summed slots go (not shared memory: apply() reads it element by element). */
   get scratch(): Float32Array {
-    return this.sum;
+    return this.total;
   }
 
   /** Every weight, flattened (tests: replicas stay identical). */
