@@ -254,6 +254,25 @@ describe('real Keras 3 exports through the bin', () => {
     expect(t.valAccuracy).toBeGreaterThan(0.9);
   });
 
+  it('train on the same Keras 3 topology without its weights: initialised from the config\'s seed, so it starts from scratch', { timeout: 200_000 }, async () => {
+    const j = modelJson('cnn-model');
+    delete j.weightsManifest;
+    const sub = join(dir, 'cnn-topology');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, 'model.json'), JSON.stringify(j));
+    writeFileSync(join(sub, 'c.yaml'), 'data: {source: embedded}\nmodel: {path: model.json, loss: sparseCategoricalCrossentropy}\noptimizer: {name: adam, learningRate: 0.001, baseBatchSize: 32}\ntraining: {epochs: 1, seed: 42}\n');
+    const run = async () => {
+      const r = await runCli(['train', '-c', join(sub, 'c.yaml'), '--train-limit', '2000', '-b', '32', '--json'], { timeoutMs: 180_000 });
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { trials: Trial[] }).trials[0]!;
+    };
+    const [a, b] = [await run(), await run()];
+    expect(a.outcome).toBe('ok');
+    expect(a.valAccuracy).toBe(b.valAccuracy); // same seed, same initial weights, same run
+    expect(a.valAccuracy).toBeGreaterThan(0.3); // it learns...
+    expect(a.valAccuracy).toBeLessThan(0.9); // ...from scratch, not from Keras's weights (>0.9 above)
+  });
+
   it('sweep on configs/examples/keras-mlp.yaml (functional, .keras-converted) runs every size', { timeout: 200_000 }, async () => {
     const r = await runCli(['sweep', '-c', join(examples, 'keras-mlp.yaml'), '--sizes', '8,32', '--epochs', '1', '--json'], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(0);
