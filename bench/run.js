@@ -2,10 +2,13 @@
 // npm run bench: samples/s per installed backend for the MLP and the CNN at batch 32/128/512,
 // using bstune's own training loop; peak memory; data load time from the cache; and the share
 // of a real find-max run spent outside training. A script, not a test: numbers vary by machine.
-//   node bench/run.js [--json] [--runs 3] [--backends wasm,cpu] [--models mlp,cnn] [--sizes 32,128,512]
+//   node bench/run.js [--json] [--runs 3] [--backends wasm,cpu] [--models mlp,cnn] [--sizes 32,128,512] [--threads 1,default]
+// --threads: on wasm each cell runs once per entry: 1 (one thread, today's path) and `default`
+// (what a trial picks: src/trial/threads.ts); other backends train on one thread.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { availableParallelism, loadavg } from 'node:os';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -16,6 +19,7 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'mlp,cnn' },
     sizes: { type: 'string', default: '32,128,512' },
     'skip-find-max': { type: 'boolean', default: false },
+    threads: { type: 'string', default: '1,default' },
   },
 });
 const runs = Number(values.runs);
@@ -32,13 +36,15 @@ const rows = [];
 for (const backend of backends) {
   for (const model of models) {
     for (const batch of sizes) {
-      log(`bench ${model} b=${batch} on ${backend}…`);
-      const r = spawnSync(process.execPath, [fileURLToPath(new URL('./one.js', import.meta.url)), backend, model, String(batch), String(runs)], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
-      if (r.status !== 0) {
-        rows.push({ backend, model, batch, error: (r.stderr || '').trim().split('\n').pop() });
-        continue;
+      for (const threads of backend === 'wasm' ? values.threads.split(',') : ['1']) {
+        log(`bench ${model} b=${batch} on ${backend}, threads ${threads}…`);
+        const r = spawnSync(process.execPath, [fileURLToPath(new URL('./one.js', import.meta.url)), backend, model, String(batch), String(runs), threads], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 24 });
+        if (r.status !== 0) {
+          rows.push({ backend, model, batch, asked: threads, error: (r.stderr || '').trim().split('\n').pop() });
+          continue;
+        }
+        rows.push({ ...JSON.parse(r.stdout), asked: threads });
       }
-      rows.push(JSON.parse(r.stdout));
     }
   }
 }
@@ -70,10 +76,29 @@ if (values.json) {
   process.stdout.write(`${JSON.stringify({ node: process.version, rows, findMax, dataLoad, kernelProfile }, null, 2)}\n`);
 } else {
   const fmt = (n) => (n == null ? '–' : Math.round(n).toLocaleString('en-US'));
-  console.log('model  backend      batch  samples/s (median)  spread (min–max)   runs  peak tensor memory');
+  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end, ${availableParallelism()} cores`);
+  console.log('model  backend      batch  threads  samples/s (median)  spread (min–max)   runs  val acc  peak tensor memory');
   for (const r of rows) {
-    if (r.error) { console.log(`${r.model.padEnd(6)} ${r.backend.padEnd(12)} ${String(r.batch).padStart(5)}  error: ${r.error}`); continue; }
-    console.log(`${r.model.padEnd(6)} ${r.backend.padEnd(12)} ${String(r.batch).padStart(5)}  ${fmt(r.median).padStart(18)}  ${`${fmt(r.min)}–${fmt(r.max)}`.padStart(16)}  ${String(r.runs).padStart(5)}  ${(r.peakMemoryBytes / 2 ** 20).toFixed(1)} MiB${r.note ? `  (${r.note})` : ''}`);
+    const th = `${r.threads ?? '?'}${r.asked === 'default' ? ' (def)' : ''}`;
+    if (r.error) { console.log(`${r.model.padEnd(6)} ${r.backend.padEnd(12)} ${String(r.batch).padStart(5)}  ${String(r.asked).padStart(7)}  error: ${r.error}`); continue; }
+    console.log(`${r.model.padEnd(6)} ${r.backend.padEnd(12)} ${String(r.batch).padStart(5)}  ${th.padStart(7)}  ${fmt(r.median).padStart(18)}  ${`${fmt(r.min)}–${fmt(r.max)}`.padStart(16)}  ${String(r.runs).padStart(5)}  ${r.valAccuracy == null ? '   –   ' : r.valAccuracy.toFixed(3).padStart(7)}  ${(r.peakMemoryBytes / 2 ** 20).toFixed(1)} MiB${r.note ? `  (${r.note})` : ''}`);
+  }
+  // Issue 18's table: bstune on wasm (the default thread count) against Keras 3 on TF-CPU.
+  // Keras's figures are the issue's (a quiet 2-core machine); run bench/keras-peer.py in the same
+  // window for a side-by-side ratio under the same load.
+  const keras = { mlp: { 32: 15100, 128: 40000, 512: 75400 }, cnn: { 32: 6900, 128: 12200, 512: 18200 } };
+  const wasm = rows.filter((r) => r.backend === 'wasm' && !r.error && keras[r.model]?.[r.batch]);
+  if (wasm.length > 0) {
+    console.log('issue 18 (wasm; Keras figures from the issue, not this run):');
+    console.log('model  batch  threads 1  default (threads)  Keras  ratio 1 thread  ratio default');
+    for (const model of models) for (const batch of sizes) {
+      const one = wasm.find((r) => r.model === model && r.batch === batch && r.asked === '1');
+      const def = wasm.find((r) => r.model === model && r.batch === batch && r.asked === 'default');
+      const k = keras[model]?.[batch];
+      if (!k || (!one && !def)) continue;
+      const ratio = (r) => (r ? (r.median / k).toFixed(2) : '–');
+      console.log(`${model.padEnd(6)} ${String(batch).padStart(5)}  ${fmt(one?.median).padStart(9)}  ${`${fmt(def?.median)} (${def?.threads ?? '–'})`.padStart(17)}  ${fmt(k).padStart(5)}  ${ratio(one).padStart(14)}  ${ratio(def).padStart(13)}`);
+    }
   }
   console.log(`data: embedded MNIST from the cache in ${dataLoad.cachedMs.toFixed(0)} ms (first load this run ${dataLoad.firstMs.toFixed(0)} ms)`);
   if (kernelProfile) console.log(kernelProfile.join('\n'));
