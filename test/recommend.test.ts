@@ -13,6 +13,7 @@ import {
   type CandidateRun, type ProbeRun, type RuleProbe,
 } from '../src/recommend/decide.js';
 import { Eta } from '../src/recommend/eta.js';
+import { renderRecommendation } from '../src/report/recommend-text.js';
 import { divergedReason } from '../src/recommend/diverged.js';
 import { optimizerSchema } from '../src/config/schema.js';
 import { runCli } from './helpers/cli.js';
@@ -128,6 +129,44 @@ describe('accumulation is advised only when its probe backs it', () => {
     expect(accumulationVerdict(b, r([], { outcome: 'oom', reason: 'exceeds memory limit' }), r([0.4]), 'linear').backed).toBe(false);
     expect(accumulationVerdict(b, r([0.35]), r([0.4]), 'linear', 0.01).why).toMatch(/^accumulation not advised: .*lower by more than the seed spread/);
     expect(accumulationVerdict(b, null, r([0.4]), null)).toMatchObject({ backed: false, why: expect.stringMatching(/not probed/) });
+  });
+});
+
+describe('the printed answer never gives advice no run backed', () => {
+  const micro: CandidateRun = {
+    batchSize: 8, learningRate: 0.001, outcome: 'ok', reason: null, peakMemoryBytes: 1.5 * 2 ** 20, samplesPerSecond: 2300,
+    rounds: [{ steps: 20, valAccuracy: 0.3 }, { steps: 20, valAccuracy: 0.41 }], noiseFinal: 47, noiseFinalStdError: 2, diverged: null,
+  };
+  const view = (acc: CandidateRun) => {
+    const batch = decideBatch(8, 47, 2);
+    const rate = decideRate([probe('none', 0.004, [run(42, 0.72)]), probe('sqrt', 0.002, [run(42, 0.68)])], 'linear');
+    const accumulation = accumulationVerdict(batch, acc, micro, rate.chosen);
+    const accumulate = accumulation.backed ? batch.accumulate : 1;
+    const recommendation = {
+      batchSize: 8, learningRate: 0.004, scaling: 'none', accumulate, effectiveBatchSize: 8 * accumulate, ...(accumulate > 1 ? { effectiveLearningRate: 0.004 } : {}),
+      snippet: configSnippet({ batchSize: 8, learningRate: 0.004, rule: 'none', warmup: { steps: 4 }, accumulate, effectiveLearningRate: 0.004 }),
+    };
+    return renderRecommendation({
+      name: 'cnn', backend: { name: 'wasm', device: 'cpu' }, data: 'mnist', recommendation, batch, rate, accumulation,
+      costNote: costNote({ seed: 42, sd: null, runs: 1, batchSize: 8 }), parallel: { probes: 2, meaning: '' },
+      noiseScale: { bSimple: 47, stdError: 2, fromCandidateBatch: 8 }, maxBatchSize: 8, budget: { meaning: 'equal steps' }, targetAccuracy: 0.4,
+      costs: costs([micro, acc], 0.4), probes: [probe('none', 0.004, [run(42, 0.72)]), probe('sqrt', 0.002, [run(42, 0.68)])], seconds: 10,
+      stream: { isTTY: false } as NodeJS.WriteStream,
+    });
+  };
+  it('backed: the micro-batch × N answer, the numbers of the probe, its cost row and the snippet key', () => {
+    const text = view({ ...micro, accumulate: 8, learningRate: 0.004, samplesPerSecond: 4139, rounds: [{ steps: 20, valAccuracy: 0.7 }, { steps: 20, valAccuracy: 0.86 }], noiseFinal: null });
+    expect(text).toMatch(/batch size {5}8 × 8 accumulated = 64/);
+    expect(text).toMatch(/accumulate 8 micro-batches: probe at 8 × 8 = 64 \(lr 0\.004, 40 steps\): val acc 86\.00% vs 41\.00% at 8 alone after the same steps; 4,139 samples\/s/);
+    expect(text).toMatch(/│ 8 × 8 ← /);
+    expect(text).toMatch(/accumulate: 8 {3}# effective batch 64/);
+    expect(text).toMatch(/each cost row is a single run \(seed 42\)/);
+  });
+  it('not backed (the probe diverged): no accumulation in the answer or the snippet, and the reason instead', () => {
+    const text = view({ ...micro, accumulate: 8, learningRate: 0.004, diverged: 'loss became NaN', rounds: [{ steps: 20, valAccuracy: 0.1 }] });
+    expect(text).toMatch(/batch size {5}8\n/);
+    expect(text).toMatch(/accumulation not advised: its probe at 8 × 8 = 64 diverged \(loss became NaN\)/);
+    expect(text).not.toMatch(/accumulate:|accumulated =|accumulate 8 micro-batches/);
   });
 });
 
