@@ -94,6 +94,7 @@ describe('costs and the noise scale used', () => {
   it('the cost note says the rows are single runs, with the seed spread when there is one', () => {
     expect(costNote({ seed: 42, sd: 0.0035, runs: 2, batchSize: 512 })).toMatch(/single run \(seed 42\).*2 seeds at batch 512 spread ± 0\.35 pt/);
     expect(costNote({ seed: 7, sd: 0, runs: 1, batchSize: 64 })).toMatch(/no repeat measured their spread/);
+    expect(costNote({ seed: 7, sd: 0, runs: 2, batchSize: 64 })).toMatch(/ended at the same val acc, so no spread was measured/);
   });
 });
 

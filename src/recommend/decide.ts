@@ -191,6 +191,8 @@ export interface CandidateRun {
   reason: string | null;
   peakMemoryBytes: number | null;
   samplesPerSecond: number | null;
+  /** Training threads the run used (its samples/s depends on them); null/absent: not recorded. */
+  threads?: number | null;
   /** Per round: steps taken in the round and the validation accuracy after it. */
   rounds: { steps: number; valAccuracy: number }[];
   noiseFinal: number | null;
@@ -201,6 +203,7 @@ export interface CandidateRun {
 export interface CandidateCost {
   batchSize: number;
   accumulate: number;
+  threads: number | null;
   learningRate: number;
   outcome: string;
   peakMemoryBytes: number | null;
@@ -225,7 +228,7 @@ export function costs(runs: CandidateRun[], target: number | null): CandidateCos
     const stepsToTarget = ok ? at : null;
     const accumulate = r.accumulate ?? 1;
     return {
-      batchSize: r.batchSize, accumulate, learningRate: r.learningRate, outcome: r.diverged !== null ? 'diverged' : r.outcome,
+      batchSize: r.batchSize, accumulate, threads: r.threads ?? null, learningRate: r.learningRate, outcome: r.diverged !== null ? 'diverged' : r.outcome,
       peakMemoryBytes: r.peakMemoryBytes, samplesPerSecond: r.samplesPerSecond,
       finalValAccuracy: r.rounds.length ? r.rounds[r.rounds.length - 1]!.valAccuracy : null,
       stepsToTarget,
@@ -324,8 +327,11 @@ export function accumulationVerdict(b: Pick<BatchDecision, 'batchSize' | 'accumu
 /** Says what the cost columns are: single runs, with the seed spread the rate probes measured as a yardstick. */
 export function costNote(o: { seed: number; sd: number | null; runs: number; batchSize: number }): string {
   const single = `each cost row is a single run (seed ${o.seed}): its samples/s and seconds are one timing each`;
-  return o.sd !== null && o.runs > 1
-    ? `${single}; for scale, the chosen rule's ${o.runs} seeds at batch ${o.batchSize} spread ± ${pt(o.sd)} in val acc, so end accuracies closer than that are within noise`
+  if (o.sd !== null && o.runs > 1 && o.sd > 0) {
+    return `${single}; for scale, the chosen rule's ${o.runs} seeds at batch ${o.batchSize} spread ± ${pt(o.sd)} in val acc, so end accuracies closer than that are within noise`;
+  }
+  return o.runs > 1
+    ? `${single}; the chosen rule's ${o.runs} seeds at batch ${o.batchSize} ended at the same val acc, so no spread was measured: treat small differences as noise`
     : `${single}, and no repeat measured their spread (--probe-repeats 1): treat small differences as noise`;
 }
 

@@ -57,11 +57,13 @@ export function renderRecommendation(v: View): string {
   out.push(`learning-rate probes at batch ${v.batch.batchSize}${v.parallel.probes > 1 ? ` (${v.parallel.probes} at a time: they compare accuracy, not speed)` : ''}:`, probes.toString());
   for (const p of v.probes) if (p.notRepeated) out.push(`${p.rule}: ${p.notRepeated}`);
 
+  // samples/s depends on the training threads a run used: named when they differ from one.
+  const threaded = v.costs.some((c) => c.threads !== null && c.threads > 1);
   const cost = new Table({ head: ['batch', 'lr', 'peak memory', 'samples/s', `val acc (end)`, `steps to ${v.targetAccuracy === null ? 'target' : fmtPct(v.targetAccuracy)}`, 'seconds to target', 'noise scale (end)'], style: { head: [], border: [] } });
   for (const c of v.costs) {
     cost.push([
       `${c.batchSize}${c.accumulate > 1 ? ` × ${c.accumulate}` : ''}${r && c.batchSize === r.batchSize && c.accumulate === r.accumulate ? ' ←' : ''}`, fmtLr(c.learningRate),
-      c.outcome === 'ok' ? fmtBytes(c.peakMemoryBytes) : c.outcome, fmtRate(c.samplesPerSecond), fmtPct(c.finalValAccuracy),
+      c.outcome === 'ok' ? fmtBytes(c.peakMemoryBytes) : c.outcome, `${fmtRate(c.samplesPerSecond)}${threaded && c.threads !== null ? ` (${c.threads} thr)` : ''}`, fmtPct(c.finalValAccuracy),
       c.stepsToTarget === null ? dash : String(c.stepsToTarget), c.secondsToTarget === null ? dash : fmtSec(c.secondsToTarget), fmtNoise(c.noiseFinal),
     ]);
   }

@@ -10,7 +10,7 @@
  * 2-core CPU. The candidates and the accumulation probe, whose samples/s go in the cost
  * table, run one at a time.
  */
-import { availableParallelism } from 'node:os';
+import { usableCores } from '../../trial/cores.js';
 import { runTrial } from '../../trial/run.js';
 import { localPool } from '../../trial/local-pool.js';
 import { releaseSpare } from '../../trial/pool.js';
@@ -104,7 +104,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   // 2. Equal-steps runs per candidate batch, with the configured rule; each measures the noise scale.
   const sizes = candidateSizes(base, maxFit);
   const reused = (b: number) => fmTrials.find((t) => t.batchSize === b && fullRuns.has(t) && t.outcome !== 'oom');
-  const probeSlots = probeParallelism(p.backend.name);
+  const probeSlots = probeParallelism(p.backend.name, config.training.threads ?? null);
   const probeRuns = RULES.length * repeats - 1;
   const candidateTrials: TrialResult[] = [];
   const todo = sizes.filter((b) => !reused(b));
@@ -126,7 +126,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   }
   const asCandidateRun = (t: TrialResult): CandidateRun => ({
     batchSize: t.batchSize, accumulate: t.accumulate ?? 1, learningRate: t.learningRate ?? t.scaledLearningRate, outcome: t.outcome, reason: t.reason,
-    peakMemoryBytes: t.peakMemoryBytes, samplesPerSecond: t.samplesPerSecond,
+    peakMemoryBytes: t.peakMemoryBytes, samplesPerSecond: t.samplesPerSecond, threads: t.threads ?? null,
     rounds: t.history.map((h) => ({ steps: h.steps, valAccuracy: h.valAccuracy })),
     noiseFinal: t.gradientNoiseScale?.final ?? null, noiseFinalStdError: t.gradientNoiseScale?.finalStdError ?? null,
     diverged: divergedReason(t, classes),
@@ -260,9 +260,12 @@ export async function run(ctx: Context): Promise<CommandOutput> {
 }
 
 /**
- * Rate probes at once: two on a CPU backend with two cores (wasm and cpu run a trial on one
- * thread); one on a GPU or with libtensorflow, which use the whole device themselves.
+ * Rate probes at once: two on a CPU backend with two cores (each then trains on one thread:
+ * the default training.threads shares the cores among the pool's slots); one on a GPU or with
+ * libtensorflow, which use the whole device themselves, and one when training.threads asks
+ * for several threads per trial (two such trials would oversubscribe the cores).
  */
-function probeParallelism(backend: string): number {
-  return backend === 'wasm' || backend === 'cpu' ? Math.min(2, availableParallelism()) : 1;
+function probeParallelism(backend: string, threads: number | null): number {
+  if (threads !== null && threads > 1) return 1;
+  return backend === 'wasm' || backend === 'cpu' ? Math.min(2, usableCores()) : 1;
 }
