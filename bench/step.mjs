@@ -2,13 +2,17 @@
 // reports samples/s by wall time AND by process CPU time (the wasm backend is
 // single-threaded, so CPU time is what other processes can't inflate much),
 // plus a per-kernel profile of one step of the real train() loop.
-//   npx tsc -p tsconfig.json && node bench/step.mjs [cnn|mlp] [batch] [runs] [--profile [--shapes]]
+//   npx tsc -p tsconfig.json && node bench/step.mjs [cnn|mlp] [batch] [runs] [--threads N] [--profile [--shapes]]
+// With --threads N (wasm data parallelism), CPU time is that of every thread: samples per CPU-second
+// over the one-thread figure is the parallel efficiency, which other processes' load hardly changes.
 import { loadDataset } from '../dist/data/index.js';
 import { setupBackend } from '../dist/backend/setup.js';
 import { buildModel } from '../dist/model/build.js';
 import { train } from '../dist/train/loop.js';
 
-const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const ti = process.argv.indexOf('--threads');
+const threadCount = ti > 0 ? Number(process.argv[ti + 1]) : 1;
+const args = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--threads');
 const [kind = 'cnn', batchText = '128', runsText = '7'] = args;
 const batchSize = Number(batchText);
 const runs = Number(runsText);
@@ -17,6 +21,7 @@ const data = await loadDataset({ source: 'embedded', validationSplit: 0.2 }, { s
 const modelCfg = kind === 'cnn' ? { kind: 'cnn', filters: [8, 16], kernelSize: 5, poolSize: 2, dense: [] } : { kind: 'mlp', hidden: [10] };
 const optimizer = { name: 'adam', learningRate: 0.001, baseBatchSize: 32, scaling: 'none', momentum: 0.9, warmup: {}, decay: 'none', minLearningRate: 0 };
 const model = buildModel(tf, modelCfg, 42);
+const threads = threadCount > 1 ? { threads: { count: threadCount, recipe: { backend: tf.getBackend(), model: modelCfg, seed: 42, data: { sampleShape: data.sampleShape, labelShape: data.labelShape, numClasses: data.numClasses, origin: data.origin } } } } : {};
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const steps = Math.max(8, Math.round(4096 / batchSize));
 
@@ -27,7 +32,7 @@ async function timed(seed) {
   let cpu0 = null;
   let cpu = 0;
   await train(tf, model, data, {
-    batchSize, epochs: 1, maxSteps: steps + 2, optimizer, seed, memoryLimit: null, warmupSteps: 2,
+    batchSize, epochs: 1, maxSteps: steps + 2, optimizer, seed, memoryLimit: null, warmupSteps: 2, ...threads,
     onStep: (e) => {
       if (e.globalStep >= 2) secs.push(e.seconds);
       if (e.globalStep === 1) cpu0 = process.cpuUsage();
@@ -47,7 +52,7 @@ for (let r = 0; r < runs; r++) {
   wall.push(t.wall); cpu.push(t.cpu); stepMs.push(t.stepMs);
 }
 const f = (a) => `${Math.round(median(a))} [${Math.round(Math.min(...a))}–${Math.round(Math.max(...a))}]`;
-console.log(`${kind} b${batchSize} ${tf.getBackend()}: wall ${f(wall)} samples/s; cpu-time ${f(cpu)} samples/s; median step ${median(stepMs).toFixed(2)} ms (${runs} runs x ${steps} steps)`);
+console.log(`${kind} b${batchSize} ${tf.getBackend()} threads ${threadCount}: wall ${f(wall)} samples/s; cpu-time ${f(cpu)} samples/s; median step ${median(stepMs).toFixed(2)} ms (${runs} runs x ${steps} steps)`);
 
 if (process.argv.includes('--profile')) {
   // Profile steps of the real loop by wrapping the engine's kernel dispatch

@@ -177,6 +177,23 @@ describe('threads through the CLI (wasm)', () => {
     expect(t.reason).toMatch(/training thread 2 of 2 failed: .*injected failure/);
   }, 90_000);
 
+  it('user models on 2 threads: a createModel module (train) and a Keras model.json (find-max); peak memory sums the replicas', async () => {
+    const { runCli, repoRoot } = await import('./helpers/cli.js');
+    const { join } = await import('node:path');
+    const examples = join(repoRoot, 'configs', 'examples');
+    const mod = await runCli(['train', '-c', join(examples, 'module-model.yaml'), '--json', '--backend', 'wasm', '--train-limit', '512', '--epochs', '1', '-b', '64', '--threads', '2'], { timeoutMs: 120_000 });
+    expect(mod.code, mod.stderr).toBe(0);
+    expect((JSON.parse(mod.stdout) as { trials: Array<{ threads: number; outcome: string }> }).trials[0]).toMatchObject({ threads: 2, outcome: 'ok' });
+    const fm = await runCli(['find-max', '-c', join(examples, 'cnn-model.yaml'), '--json', '--backend', 'wasm', '--train-limit', '256', '--start', '128', '--min', '64', '--steps', '3', '--threads', '2'], { timeoutMs: 120_000 });
+    expect(fm.code, fm.stderr).toBe(0);
+    const trials = (JSON.parse(fm.stdout) as { trials: Array<{ threads: number; outcome: string; peakMemoryBytes: number; memorySource: string }> }).trials;
+    expect(trials.length).toBeGreaterThan(0);
+    for (const t of trials) {
+      expect(t).toMatchObject({ threads: 2, outcome: 'ok' });
+      expect(t.memorySource).toMatch(/summed over 2 training threads/);
+    }
+  }, 240_000);
+
   it('--threads 2 on the cpu backend: one thread, said on stderr', async () => {
     const { runCli } = await import('./helpers/cli.js');
     const r = await runCli(['train', '--backend', 'cpu', '--train-limit', '256', '--epochs', '1', '-b', '64', '--threads', '2'], { timeoutMs: 90_000 });
