@@ -249,7 +249,7 @@ describe('real Keras 3 exports through the bin', () => {
     const doc = JSON.parse(r.stdout) as { trials: Trial[] };
     const t = doc.trials[0]!;
     expect(t.outcome).toBe('ok');
-    expect(t.model).toMatch(/cnn-model\/model\.json.*5,258 params/);
+    expect(t.model).toMatch(/cnn-model\/model\.json.*5,258 params.*; weights from the file$/);
     // Keras left it at ~94% train accuracy; validation is already there after one short epoch.
     expect(t.valAccuracy).toBeGreaterThan(0.9);
   });
@@ -268,6 +268,7 @@ describe('real Keras 3 exports through the bin', () => {
     };
     const [a, b] = [await run(), await run()];
     expect(a.outcome).toBe('ok');
+    expect(a.model).toMatch(/; initialised from seed 42$/);
     expect(a.valAccuracy).toBe(b.valAccuracy); // same seed, same initial weights, same run
     expect(a.valAccuracy).toBeGreaterThan(0.3); // it learns...
     expect(a.valAccuracy).toBeLessThan(0.9); // ...from scratch, not from Keras's weights (>0.9 above)
@@ -279,5 +280,6 @@ describe('real Keras 3 exports through the bin', () => {
     const doc = JSON.parse(r.stdout) as { trials: Trial[] };
     expect(doc.trials.map((t) => [t.batchSize, t.outcome])).toEqual([[8, 'ok'], [32, 'ok']]);
     for (const t of doc.trials) expect(t.valAccuracy).toBeGreaterThan(0.9);
+    expect(doc.trials[0]!.model).toMatch(/; weights from the file \(10 optimizer-state tensors in the shard skipped\)$/);
   });
 });

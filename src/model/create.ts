@@ -20,6 +20,8 @@ export interface CreatedModel {
   io: IoPlan;
   /** Named in errors and reports. */
   origin: string;
+  /** For a model.json: where its weights came from, e.g. "weights from the file" or "initialised from seed 42". */
+  weightsNote?: string;
 }
 
 const shapeSize = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -54,6 +56,12 @@ export async function createModel(tf: Tf, cfg: ModelConfig, seed: number, data: 
     return { model, io: planIo(dataShape(data), modelShape(model, `built-in ${cfg.kind}`)), origin: `built-in ${cfg.kind}` };
   }
   const file = resolve(cfg.kind === 'file' ? cfg.path : cfg.module);
-  const model = cfg.kind === 'file' ? (await loadLayersModelFile(tf, file, seed)).model : await fromModule(tf, file, data, seed);
+  if (cfg.kind === 'file') {
+    const { model, weights, notes } = await loadLayersModelFile(tf, file, seed);
+    const skipped = notes.find((n) => n.includes('optimizer-state'));
+    const weightsNote = weights ? `weights from the file${skipped ? ` (${skipped.replace(/ \(.*\)$/, '')})` : ''}` : `initialised from seed ${seed}`;
+    return { model, io: planIo(dataShape(data), modelShape(model, file), cfg.loss), origin: file, weightsNote };
+  }
+  const model = await fromModule(tf, file, data, seed);
   return { model, io: planIo(dataShape(data), modelShape(model, file), cfg.loss), origin: file };
 }

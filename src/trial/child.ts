@@ -73,7 +73,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     ? await earlyData
     : await loadDataset(config.data, { seed: config.training.seed, ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
   const t2 = performance.now();
-  const { model, io } = await createModel(tf, config.model, spec.seed, data);
+  const { model, io, weightsNote } = await createModel(tf, config.model, spec.seed, data);
   const t3 = performance.now();
   const gpu = spec.backend === 'webgpu' ? webgpuSession() : null;
   if (gpu) {
@@ -136,7 +136,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     deviceMemoryBytes: spec.backend === 'tensorflow-gpu' ? gpuMemoryOfThisProcess() : gpu ? gpu.peakBytesInGPU() : null,
     setupSeconds: { backend: (t1 - t0) / 1000, data: (t2 - t1) / 1000, model: (t3 - t2) / 1000 },
     trainSeconds: (t4 - t3) / 1000,
-    model: `${describeModel(model, config.model)}; loss ${io.loss}${io.fromLogits ? ' on logits' : ''}`,
+    model: `${describeModel(model, config.model)}; loss ${io.loss}${io.fromLogits ? ' on logits' : ''}${weightsNote ? `; ${weightsNote}` : ''}`,
     data: data.source,
   };
 }

@@ -98,7 +98,7 @@ export interface TrialResult {
   overheadSeconds: number;
   /** B_simple (McCandlish et al. 2018) at the initial and final weights, in samples; null when not measured (find-max). */
   gradientNoiseScale: GradientNoiseScale | null;
-  /** The model trained and its loss, e.g. "…/model.json: 6 layers, input [28, 28, 1], output [10] (5,258 params); loss sparseCategoricalCrossentropy"; absent when the trial failed before building it. */
+  /** The model trained and its loss, e.g. "…/model.json: 6 layers, input [28, 28, 1], output [10] (5,258 params); loss sparseCategoricalCrossentropy; weights from the file" (a model.json says where its weights came from: the file, or "initialised from seed N"); absent when the trial failed before building it. */
   model?: string;
   /**
    * Where it ran: the host, its GPU (CUDA_VISIBLE_DEVICES) if any, and how many trials that
