@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy, parseNpyHeader } from '../src/data/npy.js';
-import { firstNonFinite, poolFrom, toLabels } from '../src/data/arrays.js';
-import { compact } from '../src/data/split.js';
+import { firstNonFinite, poolFrom, toInputs, toLabels } from '../src/data/arrays.js';
+import { compact, splitPool } from '../src/data/split.js';
+import { BatchFiller } from '../src/train/batches.js';
 import { loadDataset } from '../src/data/index.js';
 import { bstuneErrorFrom } from './helpers/thrown.js';
 
@@ -107,6 +108,29 @@ describe('arrays to a pool', () => {
       expect(firstNonFinite(g)).toBe(Math.min(at, 199_998));
     }
   });
+  it('float64 inputs: batches hold exactly what a whole float32 conversion would; beyond float32 range is refused', () => {
+    const n = 64;
+    const x = new Float64Array(n * 5).map((_, i) => Math.sin(i) * 1e3 + 1 / (i + 3));
+    const p = poolFrom({ data: x, shape: [n, 5], name: 'x.npy' }, { data: new BigInt64Array(n).map((_, i) => BigInt(i % 3)), shape: [n], name: 'y.npy' });
+    expect(p.split.images).toBe(x);
+    const { train } = splitPool(p.split, 0.25, 3);
+    const filler = new BatchFiller(train, 16);
+    const order = Array.from({ length: train.count }, (_, i) => i);
+    const whole = Float32Array.from(x);
+    for (let start = 0; start < train.count; start += 16) {
+      filler.fill(order, start);
+      for (let b = 0; b < 16; b++) {
+        const row = train.select!.index[start + b]!;
+        expect([...filler.x.subarray(b * 5, b * 5 + 5)]).toEqual([...whole.subarray(row * 5, row * 5 + 5)]);
+      }
+    }
+    const big = x.slice();
+    big[7] = 1e39;
+    expect(() => toInputs({ data: big, shape: [n, 5], name: 'x.npy' })).toThrow(/input value 1e\+39 in sample 1 \(inputs must be finite numbers within float32 range/);
+    big[7] = NaN;
+    expect(() => toInputs({ data: big, shape: [n, 5], name: 'x.npy' })).toThrow(/input value NaN in sample 1 \(inputs must be finite numbers\)/);
+  });
+
   it('class labels: int64 (N,) becomes uint8 indices with the class count', () => {
     const p = poolFrom(x(3), { data: new BigInt64Array([0n, 4n, 2n]), shape: [3], name: 'y.npy' });
     expect(p.numClasses).toBe(5);
@@ -150,7 +174,9 @@ describe('NumPy data end to end (loadDataset)', () => {
     expect([d.train.count, d.validation.count]).toEqual([40, 10]);
     expect(d.sampleShape).toEqual([3]);
     expect(d.numClasses).toBe(4);
-    expect(d.train.images).toBeInstanceOf(Float32Array);
+    // float64 is kept as read (no whole-set conversion); batches get it as float32.
+    expect(d.train.images).toBeInstanceOf(Float64Array);
+    expect(d.source).toMatch(/float64, float32 per batch/);
     // Each sample travels with its label: x = i/10 .. and y = i % 4.
     const t = compact(d.train);
     for (let k = 0; k < t.count; k++) expect(Math.round(t.images[k * 3]! * 10 / 3) % 4).toBe(t.labels[k]);

@@ -53,11 +53,37 @@ export function firstNonFinite(f: Float32Array): number {
   return -1;
 }
 
-/** uint8 stays as is (one view, no copy); every other type becomes float32, checked finite. */
-export function toInputs(a: ArrayIn): { images: Uint8Array | Float32Array; sampleShape: number[]; count: number } {
+/** The same for float64 values as float32 will hold them: beyond ±3.4e38 they become ±Infinity. */
+export function firstNonFiniteAsFloat32(f: Float64Array): number {
+  const BLOCK = 65536;
+  for (let start = 0; start < f.length; start += BLOCK) {
+    const end = Math.min(f.length, start + BLOCK);
+    let s = 0;
+    for (let i = start; i < end; i++) s += Math.fround(f[i]!) * 0;
+    if (s !== 0) {
+      for (let i = start; i < end; i++) if (!Number.isFinite(Math.fround(f[i]!))) return i;
+    }
+  }
+  return -1;
+}
+
+/**
+ * uint8, float32 and float64 stay as they are (views, no copy; float64 becomes float32
+ * per batch, as uint8 is scaled per batch); int32 and int64 become float32 once. Checked
+ * finite as float32 will hold them.
+ */
+export function toInputs(a: ArrayIn): { images: Uint8Array | Float32Array | Float64Array; sampleShape: number[]; count: number } {
   checkShape(a);
   const sampleShape = a.shape.length > 1 ? a.shape.slice(1) : [1];
   if (a.data instanceof Uint8Array) return { images: a.data, sampleShape, count: a.shape[0]! };
+  if (a.data instanceof Float64Array) {
+    const i = firstNonFiniteAsFloat32(a.data);
+    if (i >= 0) {
+      const per = a.data.length / a.shape[0]!;
+      throw bad(`input value ${a.data[i]} in sample ${Math.floor(i / per)} (inputs must be finite numbers${Number.isFinite(a.data[i]!) ? ' within float32 range, ±3.4e38' : ''})`, a.name);
+    }
+    return { images: a.data, sampleShape, count: a.shape[0]! };
+  }
   let f: Float32Array;
   if (a.data instanceof Float32Array) f = a.data;
   else if (a.data instanceof BigInt64Array) f = Float32Array.from(a.data, (v) => Number(v));
@@ -127,7 +153,7 @@ export function checkSameKind(train: Pool, val: Pool, valName: string, trainName
   if (train.labelShape.join('x') !== val.labelShape.join('x') || (train.numClasses === null) !== (val.numClasses === null)) {
     throw bad(`validation labels have shape [${val.labelShape.join(', ')}] but training labels [${train.labelShape.join(', ')}] (${trainName})`, valName);
   }
-  if (train.split.images.constructor !== val.split.images.constructor) {
+  if ((train.split.images instanceof Uint8Array) !== (val.split.images instanceof Uint8Array)) {
     throw bad(`validation inputs are ${val.split.images instanceof Uint8Array ? 'uint8' : 'float'} but training inputs are ${train.split.images instanceof Uint8Array ? 'uint8' : 'float'} (${trainName}); use one dtype, as uint8 is scaled to [0,1] and float is not`, valName);
   }
 }

@@ -73,7 +73,9 @@ function fromPools(train: Pool, validation: Pool | null, what: string, origin: s
   const s = validation === null
     ? splitPool(train.split, cfg.validationSplit, seed, cfg.trainLimit)
     : { train: takeTrain(train.split, seed, cfg.trainLimit), validation: validation.split };
-  const shape = `samples [${train.sampleShape.join(', ')}] ${train.split.images instanceof Uint8Array ? 'uint8' : 'float32'}`;
+  const images = train.split.images;
+  const dtype = images instanceof Uint8Array ? 'uint8' : images instanceof Float64Array ? 'float64, float32 per batch' : 'float32';
+  const shape = `samples [${train.sampleShape.join(', ')}] ${dtype}`;
   const labels = train.numClasses !== null ? `${train.numClasses} classes` : `targets [${train.labelShape.join(', ')}]`;
   // The larger of the two sets' class counts: a validation label the model cannot output is caught by the shape check.
   const numClasses = train.numClasses !== null && validation?.numClasses != null ? Math.max(train.numClasses, validation.numClasses) : train.numClasses;

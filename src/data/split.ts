@@ -53,7 +53,7 @@ export function compact(split: Split): Split {
   const xs = sampleSize(split);
   const ys = labelSize(split);
   // Not `split.images.constructor`: that may be Buffer, whose constructor is deprecated.
-  const images = split.images instanceof Float32Array ? new Float32Array(count * xs) : new Uint8Array(count * xs);
+  const images = split.images instanceof Float32Array ? new Float32Array(count * xs) : split.images instanceof Float64Array ? new Float64Array(count * xs) : new Uint8Array(count * xs);
   const labels = split.labels instanceof Float32Array ? new Float32Array(count * ys) : split.labels instanceof Int32Array ? new Int32Array(count * ys) : new Uint8Array(count * ys);
   for (let k = 0; k < count; k++) {
     const src = rowOf(split, k);

@@ -4,8 +4,11 @@
  * where rows is `count`, or `select.rows` for a selection.
  */
 export interface Split {
-  /** rows × sampleSize values: uint8 pixels (scaled to [0,1] per batch) or float32 features (used as they are). */
-  images: Uint8Array | Float32Array;
+  /**
+   * rows × sampleSize values: uint8 pixels (scaled to [0,1] per batch), float32 features (used
+   * as they are) or float64 ones (rounded to float32 per batch, as a whole conversion would).
+   */
+  images: Uint8Array | Float32Array | Float64Array;
   /** rows × labelSize values: class indices (uint8/int32), or float32 targets. */
   labels: Uint8Array | Int32Array | Float32Array;
   count: number;
