@@ -86,6 +86,8 @@ describe('costs and the noise scale used', () => {
     expect(b).toMatchObject({ stepsToTarget: 20, secondsToTarget: (20 * 128) / 4000, finalValAccuracy: 0.96 });
     expect(c).toMatchObject({ outcome: 'diverged', stepsToTarget: null, secondsToTarget: null });
     expect(noiseForDecision(runs)).toEqual({ bSimple: 80, stdError: 5, batchSize: 128 });
+    // A tie in accuracy: the larger batch, which saw more samples in the same steps.
+    expect(noiseForDecision([cand(256, 1, [0.9, 0.972], 358), cand(512, 1, [0.9, 0.972], 550), cand(64, 1, [0.9, 0.972], 300)])).toMatchObject({ bSimple: 550, batchSize: 512 });
   });
   it('an accumulated run is priced at its effective batch', () => {
     const [a] = costs([{ ...cand(16, 2000, [0.5, 0.92], null), accumulate: 4 }], 0.9);

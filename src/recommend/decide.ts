@@ -245,11 +245,14 @@ export function costTarget(runs: CandidateRun[], configured: number | null): num
   return Number.isFinite(best) ? best * 0.99 : null;
 }
 
-/** The noise scale to cap the batch with: from the candidate that trained furthest (highest final accuracy). */
+/** The noise scale to cap the batch with: from the candidate that trained furthest (highest final accuracy; on a tie the larger batch). */
 export function noiseForDecision(runs: CandidateRun[]): { bSimple: number | null; stdError: number | null; batchSize: number | null } {
   const ok = runs.filter((r) => r.outcome === 'ok' && r.diverged === null && r.noiseFinal !== null && r.rounds.length > 0);
   if (ok.length === 0) return { bSimple: null, stdError: null, batchSize: null };
-  const best = ok.reduce((a, b) => (b.rounds[b.rounds.length - 1]!.valAccuracy > a.rounds[a.rounds.length - 1]!.valAccuracy ? b : a));
+  // On a tie the larger batch: at equal steps it saw more samples, so it is further along
+  // (B_noise grows as training goes on).
+  const acc = (r: CandidateRun) => r.rounds[r.rounds.length - 1]!.valAccuracy;
+  const best = ok.reduce((a, b) => (acc(b) > acc(a) || (acc(b) === acc(a) && b.batchSize * (b.accumulate ?? 1) > a.batchSize * (a.accumulate ?? 1)) ? b : a));
   return { bSimple: best.noiseFinal, stdError: best.noiseFinalStdError, batchSize: best.batchSize };
 }
 

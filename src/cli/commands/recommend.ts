@@ -228,7 +228,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const summary = {
     recommendation, batch, rate, accumulation,
     noiseScale: {
-      ...noise, fromCandidateBatch: noise.batchSize, meaning: 'B_simple at the end of the candidate run that reached the highest validation accuracy (McCandlish et al. 2018, appendix A)',
+      ...noise, fromCandidateBatch: noise.batchSize, meaning: 'B_simple at the end of the candidate run that reached the highest validation accuracy, on a tie the larger batch (McCandlish et al. 2018, appendix A)',
       initial: initialNoise?.initial ?? null, initialStdError: initialNoise?.initialStdError ?? null,
     },
     maxBatchSize: maxFit, budget, targetAccuracy: target, costs: costRows, costNote: note, probes,
