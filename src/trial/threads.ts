@@ -20,7 +20,7 @@ export interface ThreadRequest {
  * Multiply-adds a shard must have (forward pass) for a thread to pay for itself: the
  * per-step cost of the barrier, the summed gradients and the worker's wake-up is about
  * 0.3–2 ms, measured on 2 cores (README, Training threads). The built-in CNN (~0.33 M per
- * sample) gets 2 threads from batch 195 on (measured: 1.2–1.6× at 512; at 128 it won or
+ * sample) gets 2 threads from batch 196 on (measured: 1.2–1.6× at 512; at 128 it won or
  * lost by ~20% with the machine's load); the seed's MLP (~8 k per sample) never does,
  * since it loses at every batch size there.
  */
