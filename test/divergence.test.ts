@@ -3,7 +3,7 @@
  * boundary, and the loss ends it is fed.
  */
 import { describe, expect, it } from 'vitest';
-import { CHANCE_MARGIN, LOSS_RISE, STUCK_FALL, divergence, lossEnds, type DivergenceInput } from '../src/train/divergence.js';
+import { CHANCE_MARGIN, LOSS_RISE, RISE_Z, STUCK_FALL, divergence, lossEnds, stepNoise, type DivergenceInput } from '../src/train/divergence.js';
 
 const healthy: DivergenceInput = { initialLoss: 2.3, finalLoss: 0.4, peakLoss: 2.3, losses: [0.9, 0.5, 0.45, 0.42], valAccuracy: 0.89, numClasses: 10 };
 const run = (over: Partial<DivergenceInput>) => divergence({ ...healthy, ...over });
@@ -64,18 +64,88 @@ describe('divergence', () => {
 });
 
 describe('lossEnds', () => {
-  it('batch ≥ 32: the first and the last step', () => {
-    expect(lossEnds([2.3, 900, 5, 4, 3], 64)).toEqual({ initialLoss: 2.3, finalLoss: 3, peakLoss: 900 });
+  it('batch ≥ 32: the first step; the end is the last steps holding 256 samples, at most the second half', () => {
+    expect(lossEnds([2.3, 900, 5, 4, 3], 64)).toMatchObject({ initialLoss: 2.3, finalLoss: 3.5, peakLoss: 900 });
+    const long = Array.from({ length: 40 }, (_, i) => 40 - i); // 40 … 1
+    expect(lossEnds(long, 64)).toMatchObject({ initialLoss: 40, finalLoss: (4 + 3 + 2 + 1) / 4 }); // 4 × 64 = 256 samples
   });
-  it('small batches: means over at least 32 samples at each end', () => {
+  it('small batches: at least 32 samples at the start, 256 at the end', () => {
     const losses = Array.from({ length: 100 }, (_, i) => i);
-    const ends = lossEnds(losses, 8); // 4 steps = 32 samples
+    const ends = lossEnds(losses, 8); // 4 steps = 32 samples, 32 steps = 256
     expect(ends.initialLoss).toBeCloseTo((0 + 1 + 2 + 3) / 4, 12);
-    expect(ends.finalLoss).toBeCloseTo((96 + 97 + 98 + 99) / 4, 12);
-    expect(ends.peakLoss).toBeCloseTo(ends.finalLoss!, 12); // the highest 4-step window
+    expect(ends.finalLoss).toBeCloseTo((68 + 99) / 2, 12);
+    expect(ends.peakLoss).toBeCloseTo((96 + 97 + 98 + 99) / 4, 12); // the highest 4-step window
   });
   it('short runs use what there is; no steps gives nulls', () => {
-    expect(lossEnds([3, 1], 1)).toEqual({ initialLoss: 2, finalLoss: 2, peakLoss: 2 });
-    expect(lossEnds([], 16)).toEqual({ initialLoss: null, finalLoss: null, peakLoss: null });
+    expect(lossEnds([3, 1], 1)).toEqual({ initialLoss: 2, finalLoss: 2, peakLoss: 2, riseNoise: null });
+    expect(lossEnds([], 16)).toEqual({ initialLoss: null, finalLoss: null, peakLoss: null, riseNoise: null });
+  });
+  it('riseNoise: the standard error of end − start from the end steps\' step-to-step noise', () => {
+    const ends = lossEnds([5, 1, 3, 1, 3, 1, 3, 1, 3, 1], 64); // end: the last 4 steps; noise from the last 5: |log differences| all log 3
+    expect(ends.riseNoise).toBeCloseTo((Math.log(3) / (0.6745 * Math.SQRT2)) * Math.sqrt(1 / 4 + 1), 12);
+    expect(lossEnds([5, 1, 3, 1, 3, 1, 3, 0, 3, 1], 64).riseNoise).toBeNull(); // a loss of 0 has no log
+  });
+});
+
+describe('stepNoise', () => {
+  it('estimates the standard deviation of independent normal noise', () => {
+    let seed = 7;
+    const uniform = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+    const xs = Array.from({ length: 20000 }, (_, i) => 1 - i * 1e-5 + 0.3 * normal()); // a slow trend too
+    expect(stepNoise(xs)!).toBeGreaterThan(0.28);
+    expect(stepNoise(xs)!).toBeLessThan(0.32);
+  });
+  it('a few outliers do not move it; fewer than 3 steps: null', () => {
+    expect(stepNoise([1, 1.1, 1, 1.1, 1, 1.1, 1, 50, 80])).toBeCloseTo(0.1 / (0.6745 * Math.SQRT2), 12);
+    expect(stepNoise([1, 2])).toBeNull();
+  });
+});
+
+describe('the rise must be beyond the noise', () => {
+  const rng = (seed: number) => () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  // Batch losses near an already low loss: the mean of 32 per-sample cross-entropies, most near 0 and
+  // a few misclassified ones large, so a single batch swings ±50% around 0.25 (skewed, as real ones).
+  const batches = (n: number, level: number, seed: number) => {
+    const next = rng(seed);
+    const sample = () => (next() < 0.05 ? -4 * Math.log(next()) : -0.05 * Math.log(next()));
+    return Array.from({ length: n }, () => (level / 0.2475) * Array.from({ length: 32 }, sample).reduce((a, b) => a + b, 0) / 32);
+  };
+  // Plain batch noise: a level ± a relative sd (a model near chance, or a loss not yet low).
+  const around = (n: number, level: number, relSd: number, seed: number) => {
+    const next = rng(seed);
+    return Array.from({ length: n }, () => Math.max(1e-3, level * (1 + relSd * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next()))));
+  };
+  const judge = (steps: number[], batch: number) => divergence({ ...lossEnds(steps, batch), losses: [], valAccuracy: 0.95, numClasses: 10 });
+
+  it('from trained weights: a flat noisy loss is not diverged, though the last batch often ends 10% above the first', () => {
+    const runs = Array.from({ length: 300 }, (_, j) => batches(124, 0.25, j + 1)); // 2 epochs of 2,000 samples at batch 32
+    for (const [j, steps] of runs.entries()) expect(judge(steps, 32), `seed ${j + 1}`).toBeNull();
+    // What the old rule (one batch at each end) saw: a "rise" in a large share of these runs.
+    expect(runs.filter((s) => s[s.length - 1]! > s[0]! * (1 + LOSS_RISE)).length).toBeGreaterThan(60);
+  });
+
+  it('a rate that wrecks trained weights (0.25 → 2.0) is still diverged', () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      expect(judge([...batches(62, 0.25, seed), ...around(62, 2.0, 0.05, seed + 1000)], 32), `seed ${seed}`).toMatch(/^loss rose from/);
+    }
+  });
+
+  it('an exploding rate is diverged however wild the end (2.3 → ~160, ±60)', () => {
+    const next = rng(5);
+    const steps = [2.3, ...Array.from({ length: 40 }, () => 160 + 60 * Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next()))];
+    expect(judge(steps, 64)).toMatch(/^loss rose from 2\.3 to 1\d\d/);
+  });
+
+  it('a loss that blows up in its last steps is diverged: two outliers do not hide it', () => {
+    expect(judge([2.3, ...around(97, 0.3, 0.4, 6), 60, 90], 32)).toMatch(/^loss rose from 2\.3 to/);
+  });
+
+  it(`the guard: a rise of ${RISE_Z} standard errors or less (of the log ratio) is noise`, () => {
+    const at = (riseNoise: number) => divergence({ initialLoss: 1, finalLoss: 2, peakLoss: 2, riseNoise, losses: [], valAccuracy: null, numClasses: 10 });
+    expect(at((Math.log(2) / RISE_Z) * (1 + 1e-9))).toBeNull();
+    expect(at((Math.log(2) / RISE_Z) * (1 - 1e-9))).toBe('loss rose from 1 to 2');
+    expect(at(Number.NaN)).toBeNull(); // no comparison holds: not a rise beyond noise
+    expect(divergence({ initialLoss: 0, finalLoss: 2, peakLoss: 2, riseNoise: 0.1, losses: [], valAccuracy: null, numClasses: 10 })).toBe('loss rose from 0 to 2');
   });
 });

@@ -228,7 +228,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       Object.assign(r, steadyThroughput(stepSeconds, effective, stepsPerEpoch), { initialLoss: ends.initialLoss, finalLoss: ends.finalLoss });
       const last = r.history[r.history.length - 1];
       r.divergence = divergence({
-        initialLoss: r.initialLoss, finalLoss: r.finalLoss, peakLoss: ends.peakLoss,
+        initialLoss: r.initialLoss, finalLoss: r.finalLoss, peakLoss: ends.peakLoss, riseNoise: ends.riseNoise,
         losses: r.history.flatMap((h) => [h.trainLoss, h.valLoss]),
         // A find-max trial's few steps at a warmup rate are not expected to learn.
         valAccuracy: probe ? null : (last?.valAccuracy ?? null),
