@@ -5,7 +5,7 @@ import { renderFindMax } from '../../report/find-max-table.js';
 import { fmtBytes, fmtLr, fmtRate } from '../../report/format.js';
 import { BstuneError, ExitCode, isBstuneError } from '../../errors.js';
 import { checkResumeFile, openResults } from '../../results/session.js';
-import { documentTrial } from '../../results/record.js';
+import { documentTrial, type StoredTrial } from '../../results/record.js';
 import { inputFileHashes } from '../../sweep/input-files.js';
 import { resumeCommand } from '../resume-command.js';
 import { scaledLearningRate } from '../../train/schedule.js';
@@ -36,6 +36,8 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const trials: TrialResult[] = [];
   const reused: number[] = [];
   const reusedTrials = new Set<TrialResult>();
+  // The record as the results file holds it (timestamp, version, device): what --html shows.
+  const storedOf = new Map<TrialResult, StoredTrial>();
   let search;
   try {
     search = await findMaxBatch(
@@ -47,13 +49,14 @@ export async function run(ctx: Context): Promise<CommandOutput> {
           t = documentTrial(before);
           reused.push(batchSize);
           reusedTrials.add(t);
+          storedOf.set(t, before);
         } else {
           ctx.progress.start(`trying ${batchSize}…`);
           t = await runTrial({ config, backend: p.backend.name, batchSize, mode: 'probe', seed: config.training.seed }, {
             signal: ctx.signal, verbose: ctx.args.common.verbose, prewarmNext: true,
             onStep: (m) => ctx.progress.update(`trying ${batchSize}… step ${m.step}${m.step <= s.stepsPerTrial ? `/${s.stepsPerTrial}` : ' (measuring samples/s)'}`),
           });
-          results.append(t);
+          storedOf.set(t, results.append(t));
         }
         trials.push(t);
         const detail = t.outcome === 'ok'
@@ -139,7 +142,9 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   let human = `${renderFindMax(trials, summary, p, ctx.stdout)}results: ${results.path}\n`;
   if (ctx.args.html !== undefined) {
     // Written even when the search stopped on an error: the page shows that trial and why.
-    const htmlPath = await writeRunReport(ctx.cwd, ctx.args.html, { command: 'find-max', trials, config, backend: p.backend, memoryModel: model });
+    const htmlPath = await writeRunReport(ctx.cwd, ctx.args.html, {
+      command: 'find-max', trials: trials.map((t) => storedOf.get(t) ?? t), config, backend: p.backend, memoryModel: model, source: results.path,
+    });
     document.htmlReport = htmlPath;
     human += `report: ${htmlPath}\n`;
   }
