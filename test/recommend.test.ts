@@ -37,6 +37,20 @@ describe('the batch size', () => {
     expect(acc.why).toMatch(/16 micro-batches of 64 would reach 1024/);
     expect(decideBatch(300, null, null)).toMatchObject({ batchSize: 256, accumulate: 1, criticalBatch: null });
   });
+  it('never caps or stretches within one standard error of B_simple (the answer must not flip on noise)', () => {
+    // Seen: the CNN's B_simple 358 ± 178 capped at 256 though 512 fits and is within one error.
+    const d = decideBatch(512, 358, 178);
+    expect(d).toMatchObject({ batchSize: 512, limitedBy: 'memory', criticalBatch: 256, accumulate: 1 });
+    expect(d.why).toMatch(/512 fits and is within one standard error of it \(256 is nearest\)/);
+    // A tight estimate still caps, at the largest power of two its range reaches.
+    expect(decideBatch(512, 300, 20)).toMatchObject({ batchSize: 256, limitedBy: 'noise scale' });
+    expect(decideBatch(1024, 200, 150)).toMatchObject({ batchSize: 256, limitedBy: 'noise scale', criticalBatch: 256 });
+    expect(decideBatch(1024, 150, 150).why).toMatch(/beyond 256 \(the largest power of two within one standard error of it; 128 is nearest\)/);
+    // Accumulation (to the power of two nearest B_simple) only when even the low end of its range exceeds what fits.
+    expect(decideBatch(64, 300, 250)).toMatchObject({ batchSize: 64, accumulate: 1 });
+    expect(decideBatch(64, 1000, 200)).toMatchObject({ batchSize: 64, accumulate: 16 });
+    expect(decideBatch(8, 47, 2)).toMatchObject({ batchSize: 8, accumulate: 8 });
+  });
   it('candidates are powers of two from the base size to the largest fit, at most four, ends kept', () => {
     expect(candidateSizes(32, 512)).toEqual([32, 64, 256, 512]);
     expect(candidateSizes(32, 100)).toEqual([32, 64]);

@@ -164,21 +164,30 @@ export function decideBatch(maxFit: number, bSimple: number | null, bSimpleStdEr
     return { batchSize: fit, largestPowerOfTwoFit: fit, limitedBy: 'memory', criticalBatch: null, accumulate: 1, tradeoff, why: `the largest power of two that fits (${fit}); the noise scale could not be estimated (noise swamped the gradient), so it does not cap the batch` };
   }
   const critical = nearestPowerOfTwo(bSimple);
+  const se = bSimpleStdError ?? 0;
+  // B_simple is an estimate: the cap and the reach use the ends of its one-standard-error range, so
+  // a batch within one error of the critical batch is never cut (or stretched) on noise.
+  const capAt = nearestPowerOfTwo(bSimple + se);
+  const reach = nearestPowerOfTwo(Math.max(1, bSimple - se));
   const noise = `B_simple ≈ ${Math.round(bSimple)}${bSimpleStdError !== null ? ` ± ${Math.round(bSimpleStdError)}` : ''} samples`;
   const f = (b: number) => `at ${b}: ${(1 + bSimple / b).toFixed(2)}× the minimum steps, ${(1 + b / bSimple).toFixed(2)}× the minimum samples`;
-  if (critical < fit) {
+  if (capAt < fit) {
+    const within = capAt !== critical ? ` (the largest power of two within one standard error of it; ${critical} is nearest)` : '';
     return {
-      batchSize: critical, largestPowerOfTwoFit: fit, limitedBy: 'noise scale', criticalBatch: critical, accumulate: 1, tradeoff,
-      why: `${noise}: beyond it a larger batch buys little step reduction (${f(critical)}; ${f(fit)}), so ${critical}, not the ${fit} that fits`,
+      batchSize: capAt, largestPowerOfTwoFit: fit, limitedBy: 'noise scale', criticalBatch: critical, accumulate: 1, tradeoff,
+      why: `${noise}: beyond ${capAt}${within} a larger batch buys little step reduction (${f(capAt)}; ${f(fit)}), so ${capAt}, not the ${fit} that fits`,
     };
   }
-  const accumulate = Math.max(1, Math.round(critical / fit));
+  const accumulate = reach > fit && critical > fit ? Math.round(critical / fit) : 1;
+  const withinNoise = critical !== fit && accumulate === 1 && se > 0;
   return {
     batchSize: fit, largestPowerOfTwoFit: fit, limitedBy: 'memory', criticalBatch: critical, accumulate, tradeoff,
     // Only the reach is said here: whether to accumulate is the accumulation probe's to back (accumulationVerdict).
     why: accumulate > 1
       ? `${noise} exceeds what fits (${fit}): ${f(fit)}; ${accumulate} micro-batches of ${fit} would reach ${fit * accumulate} (${f(fit * accumulate)})`
-      : `${noise}; ${fit} fits and is near it (${f(fit)})`,
+      : withinNoise
+        ? `${noise}; ${fit} fits and is within one standard error of it (${critical} is nearest), so the noise scale neither caps it nor asks for more (${f(fit)})`
+        : `${noise}; ${fit} fits and is near it (${f(fit)})`,
   };
 }
 
