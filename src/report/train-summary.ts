@@ -19,7 +19,7 @@ export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.Writ
     table.push([h.epoch, fmtLr(h.learningRate), fmtNum(h.trainLoss), fmtPct(h.trainAccuracy), fmtNum(h.valLoss), fmtPct(h.valAccuracy), fmtSec(h.seconds)]);
   }
   const lines = [
-    `samples/s   ${fmtRate(t.samplesPerSecond)} (steady-state training steps, ${t.steadySteps ?? 0} of ${t.steps})`,
+    `samples/s   ${fmtRate(t.samplesPerSecond)} (steady-state training steps, ${t.steadySteps ?? 0} of ${t.steps}${(t.threads ?? 1) > 1 ? `; ${t.threads} training threads` : ''})`,
     `s/epoch     ${t.secondsPerEpoch !== null ? t.secondsPerEpoch.toFixed(2) : '–'} (one epoch of training steps at that rate; validation not included)`,
     `warm-up     ${t.warmupSteps ?? 0} steps in ${fmtSec(t.warmupSeconds)}${t.warmupExtraSeconds ? `, ${fmtSec(t.warmupExtraSeconds)} more than at the steady rate` : ''} (kernel set-up, the memory-profiled step, JIT compilation)`,
     `peak memory ${fmtBytes(t.peakMemoryBytes)} tensors${(t.accumulate ?? 1) > 1 ? ' (one micro-batch plus the gradient accumulators)' : ''} (${fmtBytes(t.memoryBaselineBytes)} before the step: weights + optimizer) · process RSS ${fmtBytes(t.processPeakRssBytes)}${t.deviceMemoryBytes !== null ? ` · device ${fmtBytes(t.deviceMemoryBytes)} (${p.backend.name === 'webgpu' ? 'peak WebGPU buffer bytes' : 'nvidia-smi peak'})` : ''}`,
