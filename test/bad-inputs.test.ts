@@ -244,6 +244,12 @@ const cases: Case[] = [
   flag('--device-memory 16XB', ['find-max', '--device-memory', '16XB'], both(/16XB/, /\(--device-memory\)$/)),
   flag('--device-memory 0', ['find-max', '--device-memory', '0'], /\(--device-memory\)$/),
   flag('unknown option', ['find-max', '--bogus'], /\(--bogus\)$/),
+  // Commander takes the next word as a file flag's value even when it is an option: `--html --json` once wrote a page named "--json".
+  flag('find-max --config with an option for its value', ['find-max', '--config', '--json'], both(/needs a value, got the option --json/, /\(--config\)$/)),
+  flag('find-max --resume with an option for its value', ['find-max', '--resume', '--json'], both(/needs a value, got the option --json/, /\(--resume\)$/)),
+  flag('sweep --out with an option for its value', ['sweep', '--out', '--json'], both(/needs a value, got the option --json/, /\(--out\)$/)),
+  { name: 'report --html with an option for its value', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--html', '--json'], names: both(/needs a value, got the option --json/, /\(--html\)$/) },
+  { name: 'report --csv with an option for its value', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--csv', '--json'], names: both(/needs a value, got the option --json/, /\(--csv\)$/) },
   flag('misspelt option gets a suggestion', ['train', '--epoch', '2'], both(/--epochs/, /\(--epoch\)$/)),
   flag('unknown command', ['frobnicate'], /\(frobnicate\)$/),
   flag('a positional file where --config is needed', ['find-max', 'my.yaml'], both(/--config/, /\(find-max\)$/)),

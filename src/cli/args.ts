@@ -60,6 +60,15 @@ function intParser(what: string, min: number) {
     return Number(v);
   };
 }
+/**
+ * A file or folder flag's value. Commander takes the next word even when it is an option
+ * (`report r.jsonl --html --json` once wrote a report named "--json"): refuse that instead.
+ * A path that really starts with a dash can be written ./-name.
+ */
+const pathArg = (v: string): string => {
+  if (/^--?[a-z]/i.test(v)) throw new InvalidArgumentError('a file or folder name, not an option');
+  return v;
+};
 const fraction = (v: string): number => {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a fraction in [0, 1)');
@@ -147,7 +156,7 @@ const configFlags: Record<string, { path: string[]; flag: string }> = {
 /** `training`: the flags of commands that train; `epochs`: find-max trains steps, not epochs. */
 function common(cmd: Command, training: boolean, epochs = true): Command {
   cmd
-    .option('-c, --config <file>', 'experiment config (default: ./bstune.yaml, else the packaged configs/mnist-mlp.yaml)')
+    .option('-c, --config <file>', 'experiment config (default: ./bstune.yaml, else the packaged configs/mnist-mlp.yaml)', pathArg)
     .option('--json', 'print one JSON document on stdout (everything else goes to stderr)')
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', 'trial logs and stack traces on stderr');
@@ -161,7 +170,7 @@ function common(cmd: Command, training: boolean, epochs = true): Command {
     .option('--accumulate <n>', 'gradient accumulation: average the gradients of N micro-batches per optimizer step (training.accumulate)', intParser('accumulate', 1))
     .option('--threads <n>', 'training threads per trial on wasm, each training a shard of every batch (training.threads; default: the cores this process may use / --parallel)', intParser('threads', 1))
     .option('--train-limit <n>', 'use at most this many training samples (quick runs)', intParser('train-limit', 1))
-    .option('--data-dir <dir>', 'read the full MNIST IDX files from this folder (sets data.source: mnist-full)');
+    .option('--data-dir <dir>', 'read the full MNIST IDX files from this folder (sets data.source: mnist-full)', pathArg);
 }
 
 /**
@@ -259,11 +268,11 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--refine', 'bisect between the largest fit and the smallest OOM')
     .option('--margin <fraction>', 'take this fraction off the answer, for headroom', fraction)
     .option('--trial-timeout <seconds>', 'stop a trial after this long (counts as timeout)', seconds)
-    .option('--html <file>', 'also write an HTML report with charts (see bstune report)')
+    .option('--html <file>', 'also write an HTML report with charts (see bstune report)', pathArg)
     .option('--target-batch <n>', 'plan micro-batch × accumulation to train at this effective batch, and check it with one trial', intParser('target-batch', 1))
     .option('--device-memory <size>', 'predict the largest batch for a device of this size from the fitted memory model (e.g. 16GiB)', size)
-    .option('--out <file>', 'results file (JSONL, one line per finished trial; default .bstune/<name>-find-max-<time>.jsonl)')
-    .option('--resume <file>', 'continue a search from its results file, reusing the trials that fitted or ran out of memory')
+    .option('--out <file>', 'results file (JSONL, one line per finished trial; default .bstune/<name>-find-max-<time>.jsonl)', pathArg)
+    .option('--resume <file>', 'continue a search from its results file, reusing the trials that fitted or ran out of memory', pathArg)
     .addHelpText('after', examples([
       'bstune find-max',
       'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --device-memory 16GiB',
@@ -286,9 +295,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--repeats <n>', 'runs per size with different seeds; the table shows mean ± std', intParser('repeats', 1))
     .option('--target-accuracy <fraction>', 'validation accuracy for the "epochs to target" column', accuracy)
     .addOption(new Option('--budget <kind>', 'what every size gets the same of: epochs, steps (those of optimizer.baseBatchSize), or time (that of the first size) (sweep.budget)').choices(['epochs', 'steps', 'time']))
-    .option('--out <file>', 'results file (JSONL, one line per finished run; default .bstune/<name>-<time>.jsonl)')
-    .option('--resume <file>', 'continue a sweep from its results file, skipping finished runs')
-    .option('--html <file>', 'also write an HTML report with charts (see bstune report)')
+    .option('--out <file>', 'results file (JSONL, one line per finished run; default .bstune/<name>-<time>.jsonl)', pathArg)
+    .option('--resume <file>', 'continue a sweep from its results file, skipping finished runs', pathArg)
+    .option('--html <file>', 'also write an HTML report with charts (see bstune report)', pathArg)
     .option('--queue <url>', 'send the runs to bstune workers through this Redis (redis://HOST:PORT) instead of running them here', queueUrl)
     .addHelpText('after', examples([
       'bstune sweep --sizes 16,32,64,128 --epochs 3',
@@ -327,9 +336,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
   program.command('report')
     .description('charts and spreadsheets from a results file: an HTML report (no network needed to open it), CSV per run and per epoch')
     .argument('<results>', 'results file (JSONL) written by sweep --out')
-    .option('--html <file>', 'write the HTML report here (default, when no output is named: the results file with .html)')
-    .option('--csv <file>', 'write one CSV row per run')
-    .option('--epochs-csv <file>', 'write one CSV row per epoch of every run')
+    .option('--html <file>', 'write the HTML report here (default, when no output is named: the results file with .html)', pathArg)
+    .option('--csv <file>', 'write one CSV row per run', pathArg)
+    .option('--epochs-csv <file>', 'write one CSV row per epoch of every run', pathArg)
     .option('--config-hash <hash>', 'when the file mixes configs, report the runs of this one (a prefix is enough)')
     .option('--target-accuracy <fraction>', 'validation accuracy for the time-to-target chart (default: 99% of the best)', accuracy)
     .option('--memory-limit <size>', 'mark this memory limit (default: the one the runs used)', size)
@@ -363,7 +372,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--probe-steps <n>', 'training steps of every candidate run and rate probe (default: one epoch at optimizer.baseBatchSize)', intParser('probe-steps', 4))
     .option('--probe-repeats <n>', 'seeds per learning-rate rule; differences within one sd are reported as noise (default 2)', intParser('probe-repeats', 1))
     .option('--target-accuracy <fraction>', 'validation accuracy for "seconds to target" (default: 99% of the best candidate)', accuracy)
-    .option('--html <file>', 'also write an HTML report with charts of the candidate runs and the recommendation (see bstune report)')
+    .option('--html <file>', 'also write an HTML report with charts of the candidate runs and the recommendation (see bstune report)', pathArg)
     .addHelpText('after', examples([
       'bstune recommend',
       'bstune recommend -c configs/mnist-cnn.yaml --json > rec.json',
