@@ -343,6 +343,14 @@ describe('statistics in the sweep table', () => {
     expect(out).toContain('within noise: means less than one standard deviation apart');
   });
 
+  it('repeats where no other size is within noise: the footer says so, no "within noise" legend', () => {
+    const ts = [at(16, 1, 0.80, 100), at(16, 2, 0.81, 101), at(32, 1, 0.90, 200), at(32, 2, 0.91, 201)];
+    const out = renderSweep(summarizeSweep(ts, [16, 32], null), { repeats: 2, target: null, stream });
+    expect(out).toContain('highest final val acc: batch 32 (90.50%)\n');
+    expect(out).not.toContain('within noise');
+    expect(out).toContain('(no other size comes within one standard deviation of these, over the repeats)');
+  });
+
   it('single runs: the highest lines say there is no noise estimate', () => {
     const out = renderSweep(summarizeSweep([at(16, 1, 0.9, 100), at(32, 1, 0.8, 200)], [16, 32], null), { repeats: 1, target: null, stream });
     expect(out).toContain('one run per size: differences may be noise; --repeats 3 measures it');

@@ -74,11 +74,14 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
   const ok = rows.filter((x) => x.valAccuracy.mean !== null);
   const footer: string[] = [];
   if (ok.length > 0) {
-    footer.push(`highest final val acc: ${highest(ok, 'valAccuracy', fmtPct)}`);
-    footer.push(`highest throughput: ${highest(ok, 'samplesPerSecond', (n) => `${fmtRate(n)} samples/s`)}`);
-    footer.push(r
-      ? '     (within noise: means less than one standard deviation apart, over the repeats)'
-      : '     (one run per size: differences may be noise; --repeats 3 measures it)');
+    const lines = [`highest final val acc: ${highest(ok, 'valAccuracy', fmtPct)}`, `highest throughput: ${highest(ok, 'samplesPerSecond', (n) => `${fmtRate(n)} samples/s`)}`];
+    footer.push(...lines);
+    // The legend explains "within noise" only where a line says it; else it would read as a claim.
+    footer.push(!r
+      ? '     (one run per size: differences may be noise; --repeats 3 measures it)'
+      : lines.some((l) => l.includes('within noise'))
+        ? '     (within noise: means less than one standard deviation apart, over the repeats)'
+        : '     (no other size comes within one standard deviation of these, over the repeats)');
   }
   if (opts.target !== null) {
     footer.push(`epochs to ${fmtPct(opts.target)} = first epoch whose val acc reached it (${opts.targetConfigured ? 'sweep.targetAccuracy' : '99% of the best val acc any run reached'}; – = never)`);
