@@ -189,6 +189,13 @@ describe('Vega-Lite specs', () => {
     expect(spec.encoding.y.field).toBe('valAccuracy');
   });
 
+  it('accuracy axis: as many decimals as its range needs, so neighbouring ticks differ', () => {
+    const fmt = (accs: number[]) => (epochSpec(accs.map((valAccuracy, i) => ({ batch: '16', batchSize: 16, epoch: i + 1, valAccuracy, valLoss: 1, runs: 1 })), 'valAccuracy') as { encoding: { y: { axis: { format: string } } } }).encoding.y.axis.format;
+    expect(fmt([0.1, 0.8])).toBe('.0%');
+    expect(fmt([0.183, 0.2145])).toBe('.1%');
+    expect(fmt([0.8375])).toBe('.2%');
+  });
+
   it('time to target: a bar per size that reached it; noise: log2 both ways', () => {
     const t = targetSpec([{ batch: '16', batchSize: 16, seconds: null, epochs: null, reached: 0, runs: 1 }, { batch: '32', batchSize: 32, seconds: 2.5, epochs: 2, reached: 1, runs: 1 }], 0.9) as { data: { values: { label: string }[] } };
     expect(t.data.values.map((v) => v.label)).toEqual(['2.50 s, epoch 2']);

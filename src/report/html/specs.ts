@@ -103,6 +103,11 @@ export function epochSpec(rows: EpochRow[], field: 'valAccuracy' | 'valLoss'): T
   const values = rows;
   const acc = field === 'valAccuracy';
   const epochs = [...new Set(rows.map((r) => r.epoch))].sort((a, b) => a - b);
+  // Whole percents over a few points of range label neighbouring ticks alike (18%, 19%, 19%, 20%):
+  // as many decimals as the range needs.
+  const accs = rows.map((r) => r.valAccuracy).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const span = accs.length > 0 ? Math.max(...accs) - Math.min(...accs) : 1;
+  const pct = span >= 0.1 ? '.0%' : span >= 0.01 ? '.1%' : '.2%';
   return {
     ...base,
     title: acc ? 'Validation accuracy per epoch' : 'Validation loss per epoch',
@@ -110,7 +115,7 @@ export function epochSpec(rows: EpochRow[], field: 'valAccuracy' | 'valLoss'): T
     mark: { type: 'line', point: { filled: true, size: 50 }, strokeWidth: 2 },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { values: epochs, format: 'd' }, scale: { domain: epochs.length === 1 ? [epochs[0]! - 1, epochs[0]! + 1] : [epochs[0]!, epochs[epochs.length - 1]!], nice: false } },
-      y: { field, type: 'quantitative', title: acc ? 'validation accuracy' : 'validation loss', scale: { zero: false }, axis: acc ? { format: '.0%' } : {} },
+      y: { field, type: 'quantitative', title: acc ? 'validation accuracy' : 'validation loss', scale: { zero: false }, axis: acc ? { format: pct } : {} },
       color: batchColor(rows),
     },
   } as TopLevelSpec;
