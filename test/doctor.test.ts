@@ -115,6 +115,16 @@ describe('doctor: backends', () => {
     }));
     expect(f.backends.find((b) => b.name === 'tensorflow-gpu')).toMatchObject({ installed: true, loads: false, detail: 'TensorFlow registered no GPU device' });
   });
+  it('webgpu installed but no adapter: the fix says which Mesa Dawn rejects and the software device for a machine without a GPU', async () => {
+    const f = await gatherDoctorFacts(base({ PATH: fakeBin({ ldconfig: EMPTY_LDCONFIG }) }, {
+      installed: (p) => p === 'webgpu' || p === '@tensorflow/tfjs-backend-webgpu',
+      webgpuProbe: () => ({ ok: false, why: 'Dawn found no WebGPU adapter (Vulkan: no driver found)' }),
+    }));
+    const fix = f.backends.find((b) => b.name === 'webgpu')!.fix!;
+    expect(fix).toMatch(/Dawn rejects Debian 12's Mesa 22\.3/);
+    expect(fix).toMatch(/\.ci\/install-lavapipe .*README: "No GPU: try the WebGPU path on the CPU"/);
+    expect(f.fixes).toContain(fix);
+  });
   it('a wasm backend that fails to load is reported, not thrown', async () => {
     const f = await gatherDoctorFacts(base({ PATH: fakeBin({ ldconfig: EMPTY_LDCONFIG }) }, { loadOffline: async () => ({ cpu: null, wasm: 'WebAssembly.instantiate(): out of memory' }) }));
     expect(f.backends.find((b) => b.name === 'wasm')).toMatchObject({ loads: false, detail: 'WebAssembly.instantiate(): out of memory' });

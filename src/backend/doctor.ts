@@ -113,7 +113,7 @@ export async function gatherDoctorFacts(o: DoctorOptions = {}): Promise<DoctorFa
     const probe = (o.webgpuProbe ?? ((e) => probeWebgpu(30_000, e)))(env);
     webgpu = probe.ok
       ? { installed: true, adapter: probe.adapter, detail: probe.adapter.isFallbackAdapter ? 'a software/fallback adapter only: runs, but not a GPU answer' : 'a hardware adapter', fix: null }
-      : { installed: true, adapter: null, detail: probe.why, fix: 'install your GPU\'s Vulkan driver (NVIDIA: the proprietary driver; AMD/Intel: apt-get install mesa-vulkan-drivers); check with vulkaninfo --summary' };
+      : { installed: true, adapter: null, detail: probe.why, fix: 'install your GPU\'s Vulkan driver (NVIDIA: the proprietary driver; AMD/Intel: apt-get install mesa-vulkan-drivers, but Dawn rejects Debian 12\'s Mesa 22.3: take it from bookworm-backports, Mesa 25 works); check with vulkaninfo --summary. No GPU: Mesa\'s software device from a clone\'s .ci/install-lavapipe and three variables (README: "No GPU: try the WebGPU path on the CPU")' };
   }
   backends.push({ name: 'webgpu', installed: wgInstalled, loads: wgInstalled ? webgpu.adapter !== null : null, detail: webgpu.adapter ? `${webgpu.adapter.description}${webgpu.adapter.isFallbackAdapter ? ' (software: not a GPU answer)' : ''}` : webgpu.detail, fix: webgpu.fix });
 
