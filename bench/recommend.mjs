@@ -5,48 +5,13 @@
 // each a fresh `node bin/bstune.js` (process start, every trial process, everything), with the
 // 1-minute load average before and after. A script, not a test: numbers vary by machine and load.
 //   node bench/recommend.mjs [--runs 1] [--models mlp,cnn] [--json]
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { runBstune as run } from './lib/run-bstune.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, models: { type: 'string', default: 'mlp,cnn' }, json: { type: 'boolean', default: false } } });
 const log = (s) => process.stderr.write(`${s}\n`);
 const TARGETS = { mlp: 60, cnn: 180 };
-
-/** CPU seconds of this process's waited-for children (Linux /proc; null elsewhere). */
-function childCpuSeconds() {
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    // cutime and cstime (fields 16 and 17 of stat) in clock ticks at USER_HZ = 100; they count
-    // grandchildren (trial processes) once their parent waited for them.
-    return (Number(fields[13]) + Number(fields[14])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-function run(args) {
-  return new Promise((resolve) => {
-    const cpu0 = childCpuSeconds();
-    const load = loadavg()[0];
-    const t0 = performance.now();
-    const child = spawn(process.execPath, ['bin/bstune.js', ...args, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      const wall = (performance.now() - t0) / 1000;
-      const cpu1 = childCpuSeconds();
-      let doc = null;
-      try { doc = JSON.parse(out); } catch { /* reported below */ }
-      resolve({ code, wall, cpu: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, loadBefore: load, loadAfter: loadavg()[0], doc, stderr: err.trim().split('\n').slice(-3).join('\n') });
-    });
-  });
-}
 
 const summary = (d) => {
   const r = d.recommendation;

@@ -9,12 +9,12 @@
 // unset, the Mesa lavapipe that .ci/install-lavapipe unpacks (as the tests select it).
 // --cold: each run with an empty Mesa shader cache (MESA_SHADER_CACHE_DIR), as on a fresh CI
 // machine; by default Mesa's own cache (~/.cache/mesa_shader_cache_db) is warm after a first run.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, homedir, loadavg, tmpdir } from 'node:os';
+import { cpus, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runBstune as run } from './lib/run-bstune.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, cold: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
@@ -31,37 +31,6 @@ function deviceEnv() {
   const icd = join(dir, 'icd.json');
   const ld = [readFileSync(join(dir, 'libdir'), 'utf8').trim(), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   return { VK_ICD_FILENAMES: icd, VK_DRIVER_FILES: icd, LD_LIBRARY_PATH: ld };
-}
-
-/** CPU seconds of this process's waited-for children (Linux /proc; null elsewhere). */
-function childCpuSeconds() {
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    // Fields 16 and 17 of stat (cutime, cstime) in clock ticks; Linux reports them at USER_HZ = 100.
-    return (Number(fields[13]) + Number(fields[14])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-function run(args, env) {
-  return new Promise((resolve) => {
-    const cpu0 = childCpuSeconds();
-    const load = loadavg()[0];
-    const t0 = performance.now();
-    const child = spawn(process.execPath, ['bin/bstune.js', ...args, '--json'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      const wall = (performance.now() - t0) / 1000;
-      const cpu1 = childCpuSeconds();
-      let doc = null;
-      try { doc = JSON.parse(out); } catch { /* reported below */ }
-      resolve({ code, wall, cpu: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, loadBefore: load, loadAfter: loadavg()[0], doc, stderr: err.trim().split('\n').slice(-3).join('\n') });
-    });
-  });
 }
 
 const commands = [

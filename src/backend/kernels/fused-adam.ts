@@ -9,19 +9,8 @@
 // On any other backend it defers to the stock implementation.
 import type * as tfc from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../tfjs-require.js';
+import type { AdamGradients, AdamInternals } from '../adam-internals.js';
 import { asWasmBackend, f32Offset, heapF32, type WasmBackendLike } from './wasm-internals.js';
-
-type AdamGradients = Parameters<tfc.AdamOptimizer['applyGradients']>[0];
-
-interface Slot { originalName: string; variable: tfc.Variable }
-
-/** AdamOptimizer's fields, protected in its typings. */
-interface AdamInternals {
-  learningRate: number; beta1: number; beta2: number; epsilon: number;
-  accBeta1: tfc.Variable; accBeta2: tfc.Variable;
-  accumulatedFirstMoment: Slot[]; accumulatedSecondMoment: Slot[];
-  incrementIterations(): void;
-}
 
 export class WasmFusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: AdamGradients): void {

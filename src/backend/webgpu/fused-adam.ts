@@ -15,18 +15,7 @@
 // On any other backend it defers to the stock implementation.
 import type * as tfc from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../tfjs-require.js';
-
-type AdamGradients = Parameters<tfc.AdamOptimizer['applyGradients']>[0];
-
-interface Slot { originalName: string; variable: tfc.Variable }
-
-/** AdamOptimizer's fields, protected in its typings. */
-interface AdamInternals {
-  learningRate: number; beta1: number; beta2: number; epsilon: number;
-  accBeta1: tfc.Variable; accBeta2: tfc.Variable;
-  accumulatedFirstMoment: Slot[]; accumulatedSecondMoment: Slot[];
-  incrementIterations(): void;
-}
+import type { AdamGradients, AdamInternals } from '../adam-internals.js';
 
 /** The part of tfjs-backend-webgpu's program interface these shaders use. */
 interface Program {
