@@ -84,7 +84,10 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   // A layer with several outputs: its first one's positions.
   const firstShape = (s: unknown): (number | null)[] => (Array.isArray(s) && Array.isArray(s[0]) ? s[0] : s) as (number | null)[];
   const macsPerSample = modelMacs(model.layers.map((l) => ({ params: l.countParams(), outputShape: firstShape(l.outputShape) })));
-  const threads = planThreads({ configured: config.training.threads ?? null, backend: spec.backend, cores: usableCores(), slots: spec.slots ?? 1, work: { batch: batchSize, macsPerSample } }).threads;
+  // find-max's probes all run on one thread count (the configured one, else 1): the default would
+  // switch to 2 threads part-way down the search, and the memory model fits one line through them all.
+  const configuredThreads = config.training.threads ?? (spec.mode === 'probe' ? 1 : null);
+  const threads = planThreads({ configured: configuredThreads, backend: spec.backend, cores: usableCores(), slots: spec.slots ?? 1, work: { batch: batchSize, macsPerSample } }).threads;
   // Sent before training, so even a trial that then fails accounts for its start-up.
   void send({ type: 'setup', seconds: (t3 - t0) / 1000, threads });
   const faults = parseFaults(process.env.BSTUNE_TEST_FAULT);
