@@ -235,6 +235,7 @@ describe('no orphan trial processes', () => {
     const { code } = await run.exited;
     expect(code).toBe(130);
     expect(run.stderr()).toContain(`bstune: ${sig}: stopping; finished trials are kept in the results file`);
+    expect(run.stderr()).not.toMatch(/\n\nbstune: SIG/); // no blank line in a pipe (that newline is for a terminal's ^C)
     expect(run.stderr()).toMatch(/bstune: error: interrupted; 0 finished trials are saved in \S+\.jsonl; continue with: bstune find-max --resume \S+\.jsonl -c configs\/mnist-mlp\.yaml --train-limit 1000 --trial-timeout 120\n/);
     for (const pid of run.trialPids) expect(alive(pid)).toBe(false);
   });

@@ -30,7 +30,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     if (signals > 1) process.exit(ExitCode.interrupted);
-    process.stderr.write(`\nbstune: ${sig}: stopping${keeps} (again to quit at once)\n`);
+    // On a terminal the line starts after the echoed ^C; in a pipe the last line already ended.
+    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}bstune: ${sig}: stopping${keeps} (again to quit at once)\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
