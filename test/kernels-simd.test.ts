@@ -82,9 +82,12 @@ for (const s of [1, 2]) {
   }
 }
 convCases.push({ b: 20, h: 12, w: 12, ci: 8, co: 16, k: 5, s: 1, pad: 'valid' }); // CNN layer 2 shape
-// Direct filter-grad kernel (unpadded): 5-tap x 8-channel blocks, 1-tap
+// Direct filter-grad kernel (unpadded): 4-tap x 8-channel blocks, 1-tap
 // leftovers, 4-wide and scalar channel tails, stride 2, batch 1.
-convCases.push({ b: 5, h: 13, w: 11, ci: 1, co: 8, k: 5, s: 1, pad: 'valid' }); // all main blocks
+convCases.push({ b: 5, h: 13, w: 11, ci: 1, co: 8, k: 5, s: 1, pad: 'valid' }); // 5 taps a row: 4 + 1
+convCases.push({ b: 1, h: 8, w: 7, ci: 7, co: 24, k: 2, s: 1, pad: 'valid' }); // 14 taps: 4+4+4+2, 3 channel blocks
+convCases.push({ b: 2, h: 7, w: 6, ci: 7, co: 8, k: 1, s: 1, pad: 'valid' }); // 7 taps: 4 + 3
+convCases.push({ b: 2, h: 6, w: 3, ci: 2, co: 8, k: 3, s: 1, pad: 'valid' }); // one output column
 convCases.push({ b: 1, h: 9, w: 10, ci: 3, co: 13, k: 4, s: 1, pad: 'valid' }); // 12 taps, 8+4+1 channels
 convCases.push({ b: 3, h: 11, w: 12, ci: 2, co: 12, k: 3, s: 2, pad: 'valid' }); // stride 2
 convCases.push({ b: 2, h: 10, w: 9, ci: 1, co: 2, k: 1, s: 1, pad: 'valid' }); // scalar channels only

@@ -22,8 +22,9 @@ const CONV_PATH_MIN_IN_CHANNELS = 4;
 
 // Unpadded convs use the direct SIMD kernel (simd conv_bpf) when SIMD is
 // available: on the MNIST CNN at batch 128 it took layer 1 (1 -> 8 channels)
-// from 4.2 to 1.4 ms and layer 2 (8 -> 16) from 3.6 to 2.6 ms
-// (bench/filter-ab.mjs). Padded convs keep the XNNPACK paths below.
+// from 3.5 (XNNPACK) to 0.85 ms and layer 2 (8 -> 16) from 2.7 to 1.15 ms
+// (bench/filter-ab.mjs, 4-tap x 8-channel register blocks; the earlier 5x8
+// blocks ran 1.7 / 2.6 ms). Padded convs keep the XNNPACK paths below.
 let directEnabled = true;
 
 /** Tests and benches: turn the direct SIMD kernel off to exercise the XNNPACK paths. */
