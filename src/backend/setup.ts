@@ -31,6 +31,7 @@ export async function setupBackend(name: ConcreteBackend): Promise<Tf> {
   } else if (name === 'wasm') {
     const { initWasmBackend } = await import('./kernels/index.js');
     await initWasmBackend();
+    (await import('./shared-data.js')).registerSharedDataKernels();
     (await import('./wasm-oom.js')).guardWasmAllocations(tf);
   } else {
     requireTf('@tensorflow/tfjs-backend-cpu');

@@ -454,7 +454,9 @@ export async function evaluate(tf: Tf, model: LayersModel, split: Split, batchSi
     const [l, c] = tf.tidy(() => {
       const x = tf.tensor(filler.x.subarray(0, size * filler.sampleSize), xShape(size));
       const labels = labelTensor(tf, io, filler.y, size);
-      const out = model.predict(x) as Tensor;
+      // Not predict(): that cuts the batch into slices of 32, and each slice of a wasm tensor
+      // copies the whole batch out of the heap first (quadratic in the batch size).
+      const out = model.apply(x, { training: false }) as Tensor;
       return [lossOf(tf, io, labels, out), correctOf(tf, io, labels, out)];
     });
     results.push(l!, c!);
