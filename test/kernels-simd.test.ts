@@ -8,6 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rand, relErr, TOL, type Shape } from './helpers/numeric.js';
 import { setDirectConv2D } from '../src/backend/kernels/conv2d.js';
 import { setDirectFilterGrad } from '../src/backend/kernels/conv2d-backprop-filter.js';
+import { setDirectInputGrad } from '../src/backend/kernels/conv2d-backprop-input.js';
 import { initWasmBackend } from '../src/backend/kernels/index.js';
 import { setSimdKernelsEnabled, simdKernels } from '../src/backend/kernels/simd/index.js';
 import { KERNELS_WASM_BASE64 } from '../src/backend/kernels/simd/kernels-wasm.js';
@@ -44,6 +45,7 @@ beforeAll(async () => {
 afterEach(() => {
   setSimdKernelsEnabled(true);
   setDirectFilterGrad(true);
+  setDirectInputGrad(true);
   setDirectConv2D(true);
 });
 
@@ -88,16 +90,21 @@ convCases.push({ b: 5, h: 13, w: 11, ci: 1, co: 8, k: 5, s: 1, pad: 'valid' }); 
 convCases.push({ b: 1, h: 8, w: 7, ci: 7, co: 24, k: 2, s: 1, pad: 'valid' }); // 14 taps: 4+4+4+2, 3 channel blocks
 convCases.push({ b: 2, h: 7, w: 6, ci: 7, co: 8, k: 1, s: 1, pad: 'valid' }); // 7 taps: 4 + 3
 convCases.push({ b: 2, h: 6, w: 3, ci: 2, co: 8, k: 3, s: 1, pad: 'valid' }); // one output column
+// Direct input-grad kernel (unpadded, fw*inC >= 8): 4-pixel x 8-float blocks,
+// the run's 4-wide and scalar tails, leftover pixels, odd outC, stride 2, batch 1.
+convCases.push({ b: 3, h: 11, w: 12, ci: 4, co: 5, k: 3, s: 2, pad: 'valid' }); // run 12, 5 columns: 4 + 1
+convCases.push({ b: 1, h: 9, w: 13, ci: 9, co: 3, k: 2, s: 1, pad: 'valid' }); // run 18: 16 + 2 scalar
 convCases.push({ b: 1, h: 9, w: 10, ci: 3, co: 13, k: 4, s: 1, pad: 'valid' }); // 12 taps, 8+4+1 channels
 convCases.push({ b: 3, h: 11, w: 12, ci: 2, co: 12, k: 3, s: 2, pad: 'valid' }); // stride 2
 convCases.push({ b: 2, h: 10, w: 9, ci: 1, co: 2, k: 1, s: 1, pad: 'valid' }); // scalar channels only
 
-describe.each([['simd', true, true], ['simd, xnnpack filter grad', true, false],
+describe.each([['simd', true, true], ['simd, xnnpack filter grad and matmul input grad', true, false],
   ['js fallback', false, false]] as const)('conv backprop, %s', (_mode, simd, direct) => {
   it.each(convCases.map((c) => [`b${c.b} ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}`, c] as const))(
     '%s', async (_n, c) => {
       setSimdKernelsEnabled(simd);
       setDirectFilterGrad(direct);
+      setDirectInputGrad(direct);
       const xShape = [c.b, c.h, c.w, c.ci];
       const filterShape = [c.k, c.k, c.ci, c.co];
       const dyShape = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number],

@@ -16,6 +16,17 @@ import {
   asWasmBackend, dispose, f32Offset, heapF32, tensorData, withHeapView, xnnMatMul,
 } from './wasm-internals.js';
 
+// Unpadded convs whose filter rows span at least 8 floats (fw * inC >= 8)
+// run the direct SIMD kernel (simd conv_bpi): on the MNIST CNN's second
+// layer at batch 128 went from 2.8 to 1.7 ms (bench/input-ab.mjs, load ~4). Narrower
+// rows would go through its slow per-pixel tail, so they keep the path below.
+let directEnabled = true;
+
+/** Tests and benches: turn the direct SIMD kernel off (matmul + col2im only). */
+export function setDirectInputGrad(on: boolean): void {
+  directEnabled = on;
+}
+
 interface InputAttrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];
 }
@@ -31,19 +42,30 @@ function conv2DBackpropInput(args: { inputs: tfc.NamedTensorInfoMap; backend: un
   const simd = simdKernels(backend);
   const dx = backend.makeOutput(info.inShape, 'float32');
   const wT = backend.makeOutput([outChannels, kk], 'float32');
-  const col = backend.makeOutput([chunk * perImage, kk], 'float32');
+  const pad = info.padInfo;
+  const direct = simd != null && directEnabled && pad.top === 0 && pad.left === 0 && pad.bottom === 0 &&
+    pad.right === 0 && info.filterWidth * info.inChannels >= 8 && outChannels >= 1 &&
+    batchSize * perImage > 0;
+  const col = direct ? null : backend.makeOutput([chunk * perImage, kk], 'float32');
   try {
     let heap = heapF32(backend);
     const dxOff = f32Offset(backend, dx);
-    heap.fill(0, dxOff, dxOff + tf.util.sizeFromShape(info.inShape));
     const wOff = f32Offset(backend, filter);
     const tOff = f32Offset(backend, wT);
     for (let r = 0; r < kk; r++) {
       for (let o = 0; o < outChannels; o++) heap[tOff + o * kk + r] = heap[wOff + r * outChannels + o];
     }
+    if (direct) {
+      // Zeroes dx itself.
+      simd.conv_bpi(tensorData(backend, dy).memoryOffset, tOff * 4, dxOff * 4, batchSize, info.inHeight,
+        info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+        info.strideHeight, info.strideWidth, outChannels);
+      return dx;
+    }
+    heap.fill(0, dxOff, dxOff + tf.util.sizeFromShape(info.inShape));
     const dyData = tensorData(backend, dy);
     const wTId = tensorData(backend, wT).id;
-    const colId = tensorData(backend, col).id;
+    const colId = tensorData(backend, col as TensorInfo).id;
     for (let b0 = 0; b0 < batchSize; b0 += chunk) {
       const b1 = Math.min(batchSize, b0 + chunk);
       const p = (b1 - b0) * perImage;
@@ -51,16 +73,17 @@ function conv2DBackpropInput(args: { inputs: tfc.NamedTensorInfoMap; backend: un
         p * outChannels, (dyId) => xnnMatMul(backend, dyId, p, outChannels, wTId, kk, colId));
       if (simd) {
         const g = geometry;
-        simd.col2im_add(tensorData(backend, col).memoryOffset, dxOff * 4 + b0 * g.inH * g.inW * g.inC * 4,
+        simd.col2im_add(tensorData(backend, col as TensorInfo).memoryOffset, dxOff * 4 + b0 * g.inH * g.inW * g.inC * 4,
           b1 - b0, g.inH, g.inW, g.inC, g.outH, g.outW, g.fh, g.fw, g.strideH, g.strideW, g.padTop, g.padLeft);
       } else {
         heap = heapF32(backend);
-        col2imAdd(heap, f32Offset(backend, col), dxOff, b0, b1, geometry);
+        col2imAdd(heap, f32Offset(backend, col as TensorInfo), dxOff, b0, b1, geometry);
       }
     }
   } finally {
     // Disposing wT also drops XNNPACK's packed-weights operator cached on it.
-    dispose(backend, wT, col);
+    dispose(backend, wT);
+    if (col) dispose(backend, col);
   }
   return dx;
 }

@@ -25,6 +25,9 @@ export interface SimdKernels {
   /** Direct dW[fh, fw, inC, outC] of an unpadded NHWC conv (dilation 1); zeroes dw first. */
   conv_bpf(x: number, dy: number, dw: number, nb: number, inH: number, inW: number, inC: number,
     outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, outC: number): void;
+  /** Direct dx of an unpadded NHWC conv (dilation 1) from dy and wT[outC, fh, fw, inC]; zeroes dx first. */
+  conv_bpi(dy: number, wT: number, dx: number, nb: number, inH: number, inW: number, inC: number,
+    outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, outC: number): void;
   /** Direct y = conv(x, w) of an unpadded NHWC conv (dilation 1), outC a multiple of 8. */
   conv_fwd(x: number, w: number, y: number, nb: number, inH: number, inW: number, inC: number,
     outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, outC: number): void;
