@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rand, relErr, TOL, type Shape } from './helpers/numeric.js';
 import { setDirectConv2D } from '../src/backend/kernels/conv2d.js';
+import { setDirectMaxPool } from '../src/backend/kernels/max-pool.js';
 import { setDirectFilterGrad } from '../src/backend/kernels/conv2d-backprop-filter.js';
 import { setDirectInputGrad } from '../src/backend/kernels/conv2d-backprop-input.js';
 import { initWasmBackend } from '../src/backend/kernels/index.js';
@@ -47,6 +48,7 @@ afterEach(() => {
   setDirectFilterGrad(true);
   setDirectInputGrad(true);
   setDirectConv2D(true);
+  setDirectMaxPool(true);
 });
 
 describe('SIMD module build', () => {
@@ -134,6 +136,36 @@ describe.each([['simd direct', true, true], ['simd, stock xnnpack', true, false]
     setDirectConv2D(direct);
     expect(await compareKernel('Conv2D', { x: [rand([...xShape]), [...xShape]], filter: [rand([...fShape]), [...fShape]] },
       { strides: [stride, stride], pad, dataFormat: 'NHWC', dilations: [1, 1] })).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe.each([['simd 2x2', true], ['stock', false]] as const)('MaxPool forward, %s', (_mode, direct) => {
+  // Ours: the same bits as cpu, NaN and -Inf never win, a window of only NaN gives -Inf.
+  // The stock kernel (other windows, or ours off) is checked on finite inputs:
+  // its NaN handling is XNNPACK's, not cpu's.
+  it.each([
+    ['2x2 s2 valid, c=8', [2, 6, 8, 8], 2, 2, 'valid'],
+    ['2x2 s2 valid, c=7 (vector + scalar tail)', [3, 8, 6, 7], 2, 2, 'valid'],
+    ['2x2 s2 valid, odd sizes, c=3, batch 1', [1, 9, 7, 3], 2, 2, 'valid'],
+    ['2x2 s2 same, odd sizes (stock)', [1, 9, 7, 5], 2, 2, 'same'],
+    ['3x3 s2 valid (stock)', [2, 7, 9, 4], 3, 2, 'valid'],
+  ] as const)('%s', async (_n, shape, size, stride, pad) => {
+    setDirectMaxPool(direct);
+    const ours = direct && size === 2 && pad === 'valid';
+    const xv = rand([...shape]);
+    if (ours) {
+      for (let i = 0; i < xv.length; i++) if (i % 97 === 5) xv[i] = NaN; else if (i % 89 === 3) xv[i] = -Infinity;
+      const c = shape[3];
+      for (const k of [0, c, shape[2] * c, (shape[2] + 1) * c]) xv[k] = NaN; // the first window of channel 0: all NaN
+    }
+    const run = (): Float32Array => tf.tidy(() =>
+      tf.maxPool(tf.tensor(xv, [...shape]) as tf.Tensor4D, size, stride, pad).dataSync().slice() as Float32Array);
+    await tf.setBackend('cpu');
+    const ref = run();
+    await tf.setBackend('wasm');
+    const got = run();
+    if (ours) expect(got[0]).toBe(-Infinity);
+    expect(Array.from(got)).toEqual(Array.from(ref));
   });
 });
 

@@ -18,7 +18,7 @@ import {
 
 // Unpadded convs whose filter rows span at least 8 floats (fw * inC >= 8)
 // run the direct SIMD kernel (simd conv_bpi): on the MNIST CNN's second
-// layer at batch 128 went from 2.8 to 1.7 ms (bench/input-ab.mjs, load ~4). Narrower
+// layer at batch 128 it took 2.8 -> 1.7 ms (bench/input-ab.mjs, load ~4). Narrower
 // rows would go through its slow per-pixel tail, so they keep the path below.
 let directEnabled = true;
 

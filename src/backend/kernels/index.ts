@@ -14,6 +14,7 @@ import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
 import { setupWasmBackend } from './init-wasm.js';
+import { maxPoolConfig, setStockMaxPool } from './max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -26,6 +27,7 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
   unsortedSegmentSumConfig,
+  maxPoolConfig,
   maxPoolGradConfig,
   batchMatMulConfig,
   addConfig,
@@ -40,6 +42,7 @@ export function registerWasmTrainingKernels(): void {
     // Ours delegates the cases it doesn't speed up to the stock kernel.
     if (config === batchMatMulConfig) setStockBatchMatMul(existing);
     if (config === conv2DConfig) setStockConv2D(existing);
+    if (config === maxPoolConfig) setStockMaxPool(existing);
     if (config === addConfig) setStockBiasKernels(existing, undefined);
     if (config === sumConfig) setStockBiasKernels(undefined, existing);
     // Unregister first so replacing a stock kernel doesn't log a warning.

@@ -1017,4 +1017,67 @@
       (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (local.get $f)))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $sLoop))))
+
+  ;; ---------------------------------------------------------- max_pool_2x2
+  ;; 2x2 stride-2 unpadded max pooling, NHWC: y = the first maximum of each
+  ;; window as the cpu backend computes it (best starts at -inf and takes v
+  ;; only when v > best, so NaN never wins and an all-NaN window gives -inf):
+  ;; f32x4.pmax(best, v) is exactly best < v ? v : best. Rows/columns no
+  ;; window covers (odd sizes) are skipped.
+  (func (export "max_pool_2x2")
+    (param $x i32) (param $y i32) (param $nb i32) (param $inH i32) (param $inW i32) (param $c i32)
+    (param $outH i32) (param $outW i32)
+    (local $b i32) (local $oh i32) (local $ow i32) (local $ch i32) (local $p i32) (local $q i32)
+    (local $rs i32) (local $c4 i32) (local $cv i32) (local $row i32) (local $best f32) (local $v f32)
+    (local.set $c4 (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rs (i32.mul (local.get $inW) (local.get $c4)))
+    (local.set $cv (i32.and (local.get $c) (i32.const -4)))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_s (local.get $b) (local.get $nb)))
+      (local.set $oh (i32.const 0))
+      (block $ohDone (loop $ohLoop
+        (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $outH)))
+        (local.set $row (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH))
+          (i32.shl (local.get $oh) (i32.const 1))) (local.get $rs))))
+        (local.set $ow (i32.const 0))
+        (block $owDone (loop $owLoop
+          (br_if $owDone (i32.ge_s (local.get $ow) (local.get $outW)))
+          (local.set $p (i32.add (local.get $row) (i32.mul (i32.shl (local.get $ow) (i32.const 1)) (local.get $c4))))
+          (local.set $ch (i32.const 0))
+          (block $vDone (loop $vLoop
+            (br_if $vDone (i32.ge_s (local.get $ch) (local.get $cv)))
+            (local.set $q (i32.add (local.get $p) (i32.shl (local.get $ch) (i32.const 2))))
+            (v128.store (local.get $y)
+              (f32x4.pmax
+                (f32x4.pmax
+                  (f32x4.pmax
+                    (f32x4.pmax (v128.const f32x4 -inf -inf -inf -inf) (v128.load (local.get $q)))
+                    (v128.load (i32.add (local.get $q) (local.get $c4))))
+                  (v128.load (i32.add (local.get $q) (local.get $rs))))
+                (v128.load (i32.add (i32.add (local.get $q) (local.get $rs)) (local.get $c4)))))
+            (local.set $y (i32.add (local.get $y) (i32.const 16)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
+            (br $vLoop)))
+          (block $sDone (loop $sLoop
+            (br_if $sDone (i32.ge_s (local.get $ch) (local.get $c)))
+            (local.set $q (i32.add (local.get $p) (i32.shl (local.get $ch) (i32.const 2))))
+            (local.set $best (f32.const -inf))
+            (local.set $v (f32.load (local.get $q)))
+            (local.set $best (select (local.get $v) (local.get $best) (f32.gt (local.get $v) (local.get $best))))
+            (local.set $v (f32.load (i32.add (local.get $q) (local.get $c4))))
+            (local.set $best (select (local.get $v) (local.get $best) (f32.gt (local.get $v) (local.get $best))))
+            (local.set $v (f32.load (i32.add (local.get $q) (local.get $rs))))
+            (local.set $best (select (local.get $v) (local.get $best) (f32.gt (local.get $v) (local.get $best))))
+            (local.set $v (f32.load (i32.add (i32.add (local.get $q) (local.get $rs)) (local.get $c4))))
+            (local.set $best (select (local.get $v) (local.get $best) (f32.gt (local.get $v) (local.get $best))))
+            (f32.store (local.get $y) (local.get $best))
+            (local.set $y (i32.add (local.get $y) (i32.const 4)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 1)))
+            (br $sLoop)))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $owLoop)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $ohLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop))))
 )
