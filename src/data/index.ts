@@ -8,7 +8,9 @@ import { loadModulePools } from './module-load.js';
 import { checkSplitOptions, splitPool, takeTrain } from './split.js';
 import type { Pool } from './arrays.js';
 import type { DataConfig, Dataset, LoadOptions, Split } from './types.js';
-import { IMAGE_SIZE, NUM_CLASSES } from './types.js';
+import { IMAGE_SIZE, NUM_CLASSES, inputDtype } from './types.js';
+import { NpyRows, openRowFiles } from './npy-rows.js';
+import { stopRowReader } from './row-reader.js';
 
 export { cacheDir } from './cache-dir.js';
 export { EMBEDDED_DIGIT_COUNTS } from './embedded.js';
@@ -74,7 +76,8 @@ function fromPools(train: Pool, validation: Pool | null, what: string, origin: s
     ? splitPool(train.split, cfg.validationSplit, seed, cfg.trainLimit)
     : { train: takeTrain(train.split, seed, cfg.trainLimit), validation: validation.split };
   const images = train.split.images;
-  const dtype = images instanceof Uint8Array ? 'uint8' : images instanceof Float64Array ? 'float64, float32 per batch' : 'float32';
+  const stored = inputDtype(images);
+  const dtype = `${stored}${stored === 'uint8' || stored === 'float32' ? '' : ', float32 per batch'}${images instanceof NpyRows ? ', read per batch from the file' : ''}`;
   const shape = `samples [${train.sampleShape.join(', ')}] ${dtype}`;
   const labels = train.numClasses !== null ? `${train.numClasses} classes` : `targets [${train.labelShape.join(', ')}]`;
   // The larger of the two sets' class counts: a validation label the model cannot output is caught by the shape check.
@@ -84,4 +87,13 @@ function fromPools(train: Pool, validation: Pool | null, what: string, origin: s
     train: s.train, validation: s.validation,
     sampleShape: train.sampleShape, labelShape: train.labelShape, numClasses, origin,
   };
+}
+
+/**
+ * Closes the files a data set reads its batches from (large .npy inputs) and, with none
+ * left open, the reader thread. Reading a batch afterwards opens the file again.
+ */
+export function releaseDataset(d: Dataset): void {
+  for (const s of [d.train, d.validation, d.test]) if (s?.images instanceof NpyRows) s.images.close();
+  if (openRowFiles() === 0) stopRowReader();
 }

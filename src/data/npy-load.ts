@@ -1,12 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { BstuneError } from '../errors.js';
 import { errMessage, errnoCode } from './fs-util.js';
 import { parseNpy } from './npy.js';
-import { checkSameKind, poolFrom, type Pool } from './arrays.js';
+import { checkSameKind, poolFrom, type ArrayIn, type Pool, type RowsIn } from './arrays.js';
+import { openNpyRows } from './npy-rows.js';
 
-/** Reads a .npy file once; the arrays are views on that one buffer (float64 and int64 are converted). */
+/** Reads a whole .npy file once; the array is a view on that one buffer. */
 export async function readNpyFile(file: string): Promise<ReturnType<typeof parseNpy>> {
   let buf: Buffer;
   try {
@@ -18,9 +19,36 @@ export async function readNpyFile(file: string): Promise<ReturnType<typeof parse
   return parseNpy(buf, file);
 }
 
+/**
+ * Input files of at least this many bytes are read per batch from the file (npy-rows.ts),
+ * smaller ones whole. BSTUNE_NPY_STREAM_MIB sets it in MiB (0: every input file).
+ */
+export const STREAM_DEFAULT_MIB = 64;
+
+export function streamThresholdBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.BSTUNE_NPY_STREAM_MIB;
+  const mib = v === undefined || v.trim() === '' || !Number.isFinite(Number(v)) || Number(v) < 0 ? STREAM_DEFAULT_MIB : Number(v);
+  return mib * 2 ** 20;
+}
+
+async function readInput(file: string): Promise<ArrayIn | RowsIn> {
+  let size: number | null = null;
+  try {
+    size = (await stat(file)).size;
+  } catch {
+    // readNpyFile reports the missing or unreadable file.
+  }
+  if (size !== null && size >= streamThresholdBytes()) {
+    const { rows, shape } = await openNpyRows(file);
+    return { data: rows, shape, name: file };
+  }
+  const x = await readNpyFile(file);
+  return { data: x.data, shape: x.shape, name: file };
+}
+
 async function pair(xFile: string, yFile: string): Promise<Pool> {
-  const [x, y] = await Promise.all([readNpyFile(xFile), readNpyFile(yFile)]);
-  return poolFrom({ data: x.data, shape: x.shape, name: xFile }, { data: y.data, shape: y.shape, name: yFile });
+  const [x, y] = await Promise.all([readInput(xFile), readNpyFile(yFile)]);
+  return poolFrom(x, { data: y.data, shape: y.shape, name: yFile });
 }
 
 export interface NpyPools {

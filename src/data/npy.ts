@@ -134,17 +134,30 @@ export function parseNpyHeader(buf: Uint8Array, file: string): NpyHeader {
 
 export const bytesPerElement = (d: NpyDtype): number => ({ uint8: 1, int32: 4, int64: 8, float32: 4, float64: 8 })[d];
 
-/** Parses a whole .npy file held in memory; the data is a view on `buf` unless its offset is misaligned. */
-export function parseNpy(buf: Uint8Array, file: string): NpyArray {
-  const h = parseNpyHeader(buf, file);
+/** The element count, once the file's size (in bytes) is exactly the header's offset plus the shape's data. */
+export function checkDataSize(h: NpyHeader, fileBytes: number, file: string): number {
   const elements = h.shape.reduce((a, b) => a * b, 1);
-  const bpe = bytesPerElement(h.dtype);
-  const expected = elements * bpe;
-  const got = buf.length - h.dataOffset;
+  const expected = elements * bytesPerElement(h.dtype);
+  const got = fileBytes - h.dataOffset;
   if (got !== expected) {
     const what = got < expected ? 'truncated' : 'has trailing bytes';
     throw bad(`.npy data ${what}: shape (${h.shape.join(', ')}) of ${h.dtype} needs ${fmt(expected)} bytes but the file holds ${fmt(got)}`, file);
   }
+  return elements;
+}
+
+/** Bytes from the file's start up to its data, from the first 12 bytes (null when they are not a .npy start). */
+export function npyDataOffset(head: Uint8Array): number | null {
+  if (head.length < 12 || MAGIC.some((b, i) => head[i] !== b)) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  return head[6] === 1 ? 10 + view.getUint16(8, true) : 12 + view.getUint32(8, true);
+}
+
+/** Parses a whole .npy file held in memory; the data is a view on `buf` unless its offset is misaligned. */
+export function parseNpy(buf: Uint8Array, file: string): NpyArray {
+  const h = parseNpyHeader(buf, file);
+  const elements = checkDataSize(h, buf.length, file);
+  const bpe = bytesPerElement(h.dtype);
   const start = buf.byteOffset + h.dataOffset;
   // Typed-array views need their element alignment; numpy pads headers to 64 bytes, so this is the usual case.
   const src = start % bpe === 0 ? buf.buffer : buf.slice(h.dataOffset).buffer;

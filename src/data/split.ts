@@ -1,6 +1,7 @@
 import { BstuneError } from '../errors.js';
 import type { Split } from './types.js';
-import { labelSize, rowOf, sampleSize, storedRows } from './types.js';
+import { inputDtype, labelSize, rowOf, sampleSize, storedRows } from './types.js';
+import { NpyRows } from './npy-rows.js';
 
 /** mulberry32: tiny, fast and good enough for shuffling; the same seed gives the same stream everywhere. */
 export function mulberry32(seed: number): () => number {
@@ -38,27 +39,38 @@ export function selectRows(pool: Split, order: Uint32Array, start: number, end: 
   return { images: pool.images, labels: pool.labels, count: end - start, select: { index, rows: storedRows(pool) } };
 }
 
+const identityIndex = (n: number): Uint32Array => {
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  return idx;
+};
+
 /** The first `n` samples of a split, without copying any. */
 export function headOf(split: Split, n: number): Split {
   const count = Math.min(split.count, n);
   if (split.select) return { ...split, count, select: { index: split.select.index.subarray(0, count), rows: split.select.rows } };
+  // Rows read from a file: the first `count` rows as a selection (4 bytes a sample).
+  if (split.images instanceof NpyRows) return { ...split, count, select: { index: identityIndex(count), rows: split.count } };
   const xs = sampleSize(split);
   const ys = labelSize(split);
   return { images: split.images.subarray(0, count * xs), labels: split.labels.subarray(0, count * ys), count };
 }
 
-/** A contiguous copy of a split's samples, in order (tests; writing caches). */
+/** A contiguous copy of a split's samples, in order (tests; writing caches). Not for rows read from a file. */
 export function compact(split: Split): Split {
   const { count } = split;
   const xs = sampleSize(split);
   const ys = labelSize(split);
+  const src = split.images;
+  if (src instanceof NpyRows) throw new TypeError(`compact: the inputs of ${src.file} are read per batch (BatchFiller), not held in memory`);
   // Not `split.images.constructor`: that may be Buffer, whose constructor is deprecated.
-  const images = split.images instanceof Float32Array ? new Float32Array(count * xs) : split.images instanceof Float64Array ? new Float64Array(count * xs) : new Uint8Array(count * xs);
+  const dtype = inputDtype(src);
+  const images = dtype === 'float32' ? new Float32Array(count * xs) : dtype === 'float64' ? new Float64Array(count * xs) : dtype === 'int32' ? new Int32Array(count * xs) : dtype === 'int64' ? new BigInt64Array(count * xs) : new Uint8Array(count * xs);
   const labels = split.labels instanceof Float32Array ? new Float32Array(count * ys) : split.labels instanceof Int32Array ? new Int32Array(count * ys) : new Uint8Array(count * ys);
   for (let k = 0; k < count; k++) {
-    const src = rowOf(split, k);
-    images.set(split.images.subarray(src * xs, (src + 1) * xs), k * xs);
-    labels.set(split.labels.subarray(src * ys, (src + 1) * ys), k * ys);
+    const row = rowOf(split, k);
+    (images as Float32Array).set((src as Float32Array).subarray(row * xs, (row + 1) * xs), k * xs);
+    labels.set(split.labels.subarray(row * ys, (row + 1) * ys), k * ys);
   }
   return { images, labels, count };
 }

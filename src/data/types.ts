@@ -1,3 +1,5 @@
+import { NpyRows } from './npy-rows.js';
+
 /**
  * One partition of a data set. Sizes per sample follow from the lengths: a sample is
  * `images.length / rows` values (row-major), a label `labels.length / rows` values,
@@ -6,9 +8,10 @@
 export interface Split {
   /**
    * rows × sampleSize values: uint8 pixels (scaled to [0,1] per batch), float32 features (used
-   * as they are) or float64 ones (rounded to float32 per batch, as a whole conversion would).
+   * as they are), or int32, int64 and float64 ones (rounded to float32 per batch, as a whole
+   * conversion would); or a large .npy file's rows, read from the file per batch (NpyRows).
    */
-  images: Uint8Array | Float32Array | Float64Array;
+  images: InputRows;
   /** rows × labelSize values: class indices (uint8/int32), or float32 targets. */
   labels: Uint8Array | Int32Array | Float32Array;
   count: number;
@@ -78,3 +81,18 @@ export const labelSize = (s: Split): number => (storedRows(s) > 0 ? s.labels.len
 /** The stored row of sample k. */
 export const rowOf = (s: Split, k: number): number => (s.select ? s.select.index[k]! : k);
 export const shapeSize = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** A split's inputs: an array in memory, or a .npy file read per batch. */
+export type InputRows = Uint8Array | Int32Array | BigInt64Array | Float32Array | Float64Array | NpyRows;
+
+/** The dtype the inputs are stored in (uint8 is scaled to [0, 1]; the rest are used as numbers). */
+export function inputDtype(images: InputRows): 'uint8' | 'int32' | 'int64' | 'float32' | 'float64' {
+  if (images instanceof NpyRows) return images.dtype;
+  return images instanceof Uint8Array ? 'uint8' : images instanceof Int32Array ? 'int32' : images instanceof BigInt64Array ? 'int64' : images instanceof Float32Array ? 'float32' : 'float64';
+}
+
+/** Inputs held in memory (cache writers); rows read from a file are not. */
+export function inMemory(images: InputRows): Exclude<InputRows, NpyRows> {
+  if (images instanceof NpyRows) throw new TypeError(`the inputs of ${images.file} are read per batch, not held in memory`);
+  return images;
+}

@@ -9,7 +9,7 @@ import { isBstuneError } from '../errors.js';
 import { setupBackend } from '../backend/setup.js';
 import { webgpuSession } from '../backend/webgpu/session.js';
 import { checkTrialFits, modelTensors } from '../backend/webgpu/limits.js';
-import { loadDataset, type DataConfig, type Dataset } from '../data/index.js';
+import { loadDataset, releaseDataset, type DataConfig, type Dataset } from '../data/index.js';
 import { describeModel } from '../model/build.js';
 import { createModel } from '../model/create.js';
 import { train } from '../train/loop.js';
@@ -93,6 +93,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
   const faults = parseFaults(process.env.BSTUNE_TEST_FAULT);
   let lastStepSent = 0;
   const noisePlan = spec.mode === 'full' && spec.noise !== false ? planNoise(data.train.count) : null;
+  // Large .npy inputs are read per batch from their files: closed when training ends, however it ends.
   const result = await train(tf, model, data, {
     batchSize,
     accumulate: config.training.accumulate,
@@ -130,7 +131,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
       faultAfterStep(faults, batchSize, step);
       gpu?.throwIfFailed();
     },
-  });
+  }).finally(() => releaseDataset(data));
   gpu?.throwIfFailed();
   const t4 = performance.now();
   return {
