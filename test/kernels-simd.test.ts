@@ -244,3 +244,41 @@ describe('Add (bias add fast path, else stock)', () => {
     expect(await compareKernel('Add', { a: [a, [4, 3]], b: [b, [3]] }, {})).toBe(0);
   });
 });
+
+describe.each([['simd', true], ['js fallback', false]] as const)('Relu gradient (one BstuneReluGrad pass on wasm), %s', (_mode, simd) => {
+  // 4k+3 elements: vector body and scalar tail; x holds NaN, ±0, ±Inf; dy holds -0, Inf, NaN.
+  const n = 4 * 37 + 3;
+  const xv = rand([n]);
+  const dyv = rand([n]);
+  xv.set([NaN, -0, 0, Infinity, -Infinity, 1e-30, -1e-30], 0);
+  dyv.set([2, Infinity, -0, NaN, Infinity, -0, 3], 0);
+  xv[n - 1] = NaN;
+  xv[n - 2] = 0;
+  dyv[n - 2] = Infinity;
+  const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+  const grad = (): Float32Array => tf.tidy(() => {
+    const g = tf.grad((x: tf.Tensor) => tf.relu(x))(tf.tensor(xv), tf.tensor(dyv));
+    return g.dataSync().slice() as Float32Array;
+  });
+
+  it('equals mul(dy, step(x)) on wasm bit for bit, and the cpu backend', async () => {
+    setSimdKernelsEnabled(simd);
+    await tf.setBackend('wasm');
+    const got = grad();
+    const stock = tf.tidy(() => tf.mul(tf.tensor(dyv), tf.cast(tf.step(tf.tensor(xv)), 'float32')).dataSync().slice() as Float32Array);
+    expect(bits(got)).toEqual(bits(stock));
+    await tf.setBackend('cpu');
+    const ref = grad(); // the stock gradient: ours delegates off wasm
+    await tf.setBackend('wasm');
+    expect(bits(got)).toEqual(bits(ref));
+  });
+
+  it('runs one kernel instead of Step and Multiply', async () => {
+    setSimdKernelsEnabled(simd);
+    await tf.setBackend('wasm');
+    const prof = await tf.profile(() => { grad(); });
+    const names = prof.kernels.map((k) => k.name);
+    expect(names).toContain('BstuneReluGrad');
+    expect(names).not.toContain('Step');
+  });
+});

@@ -16,6 +16,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-bac
 import { setupWasmBackend } from './init-wasm.js';
 import { maxPoolConfig, setStockMaxPool } from './max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { installReluGradient, reluGradKernelConfig } from './relu-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 export { wasmBinaryDir } from './init-wasm.js';
@@ -29,6 +30,7 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   unsortedSegmentSumConfig,
   maxPoolConfig,
   maxPoolGradConfig,
+  reluGradKernelConfig,
   batchMatMulConfig,
   addConfig,
   sumConfig,
@@ -49,6 +51,7 @@ export function registerWasmTrainingKernels(): void {
     if (existing != null) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);
   }
+  installReluGradient();
 }
 
 /** Loads @tensorflow/tfjs-backend-wasm, selects it and registers our kernels. */

@@ -34,6 +34,8 @@ export interface SimdKernels {
   /** Direct y = conv(x, w) of an unpadded NHWC conv (dilation 1), outC a multiple of 8. */
   conv_fwd(x: number, w: number, y: number, nb: number, inH: number, inW: number, inC: number,
     outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, outC: number): void;
+  /** out = dy * step(x) over n floats (the Relu gradient, bit for bit). */
+  relu_grad(dy: number, x: number, out: number, n: number): void;
   /** out[cols] = column sums of x[rows, cols]; tmp: cols floats of scratch. */
   sum_rows(x: number, out: number, tmp: number, rows: number, cols: number): void;
   /** out[rows, cols] = x + v (v broadcast over rows). */

@@ -1080,4 +1080,33 @@
         (br $ohLoop)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bLoop))))
+
+  ;; ------------------------------------------------------------- relu_grad
+  ;; out = dy * step(x) for n floats: step(x) = 1 when x > 0, NaN when x is
+  ;; NaN, else 0 (tfjs's Step), then a real multiply, so the bits equal
+  ;; mul(dy, step(x)) (dy * 0 keeps dy's sign; inf * 0 is NaN).
+  (func (export "relu_grad") (param $dy i32) (param $x i32) (param $out i32) (param $n i32)
+    (local $e i32) (local $v v128) (local $s v128) (local $f f32) (local $t f32)
+    (local.set $e (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $vDone (loop $vLoop
+      (br_if $vDone (i32.ge_u (local.get $out) (local.get $e)))
+      (local.set $v (v128.load (local.get $x)))
+      (local.set $s (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))
+      (local.set $s (v128.bitselect (local.get $v) (local.get $s) (f32x4.ne (local.get $v) (local.get $v))))
+      (v128.store (local.get $out) (f32x4.mul (v128.load (local.get $dy)) (local.get $s)))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (br $vLoop)))
+    (local.set $e (i32.add (local.get $e) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $sDone (loop $sLoop
+      (br_if $sDone (i32.ge_u (local.get $out) (local.get $e)))
+      (local.set $f (f32.load (local.get $x)))
+      (local.set $t (select (f32.const 1) (f32.const 0) (f32.gt (local.get $f) (f32.const 0))))
+      (local.set $t (select (local.get $f) (local.get $t) (f32.ne (local.get $f) (local.get $f))))
+      (f32.store (local.get $out) (f32.mul (f32.load (local.get $dy)) (local.get $t)))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 4)))
+      (local.set $x (i32.add (local.get $x) (i32.const 4)))
+      (local.set $out (i32.add (local.get $out) (i32.const 4)))
+      (br $sLoop))))
 )
