@@ -4,7 +4,7 @@
  * heap, a V8 heap limit) takes down only this trial. Talks to the parent over IPC.
  */
 import { execFileSync } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
 import { isBstuneError } from '../errors.js';
 import { setupBackend } from '../backend/setup.js';
 import { webgpuSession } from '../backend/webgpu/session.js';
@@ -18,6 +18,7 @@ import { PROBE_SPEED_BUDGET } from '../train/throughput.js';
 import { parseFaults, faultAfterStep } from './faults.js';
 import { modelMacs, planThreads } from './threads.js';
 import { usableCores } from './cores.js';
+import { startWatchdog } from './watchdog.js';
 import { preloadKey, type ChildMessage, type ParentMessage, type TrialSpec, type TrialMeasurements } from './protocol.js';
 import type { Tf } from '../tf.js';
 import type { ConcreteBackend } from '../backend/resolve.js';
@@ -30,16 +31,9 @@ process.on('SIGINT', () => {});
 // If the parent dies (even by SIGKILL) the IPC channel closes: never outlive it.
 process.on('disconnect', () => process.exit(70));
 // 'disconnect' needs a free event loop, but a long synchronous kernel (a big batch on
-// wasm/cpu) or a real hang blocks it; a watchdog thread notices the parent is gone
-// (this process re-parented) and ends the process from outside the blocked loop.
-if (process.send) {
-  const watchdog = new Worker(
-    `const { workerData } = require('node:worker_threads');
-     setInterval(() => { if (process.ppid !== workerData.parent) process.kill(process.pid, 'SIGKILL'); }, 500);`,
-    { eval: true, workerData: { parent: process.ppid }, resourceLimits: { maxOldGenerationSizeMb: 8 } },
-  );
-  watchdog.unref();
-}
+// wasm/cpu) or a real hang blocks it; a watchdog outside the loop notices the parent is
+// gone (this process re-parented) and ends it (watchdog.ts).
+if (process.send) startWatchdog(process.ppid, () => readFileSync('/proc/self/stat', 'utf8'));
 
 /** Steps whose losses a GPU trial reads back together (see TrainOptions.readEvery). */
 const GPU_READ_EVERY = 50;
