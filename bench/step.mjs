@@ -2,7 +2,9 @@
 // reports samples/s by wall time AND by process CPU time (the wasm backend is
 // single-threaded, so CPU time is what other processes can't inflate much),
 // plus a per-kernel profile of one step of the real train() loop.
-//   npx tsc -p tsconfig.json && node bench/step.mjs [cnn|mlp] [batch] [runs] [--threads N] [--profile [--shapes]]
+//   npx tsc -p tsconfig.json && node bench/step.mjs [cnn|mlp] [batch] [runs] [--threads N] [--steps N] [--profile [--shapes]]
+// --steps: timed steps per run (default ~4096 samples' worth); each run is one train() call, so with
+// --threads its workers start cold (JIT warm-up): more steps weigh that as a long trial does.
 // With --threads N (wasm data parallelism), CPU time is that of every thread: samples per CPU-second
 // over the one-thread figure is the parallel efficiency, which other processes' load hardly changes.
 import { loadDataset } from '../dist/data/index.js';
@@ -10,9 +12,9 @@ import { setupBackend } from '../dist/backend/setup.js';
 import { buildModel } from '../dist/model/build.js';
 import { train } from '../dist/train/loop.js';
 
-const ti = process.argv.indexOf('--threads');
-const threadCount = ti > 0 ? Number(process.argv[ti + 1]) : 1;
-const args = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--threads');
+const option = (name) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : null; };
+const threadCount = option('--threads') ?? 1;
+const args = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--threads' && all[i - 1] !== '--steps');
 const [kind = 'cnn', batchText = '128', runsText = '7'] = args;
 const batchSize = Number(batchText);
 const runs = Number(runsText);
@@ -23,7 +25,7 @@ const optimizer = { name: 'adam', learningRate: 0.001, baseBatchSize: 32, scalin
 const model = buildModel(tf, modelCfg, 42);
 const threads = threadCount > 1 ? { threads: { count: threadCount, recipe: { backend: tf.getBackend(), model: modelCfg, seed: 42, data: { sampleShape: data.sampleShape, labelShape: data.labelShape, numClasses: data.numClasses, origin: data.origin } } } } : {};
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
-const steps = Math.max(8, Math.round(4096 / batchSize));
+const steps = option('--steps') ?? Math.max(8, Math.round(4096 / batchSize));
 
 // Step timings come from onStep (the loop's own per-step seconds); CPU time is
 // taken around the same steps via process.cpuUsage (user+system of this process).
