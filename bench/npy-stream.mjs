@@ -3,9 +3,9 @@
 // they see the same machine load, and whether the trained numbers (history, losses) are
 // string-equal between the modes. Data: 60,000 28x28 samples, the embedded MNIST digits
 // repeated (real labels), written as .npy in the dtypes asked for.
-// Modes: whole (BSTUNE_NPY_STREAM_MIB=1e6), streamed (default threshold), and streamed without
-// the reader thread (BSTUNE_NPY_PREFETCH=0).
-// Run: npm run build && node bench/npy-stream.mjs [--runs 3] [--models mlp,cnn] [--dtypes float32]
+// Modes: whole (BSTUNE_NPY_STREAM_MIB=1e6), streamed (=0), and streamed without the reader
+// thread (BSTUNE_NPY_PREFETCH=0).
+// Run: npm run build && node bench/npy-stream.mjs [--runs 3] [--models mlp,cnn] [--dtypes float32] [--modes whole,streamed,nothread]
 //      node bench/npy-stream.mjs --equal --dtypes float32,float64,int32,int64 (numbers only, small runs)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ const { values } = parseArgs({ options: {
   models: { type: 'string', default: 'mlp,cnn' },
   dtypes: { type: 'string', default: 'float32' },
   equal: { type: 'boolean', default: false },
+  modes: { type: 'string', default: 'whole,streamed,nothread' },
 } });
 const bin = new URL('../bin/bstune.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'bstune-npy-stream-'));
@@ -45,11 +46,13 @@ function writeData(d) {
   };
   for (const t of values.dtypes.split(',')) writeFileSync(join(dir, `x_${t}.npy`), encodeNpy(make[t](), [n, 28, 28]));
 }
-const MODES = {
+const ALL_MODES = {
   whole: { BSTUNE_NPY_STREAM_MIB: '1000000' },
-  streamed: {},
-  'streamed, no reader thread': { BSTUNE_NPY_PREFETCH: '0' },
+  streamed: { BSTUNE_NPY_STREAM_MIB: '0' },
+  'streamed, no reader thread': { BSTUNE_NPY_STREAM_MIB: '0', BSTUNE_NPY_PREFETCH: '0' },
 };
+const SHORT = { whole: 'whole', streamed: 'streamed', nothread: 'streamed, no reader thread' };
+const MODES = Object.fromEntries(values.modes.split(',').map((m) => [SHORT[m], ALL_MODES[SHORT[m]]]));
 
 function train(model, dtype, mode, batch, extra) {
   const cfg = join(dir, `${model}-${dtype}.yaml`);
@@ -78,9 +81,9 @@ try {
     // Small runs: 2 epochs of 2,000 samples; numbers only.
     for (const dtype of values.dtypes.split(',')) {
       for (const model of values.models.split(',')) {
-        const runs = ['whole', 'streamed', 'streamed, no reader thread'].map((m) => train(model, dtype, m, 64, ['--train-limit', '2000']));
+        const runs = Object.keys(MODES).map((m) => train(model, dtype, m, 64, ['--train-limit', '2000']));
         const same = runs.every((r) => r.numbers === runs[0].numbers);
-        console.log(`${dtype} ${model} b64: whole / streamed / streamed without reader thread: ${same ? 'numbers string-equal' : 'NUMBERS DIFFER'}${same ? '' : `\n  ${runs.map((r) => r.numbers).join('\n  ')}`}`);
+        console.log(`${dtype} ${model} b64: ${Object.keys(MODES).join(' / ')}: ${same ? 'numbers string-equal' : 'NUMBERS DIFFER'}${same ? '' : `\n  ${runs.map((r) => r.numbers).join('\n  ')}`}`);
         console.log(`  (${runs[1].data})`);
       }
     }
@@ -94,8 +97,8 @@ try {
         for (let r = 0; r < runs; r++) for (const m of Object.keys(MODES)) res[m].push(train(model, dtype, m, batch, extra));
         console.log(`${model} b${batch}, ${dtype}${extra.length ? ', 12,000 training samples' : ', 54,000 training samples'}, 2 epochs, wasm (median of ${runs}, modes alternated):`);
         for (const [m, rs] of Object.entries(res)) {
-          const same = rs.every((x) => x.numbers === res.whole[0].numbers);
-          console.log(`  ${m.padEnd(27)} ${Math.round(median(rs.map((x) => x.sps))).toLocaleString('en-US').padStart(7)} samples/s (runs ${rs.map((x) => Math.round(x.sps / 100) / 10).join(', ')}k), peak RSS ${Math.round(median(rs.map((x) => x.rss)) / 2 ** 20)} MiB, numbers ${same ? 'equal to whole' : 'DIFFER'}`);
+          const same = rs.every((x) => x.numbers === Object.values(res)[0][0].numbers);
+          console.log(`  ${m.padEnd(27)} ${Math.round(median(rs.map((x) => x.sps))).toLocaleString('en-US').padStart(7)} samples/s (runs ${rs.map((x) => Math.round(x.sps / 100) / 10).join(', ')}k), peak RSS ${Math.round(median(rs.map((x) => x.rss)) / 2 ** 20)} MiB, numbers ${same ? 'equal' : 'DIFFER'}`);
         }
       }
     }

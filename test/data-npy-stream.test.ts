@@ -107,7 +107,10 @@ describe('streamed .npy inputs give the batches of a whole read', () => {
           }
         }
         // In order, each next batch was read ahead by the reader thread.
-        if (prefetch === '1') expect(rowReader()!.stats.served - before).toBeGreaterThan(50);
+        if (prefetch === '1') {
+          expect(rowReader()!.stats.served - before).toBeGreaterThan(50);
+          expect(rowReader()!.stats.chunksByReader).toBeGreaterThan(0);
+        }
       }
       releaseDataset(streamed);
     });
