@@ -33,6 +33,12 @@ describe('planSlots: how many trials at once, on which GPU', () => {
     expect(planSlots({ ...cpu, cores: 1, backend: 'tensorflow-gpu', gpus: ['0', '1'] }).slots).toBe(2);
   });
 
+  it('gives each webgpu trial its own adapter index; CUDA UUIDs mean nothing to Dawn', () => {
+    expect(planSlots({ ...cpu, backend: 'webgpu', gpus: ['1', '0'] })).toEqual({ slots: 2, gpus: ['1', '0'], notes: [] });
+    const e = bstuneErrorFrom(() => planSlots({ ...cpu, backend: 'webgpu', gpus: ['0', 'GPU-8f6e-11aa'] }));
+    expect(e.line).toBe("--gpus GPU-8f6e-11aa: the webgpu backend takes adapter indices (0, 1, ... in Dawn's order), not CUDA UUIDs (--gpus)");
+  });
+
   it('refuses more trials than GPUs (two trials on one device would share its memory)', () => {
     const e = bstuneErrorFrom(() => planSlots({ ...cpu, backend: 'tensorflow-gpu', gpus: ['0'], parallel: 2 }));
     expect(e.line).toBe('--parallel 2 needs 2 GPUs, but --gpus lists 1: each trial gets a device of its own (--parallel)');
@@ -41,7 +47,7 @@ describe('planSlots: how many trials at once, on which GPU', () => {
   it('says --gpus does nothing on a CPU backend, and caps by cores there', () => {
     const p = planSlots({ ...cpu, gpus: ['0', '1', '2'], parallel: 3 });
     expect(p).toMatchObject({ slots: 2, gpus: null });
-    expect(p.notes[0]).toBe('--gpus applies to the tensorflow-gpu backend; trials run on wasm, on the CPU');
+    expect(p.notes[0]).toBe('--gpus applies to the tensorflow-gpu and webgpu backends; trials run on wasm, on the CPU');
   });
 });
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseProbeOutput, mayHaveVulkanDriver, type WebgpuProbe } from '../src/backend/webgpu/probe.js';
 import { deviceError } from '../src/backend/webgpu/session.js';
+import { adapterIndexFrom, parseAdapterList, pickAdapter } from '../src/backend/webgpu/adapter.js';
 import { classifyFailure } from '../src/backend/oom.js';
 import { chooseBackend, type probeGpu } from '../src/backend/resolve.js';
 import { bstuneErrorFrom } from './helpers/thrown.js';
@@ -144,5 +145,35 @@ describe('mayHaveVulkanDriver: whether auto probes for an adapter at all', () =>
     expect(mayHaveVulkanDriver(withDir, 'linux')).toBe(systemHasOne);
     writeFileSync(join(dir, 'vulkan', 'icd.d', 'nvidia_icd.json'), '{}');
     expect(mayHaveVulkanDriver(withDir, 'linux')).toBe(true);
+  });
+});
+
+describe('choosing a WebGPU adapter by index (--gpus)', () => {
+  // Dawn's rejection of an adapter name no device has, as dawn.node 0.6.2 words it.
+  const listing = (...names: string[]) => `no suitable backends found\nAvailable adapters:${names.map((n) => `\n * backend: 'vulkan', name: '${n}'`).join('')}`;
+
+  it('reads Dawn\'s list of adapters in its order', () => {
+    expect(parseAdapterList(listing('llvmpipe (LLVM 15.0.6, 256 bits)'))).toEqual([{ backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)' }]);
+    expect(parseAdapterList(listing('NVIDIA GeForce RTX 4090', 'AMD Radeon (it\'s quoted)')).map((a) => a.name)).toEqual(['NVIDIA GeForce RTX 4090', 'AMD Radeon (it\'s quoted)']);
+    expect(parseAdapterList('no adapter with backend \'vulkan\' found\nAvailable adapters:')).toEqual([]);
+  });
+
+  it('picks adapter i by its name when that name selects it and no earlier one', () => {
+    const list = parseAdapterList(listing('NVIDIA GeForce RTX 3090 Ti', 'NVIDIA GeForce RTX 3090', 'llvmpipe'));
+    expect(pickAdapter(list, 0)).toEqual({ name: 'NVIDIA GeForce RTX 3090 Ti' });
+    expect(pickAdapter(list, 2)).toEqual({ name: 'llvmpipe' });
+    // Dawn selects the first adapter whose name contains the one asked for: "... 3090" would get the Ti.
+    expect(pickAdapter(list, 1)).toEqual({ error: expect.stringMatching(/^WebGPU adapter 1 \(NVIDIA GeForce RTX 3090\) cannot be chosen apart from adapter 0 \(NVIDIA GeForce RTX 3090 Ti\): Dawn's node binding selects adapters by name only/) });
+  });
+
+  it('says which adapters there are when the index is past them', () => {
+    expect(pickAdapter(parseAdapterList(listing('llvmpipe (LLVM 15.0.6, 256 bits)')), 1)).toEqual({ error: 'no WebGPU adapter 1: Dawn lists 1 WebGPU adapter: 0 = llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)' });
+    expect(pickAdapter([], 0)).toEqual({ error: 'no WebGPU adapter 0: Dawn lists no WebGPU adapter here' });
+  });
+
+  it('reads the index the local pool gives a trial, and refuses a CUDA UUID', () => {
+    expect(adapterIndexFrom({})).toBeNull();
+    expect(adapterIndexFrom({ BSTUNE_WEBGPU_ADAPTER: '3' })).toBe(3);
+    expect(() => adapterIndexFrom({ BSTUNE_WEBGPU_ADAPTER: 'GPU-8f6e' })).toThrow(/takes adapter indices/);
   });
 });

@@ -4,6 +4,7 @@
  * trains at ~0.2k samples/s), so every run is a few hundred samples and a few steps.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -147,6 +148,23 @@ describe.skipIf(env === null && !ci)(`webgpu on lavapipe${env ? '' : ` (${LAVAPI
 });
 
 describe('webgpu without an adapter', () => {
+  it('--gpus gives each trial the adapter of that index (lavapipe is adapter 0, the only one) and records it; index 1 is one clear line, exit 2', async () => {
+    const out = join(dir, 'gpus.jsonl');
+    const [ok, missing] = await Promise.all([
+      json(['sweep', '-c', join(dir, 'mlp.yaml'), '--backend', 'webgpu', '--gpus', '0', '--sizes', '32', '--out', out]),
+      json(['sweep', '-c', join(dir, 'mlp.yaml'), '--backend', 'webgpu', '--gpus', '1', '--sizes', '32', '--out', join(dir, 'gpus-missing.jsonl')]),
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const t = ok.doc!.trials[0] as Trial & { adapter?: string; ranOn?: { gpu: string | null } };
+    expect(t.outcome).toBe('ok');
+    expect(t.ranOn?.gpu).toBe('0');
+    expect(t.adapter).toMatch(/^llvmpipe/);
+    expect(JSON.parse(readFileSync(out, 'utf8').trim()).adapter).toBe(t.adapter);
+    expect(missing.code).toBe(2);
+    expect(missing.doc).toBeNull();
+    expect(missing.stderr.trim()).toMatch(/^bstune: error: no WebGPU adapter 1: Dawn lists 1 WebGPU adapter: 0 = llvmpipe \(.*\) \(vulkan\) \(--gpus\)$/);
+  });
+
   it('--backend webgpu with no Vulkan driver is one clear error line, exit 2', async () => {
     const r = await runCli(['train', '--backend', 'webgpu', '--json'], { env: { VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' }, timeoutMs: 200_000 });
     expect(r.code).toBe(2);

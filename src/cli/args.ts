@@ -40,7 +40,7 @@ export interface RunArgs {
   deviceMemory?: number;
   /** --parallel: trials at once on this machine (sweep, worker). */
   parallel?: number;
-  /** --gpus: one device per trial (CUDA_VISIBLE_DEVICES). */
+  /** --gpus: one device per trial (CUDA_VISIBLE_DEVICES; a WebGPU adapter index). */
   gpus?: string[];
   /** --queue redis://HOST:PORT, as given. */
   queue?: string;
@@ -112,7 +112,7 @@ const queueUrl = (v: string): string => {
 };
 const parallelOptions = (cmd: Command): Command => cmd
   .option('--parallel <n>', 'trials at once on this machine (capped by cores and memory; default 1, or one per GPU with --gpus)', intParser('parallel', 1))
-  .option('--gpus <list>', 'GPU ids, one trial per device at a time (sets CUDA_VISIBLE_DEVICES for tensorflow-gpu)', gpuList);
+  .option('--gpus <list>', 'GPU ids, one trial per device at a time (CUDA_VISIBLE_DEVICES for tensorflow-gpu, adapter indices for webgpu)', gpuList);
 const parallelExtra = (opts: Record<string, unknown>): Partial<RunArgs> => ({
   ...(typeof opts.parallel === 'number' ? { parallel: opts.parallel } : {}),
   ...(Array.isArray(opts.gpus) ? { gpus: opts.gpus as string[] } : {}),

@@ -9,6 +9,7 @@ import { isBstuneError } from '../errors.js';
 import { setupBackend } from '../backend/setup.js';
 import { webgpuSession } from '../backend/webgpu/session.js';
 import { checkTrialFits, modelTensors } from '../backend/webgpu/limits.js';
+import { adapterLine } from '../backend/webgpu/adapter.js';
 import { loadDataset, releaseDataset, type DataConfig, type Dataset } from '../data/index.js';
 import { describeModel } from '../model/build.js';
 import { createModel } from '../model/create.js';
@@ -134,6 +135,7 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     deviceMemoryBytes: spec.backend === 'tensorflow-gpu' ? gpuMemoryOfThisProcess() : gpu ? gpu.peakBytesInGPU() : null,
     setupSeconds: { backend: (t1 - t0) / 1000, data: (t2 - t1) / 1000, model: (t3 - t2) / 1000 },
     trainSeconds: (t4 - t3) / 1000,
+    adapter: gpu ? adapterLine(gpu.adapter) : null,
     model: `${describeModel(model, config.model)}; loss ${io.loss}${io.fromLogits ? ' on logits' : ''}${weightsNote ? `; ${weightsNote}` : ''}`,
     data: data.source,
   };

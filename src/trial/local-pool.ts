@@ -37,7 +37,9 @@ export class LocalPool implements TrialRunner {
         // One slot: the next trial's process may load while this one runs (find-max does that);
         // with more slots the other cores are busy with trials.
         prewarmNext: this.slots === 1 && req.prewarmNext === true,
-        ...(gpu !== null ? { env: { CUDA_VISIBLE_DEVICES: gpu } } : {}),
+        // Both: a queue worker learns a trial's backend only from its job. tfjs-node-gpu sees only
+        // CUDA_VISIBLE_DEVICES; a webgpu trial picks adapter `gpu` of Dawn's list (webgpu/adapter.ts).
+        ...(gpu !== null ? { env: { CUDA_VISIBLE_DEVICES: gpu, BSTUNE_WEBGPU_ADAPTER: gpu } } : {}),
       });
       return { ...t, ranOn: { host: hostname(), gpu, slots: this.slots } };
     } finally {

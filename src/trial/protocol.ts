@@ -35,6 +35,8 @@ export interface TrialMeasurements extends TrainResult {
   /** Seconds spent in the trial process before training: backend init, data load, model build. */
   setupSeconds: { backend: number; data: number; model: number };
   trainSeconds: number;
+  /** The WebGPU adapter the trial trained on (adapterLine), null on other backends. */
+  adapter: string | null;
   model: string;
   data: string;
 }
@@ -100,8 +102,10 @@ export interface TrialResult {
   gradientNoiseScale: GradientNoiseScale | null;
   /** The model trained and its loss, e.g. "…/model.json: 6 layers, input [28, 28, 1], output [10] (5,258 params); loss sparseCategoricalCrossentropy; weights from the file" (a model.json says where its weights came from: the file, or "initialised from seed N"); absent when the trial failed before building it. */
   model?: string;
+  /** The WebGPU adapter it trained on, e.g. "llvmpipe: Mesa 25.0.7 (mesa, software; fallback adapter)"; absent on other backends. With --gpus it is the adapter of ranOn.gpu. */
+  adapter?: string;
   /**
-   * Where it ran: the host, its GPU (CUDA_VISIBLE_DEVICES) if any, and how many trials that
+   * Where it ran: the host, its GPU if any (--gpus: CUDA_VISIBLE_DEVICES for tensorflow-gpu, the adapter index for webgpu), and how many trials that
    * host ran at once (samples/s measured beside other trials on a shared CPU read lower).
    */
   ranOn?: { host: string; gpu: string | null; slots: number };

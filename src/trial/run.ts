@@ -163,6 +163,7 @@ function fromMeasurements(r: TrialResult, m: TrialMeasurements, spec: TrialSpec,
     steps: m.steps,
     overheadSeconds: overhead,
     model: m.model,
+    ...(m.adapter !== null && m.adapter !== undefined ? { adapter: m.adapter } : {}),
     gradientNoiseScale: oom ? null : m.gradientNoiseScale,
   };
 }

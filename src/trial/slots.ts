@@ -10,7 +10,7 @@ export interface SlotRequest {
   parallel?: number | undefined;
   /** --gpus 0,1,...: device ids, one trial per device at a time. */
   gpus?: string[] | undefined;
-  /** The backend trials use ('tensorflow-gpu' is the only one CUDA_VISIBLE_DEVICES steers). */
+  /** The backend trials use: --gpus steers tensorflow-gpu (CUDA_VISIBLE_DEVICES) and webgpu (the adapter index). */
   backend: string;
   /** os.availableParallelism(): cores this process may use (cgroup- and affinity-aware). */
   cores: number;
@@ -22,7 +22,7 @@ export interface SlotRequest {
 
 export interface SlotPlan {
   slots: number;
-  /** The device of each slot (CUDA_VISIBLE_DEVICES), or null on CPU. */
+  /** The device of each slot (a CUDA device id, or a WebGPU adapter index), or null on CPU. */
   gpus: string[] | null;
   /** Why fewer slots than asked for, or why --gpus does not apply: one line each. */
   notes: string[];
@@ -41,9 +41,16 @@ export function parseGpus(text: string): string[] {
   return ids;
 }
 
+/** Backends whose trials --gpus puts on a device each. */
+export const GPU_BACKENDS = ['tensorflow-gpu', 'webgpu'];
+
 export function planSlots(r: SlotRequest): SlotPlan {
   const notes: string[] = [];
-  if (r.gpus && r.gpus.length > 0 && r.backend === 'tensorflow-gpu') {
+  if (r.gpus && r.gpus.length > 0 && GPU_BACKENDS.includes(r.backend)) {
+    const uuid = r.gpus.find((id) => !/^\d+$/.test(id));
+    if (r.backend === 'webgpu' && uuid !== undefined) {
+      throw new BstuneError('BSTUNE_USAGE', `--gpus ${uuid}: the webgpu backend takes adapter indices (0, 1, ... in Dawn's order), not CUDA UUIDs`, '--gpus');
+    }
     const n = r.parallel ?? r.gpus.length;
     if (n > r.gpus.length) {
       throw new BstuneError('BSTUNE_USAGE', `--parallel ${n} needs ${n} GPUs, but --gpus lists ${r.gpus.length}: each trial gets a device of its own`, '--parallel');
@@ -51,7 +58,7 @@ export function planSlots(r: SlotRequest): SlotPlan {
     return { slots: n, gpus: r.gpus.slice(0, n), notes };
   }
   if (r.gpus && r.gpus.length > 0) {
-    notes.push(`--gpus applies to the tensorflow-gpu backend; trials run on ${r.backend}, on the CPU`);
+    notes.push(`--gpus applies to the tensorflow-gpu and webgpu backends; trials run on ${r.backend}, on the CPU`);
   }
   const asked = r.parallel ?? 1;
   let slots = asked;

@@ -17,7 +17,7 @@
 import { BstuneError } from '../../errors.js';
 import { requireTf } from '../tfjs-require.js';
 import type { Tf } from '../../tf.js';
-import { installNavigatorGpu, describeAdapter, webgpuInstall, type AdapterFacts, type AdapterLike } from './adapter.js';
+import { installNavigatorGpu, adapterIndexFrom, describeAdapter, webgpuInstall, type AdapterFacts, type AdapterLike } from './adapter.js';
 import { bufferTooLarge, type BufferLimits } from './limits.js';
 
 export interface WebgpuSession {
@@ -45,7 +45,8 @@ export const webgpuSession = (): WebgpuSession | null => current;
 export async function setupWebgpu(tf: Tf): Promise<WebgpuSession> {
   let gpu: Awaited<ReturnType<typeof installNavigatorGpu>>;
   try {
-    gpu = await installNavigatorGpu();
+    // Under --gpus the local pool names this trial's adapter by its index in Dawn's list.
+    gpu = await installNavigatorGpu(adapterIndexFrom());
     requireTf('@tensorflow/tfjs-backend-webgpu');
   } catch (e) {
     if (/Cannot find (package|module)/.test(String(e))) {

@@ -202,7 +202,7 @@ async function runAll(ctx: Context, runner: TrialRunner, todo: Run[], n: Count, 
       o.record(t);
       n.finished++;
       running.finish(label, t.outcome === 'ok'
-        ? `${label}: val acc ${fmtPct(t.valAccuracy)}, ${fmtRate(t.samplesPerSecond)} samples/s`
+        ? `${label}: val acc ${fmtPct(t.valAccuracy)}, ${fmtRate(t.samplesPerSecond)} samples/s${onDevice(t)}`
         : `${label}: ${t.outcome} (${t.reason ?? 'no reason'})`, t.outcome === 'ok' ? true : t.outcome === 'diverged' ? 'warn' : false);
     } catch (e) {
       if (isBstuneError(e) && e.code === 'BSTUNE_INTERRUPTED') return;
@@ -213,6 +213,11 @@ async function runAll(ctx: Context, runner: TrialRunner, todo: Run[], n: Count, 
   }));
   if (failure !== null) throw failure;
   return { interrupted: ctx.signal.aborted, lost };
+}
+
+/** With --gpus on WebGPU each trial has an adapter of its own: the line names it. */
+function onDevice(t: TrialResult): string {
+  return t.adapter !== undefined && t.ranOn?.gpu != null ? ` on adapter ${t.ranOn.gpu} (${t.adapter})` : '';
 }
 
 /** trialProgress for a run whose label is known only once it starts. */
