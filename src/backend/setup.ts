@@ -32,6 +32,7 @@ export async function setupBackend(name: ConcreteBackend): Promise<Tf> {
     const { initWasmBackend } = await import('./kernels/index.js');
     await initWasmBackend();
     (await import('./shared-data.js')).registerSharedDataKernels();
+    (await import('./transpose.js')).registerTransposeKernel();
     (await import('./wasm-oom.js')).guardWasmAllocations(tf);
   } else {
     requireTf('@tensorflow/tfjs-backend-cpu');
