@@ -282,3 +282,15 @@ describe.each([['simd', true], ['js fallback', false]] as const)('Relu gradient 
     expect(names).not.toContain('Step');
   });
 });
+
+describe.each([['simd matmul_tn', true], ['XNNPACK transpose + matmul', false]] as const)('BatchMatMul aᵀ·b, %s', (_mode, simd) => {
+  it.each([
+    ['MLP dW 64x784ᵀ·64x10', [64, 784], [64, 10]],
+    ['k 130 (two chunks), m 23, n 7', [130, 23], [130, 7]],
+    ['rank 3 batch 1, m 4, n 1', [1, 9, 4], [1, 9, 1]],
+  ] as const)('%s', async (_n, aShape, bShape) => {
+    setSimdKernelsEnabled(simd);
+    expect(await compareKernel('BatchMatMul', { a: [rand([...aShape]), [...aShape]], b: [rand([...bShape]), [...bShape]] },
+      { transposeA: true, transposeB: false })).toBeLessThanOrEqual(TOL);
+  });
+});

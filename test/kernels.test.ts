@@ -171,10 +171,13 @@ describe('MaxPoolGrad replacement (wasm vs cpu)', () => {
 });
 
 describe('BatchMatMul replacement (wasm vs cpu)', () => {
-  // Transposed batch-1 cases take our XNNPACK path; the rest must still reach
+  // Transposed batch-1 cases take our SIMD (aᵀ·b) or XNNPACK path; the rest must still reach
   // the stock kernel (batched, untransposed), and empty operands give zeros.
   it.each([
     ['dense dW: aᵀ·b', [32, 784], [32, 10], true, false],
+    ['aᵀ·b, k past one 128-row chunk, m = 16+4+3, odd n', [300, 23], [300, 7], true, false],
+    ['aᵀ·b, k 1, m 5, n 1', [1, 5], [1, 1], true, false],
+    ['aᵀ·b, m < 4, n 2', [9, 3], [9, 2], true, false],
     ['dense dx: a·bᵀ', [128, 10], [256, 10], false, true],
     ['both transposed', [7, 5], [3, 7], true, true],
     ['rank 3, batch 1', [1, 6, 4], [1, 6, 9], true, false],

@@ -36,6 +36,8 @@ export interface SimdKernels {
     outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, outC: number): void;
   /** out = dy * step(x) over n floats (the Relu gradient, bit for bit). */
   relu_grad(dy: number, x: number, out: number, n: number): void;
+  /** c[m, n] = sum_k a[k, m] * b[k, n] (aᵀ·b) for row-major a[k, m], b[k, n]; k, m, n >= 1. */
+  matmul_tn(a: number, b: number, c: number, k: number, m: number, n: number): void;
   /** out[cols] = column sums of x[rows, cols]; tmp: cols floats of scratch. */
   sum_rows(x: number, out: number, tmp: number, rows: number, cols: number): void;
   /** out[rows, cols] = x + v (v broadcast over rows). */
