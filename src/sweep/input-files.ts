@@ -11,9 +11,14 @@ import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { findIdxFiles } from '../data/idx-dir.js';
 
+/**
+ * The whole content, every run (a results file must not resume on other data). In 1 MiB
+ * chunks: a 188 MB .npy file hashed in 0.17-0.27 s here, against 0.31-0.50 s in the stream's
+ * default 64 KiB chunks. Once per command, in the bstune process, never in trials.
+ */
 async function sha256(file: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   return h.digest('hex').slice(0, 16);
 }
 
