@@ -95,11 +95,17 @@ export function fillRows(split: Split, order: ArrayLike<number>, start: number, 
   }
 }
 
-/** `n` words of 4 pixel bytes each (little-endian: the lowest byte is the first pixel). */
+/**
+ * `n` words of 4 pixel bytes each (little-endian: the lowest byte is the first pixel).
+ * The row is zeroed first and all-zero words skipped: most of a digit is background
+ * (72% of MNIST's words), and a memset is cheaper than four table reads.
+ */
 function scaleWords(src: Uint32Array, from: number, n: number, dst: Float32Array, to: number): void {
   const table = BYTE_SCALE;
+  dst.fill(0, to, to + 4 * n);
   for (let q = 0; q < n; q++) {
     const w = src[from + q]!;
+    if (w === 0) continue;
     const o = to + 4 * q;
     dst[o] = table[w & 255]!;
     dst[o + 1] = table[(w >>> 8) & 255]!;
