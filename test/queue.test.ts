@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binPath, runCli, tmpDir } from './helpers/cli.js';
 import { redisMissing, startRedis, type RedisServer } from './helpers/redis.js';
+import { lavapipeEnv, LAVAPIPE_MISSING } from './helpers/lavapipe.js';
+
+const lavapipe = lavapipeEnv();
 
 const missing = redisMissing();
 if (missing) console.warn(`queue tests skipped: ${missing}`);
@@ -150,5 +153,32 @@ describe.skipIf(missing !== null)('queue: sweep --queue with bstune workers on a
     w.child.kill('SIGTERM');
     await w.exited;
     await back.kill();
+  });
+
+  // A webgpu run from the queue on a worker started with --gpus: the worker learns the backend from
+  // the job, and the trial process picks adapter 0 of Dawn's list (Mesa's lavapipe, the only one here).
+  it.skipIf(lavapipe === null && process.env.CI !== 'true')(`webgpu runs on a worker with --gpus: adapter 1 (none here) is an error result, adapter 0 trains and is named${lavapipe ? '' : ` (${LAVAPIPE_MISSING})`}`, async () => {
+    expect(lavapipe, LAVAPIPE_MISSING).not.toBeNull();
+    const dir = tmpDir('bstune-queue-gpu-');
+    // First a worker given an adapter this machine lacks: the run is a result saying so, not a retry.
+    const w1 = bstune(['worker', '--queue', redis.url, '--gpus', '1'], dir, lavapipe!);
+    await until('worker ready', () => workerReady(w1));
+    const missingOut = join(dir, 'missing.jsonl');
+    const r1 = await runCli(['sweep', '--sizes', '16', ...quick, '--backend', 'webgpu', '--queue', redis.url, '--out', missingOut], { cwd: dir, env: lavapipe!, timeoutMs: 240_000 });
+    expect(lines(missingOut)).toMatchObject([{ batchSize: 16, outcome: 'error' }]);
+    expect((lines(missingOut)[0] as Line & { reason: string }).reason).toMatch(/^on worker .*: no WebGPU adapter 1: Dawn lists 1 WebGPU adapter: 0 = llvmpipe/);
+    expect(r1.code).toBe(1);
+    w1.child.kill('SIGTERM');
+    await w1.exited;
+    const w = bstune(['worker', '--queue', redis.url, '--gpus', '0'], dir, lavapipe!);
+    await until('worker ready', () => workerReady(w));
+    const out = join(dir, 'g.jsonl');
+    const r = await runCli(['sweep', '--sizes', '32', ...quick, '--backend', 'webgpu', '--queue', redis.url, '--out', out], { cwd: dir, env: lavapipe!, timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const [t] = lines(out) as (Line & { adapter?: string; ranOn?: { gpu: string | null } })[];
+    expect(t).toMatchObject({ batchSize: 32, outcome: 'ok', ranOn: { gpu: '0' } });
+    expect(t!.adapter).toMatch(/^llvmpipe/);
+    w.child.kill('SIGTERM');
+    await w.exited;
   });
 });
