@@ -147,7 +147,7 @@ describe('how many threads (pure)', () => {
     const mlp = modelMacs([{ params: 7850, outputShape: [null, 10] }, { params: 110, outputShape: [null, 10] }]);
     expect(mlp).toBe(7960);
     const plan = (batch: number, macsPerSample: number, configured: number | null = null) => planThreads({ configured, backend: 'wasm', cores: 2, slots: 1, work: { batch, macsPerSample } }).threads;
-    expect([32, 64, 73, 74, 128, 512].map((b) => plan(b, cnn))).toEqual([1, 1, 1, 2, 2, 2]);
+    expect([32, 64, 91, 92, 128, 512].map((b) => plan(b, cnn))).toEqual([1, 1, 1, 2, 2, 2]);
     expect([32, 128, 512, 1024].map((b) => plan(b, mlp))).toEqual([1, 1, 1, 1]);
     expect(plan(32, mlp, 2)).toBe(2);
     expect(cgroupCpuLimit('max 100000\n')).toBeNull();

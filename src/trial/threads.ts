@@ -20,11 +20,12 @@ export interface ThreadRequest {
  * Multiply-adds a shard must have (forward pass) for a thread to pay for itself: the
  * per-step cost of the barrier, the summed gradients and the worker's wake-up is about
  * 0.3–2 ms, measured on 2 cores (README, Training threads). The built-in CNN (~0.33 M per
- * sample) gets 2 threads from batch 74 on (measured with bench/one.js, 3 epochs, load 2.3–3.1:
- * 1.1–1.4× at 96, 1.35–1.45× at 128, 1.3–1.4× at 512; at 64 +7%, at 32 a loss); the seed's
- * MLP (~8 k per sample) never does, since it loses or ties at every batch size there.
+ * sample) gets 2 threads from batch 92 on (measured with bench/one.js, 3 epochs a run, with
+ * the SIMD kernels of 09:00 UTC 2026-12-02, load 2–3: +10% at 96, +23% at 128; at 64 a loss,
+ * 9.6k vs 11.6k samples/s); the seed's MLP (~8 k per sample) never does, since it loses or
+ * ties at every batch size there.
  */
-export const MIN_SHARD_MACS = 12e6;
+export const MIN_SHARD_MACS = 15e6;
 
 /** Forward multiply-adds per sample, estimated from each layer's weights × its output positions (exact for dense and conv layers). */
 export function modelMacs(layers: { params: number; outputShape: (number | null)[] }[]): number {
