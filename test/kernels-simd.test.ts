@@ -283,14 +283,17 @@ describe.each([['simd', true], ['js fallback', false]] as const)('Relu gradient 
   });
 });
 
-describe.each([['simd matmul_tn', true], ['XNNPACK transpose + matmul', false]] as const)('BatchMatMul aᵀ·b, %s', (_mode, simd) => {
+describe.each([['simd matmul_tn / matmul_nt', true], ['XNNPACK / stock', false]] as const)('BatchMatMul, %s', (_mode, simd) => {
   it.each([
-    ['MLP dW 64x784ᵀ·64x10', [64, 784], [64, 10]],
-    ['k 130 (two chunks), m 23, n 7', [130, 23], [130, 7]],
-    ['rank 3 batch 1, m 4, n 1', [1, 9, 4], [1, 9, 1]],
-  ] as const)('%s', async (_n, aShape, bShape) => {
+    ['aᵀ·b: MLP dW 64x784ᵀ·64x10', [64, 784], [64, 10], true, false],
+    ['aᵀ·b: k 130 (two chunks), m 23, n 7', [130, 23], [130, 7], true, false],
+    ['aᵀ·b: rank 3 batch 1, m 4, n 1', [1, 9, 4], [1, 9, 1], true, false],
+    ['a·b narrow: MLP forward 33x784·784x10', [33, 784], [784, 10], false, false],
+    ['a·b narrow: rank 3 batch 1, k 21 (tail), n 6', [1, 3, 21], [1, 21, 6], false, false],
+    ['a·bᵀ: k 40, 9 x 13', [9, 40], [13, 40], false, true],
+  ] as const)('%s', async (_n, aShape, bShape, transposeA, transposeB) => {
     setSimdKernelsEnabled(simd);
     expect(await compareKernel('BatchMatMul', { a: [rand([...aShape]), [...aShape]], b: [rand([...bShape]), [...bShape]] },
-      { transposeA: true, transposeB: false })).toBeLessThanOrEqual(TOL);
+      { transposeA, transposeB })).toBeLessThanOrEqual(TOL);
   });
 });

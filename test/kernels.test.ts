@@ -182,6 +182,10 @@ describe('BatchMatMul replacement (wasm vs cpu)', () => {
     ['both transposed', [7, 5], [3, 7], true, true],
     ['rank 3, batch 1', [1, 6, 4], [1, 6, 9], true, false],
     ['untransposed (stock)', [5, 6], [6, 4], false, false],
+    ['untransposed narrow b (SIMD a·bᵀ on bᵀ): dense forward', [37, 784], [784, 10], false, false],
+    ['untransposed narrow b, k 17, n 1, one row', [1, 17], [17, 1], false, false],
+    ['untransposed, n 65 (stock)', [6, 20], [20, 65], false, false],
+    ['a·bᵀ with k 19 (SIMD), odd rows', [7, 19], [5, 19], false, true],
     ['batched transposed (stock)', [3, 6, 4], [3, 6, 2], true, false],
     ['empty inner dim', [0, 5], [0, 3], true, false],
   ] as const)('%s', async (_n, aShape, bShape, transposeA, transposeB) => {

@@ -38,6 +38,8 @@ export interface SimdKernels {
   relu_grad(dy: number, x: number, out: number, n: number): void;
   /** c[m, n] = sum_k a[k, m] * b[k, n] (aᵀ·b) for row-major a[k, m], b[k, n]; k, m, n >= 1. */
   matmul_tn(a: number, b: number, c: number, k: number, m: number, n: number): void;
+  /** c[i, j] = sum_k a[i, k] * b[j, k] (a·bᵀ) for row-major a[I, K], b[J, K]; I, J >= 1. */
+  matmul_nt(a: number, b: number, c: number, i: number, j: number, k: number): void;
   /** out[cols] = column sums of x[rows, cols]; tmp: cols floats of scratch. */
   sum_rows(x: number, out: number, tmp: number, rows: number, cols: number): void;
   /** out[rows, cols] = x + v (v broadcast over rows). */
