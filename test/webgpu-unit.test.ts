@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseProbeOutput, mayHaveVulkanDriver, type WebgpuProbe } from '../src/backend/webgpu/probe.js';
 import { deviceError } from '../src/backend/webgpu/session.js';
 import { adapterIndexFrom, parseAdapterList, pickAdapter } from '../src/backend/webgpu/adapter.js';
+import { checkWebgpuAdapters } from '../src/trial/local-pool.js';
 import { classifyFailure } from '../src/backend/oom.js';
 import { chooseBackend, type probeGpu } from '../src/backend/resolve.js';
 import { bstuneErrorFrom } from './helpers/thrown.js';
@@ -169,6 +170,13 @@ describe('choosing a WebGPU adapter by index (--gpus)', () => {
   it('says which adapters there are when the index is past them', () => {
     expect(pickAdapter(parseAdapterList(listing('llvmpipe (LLVM 15.0.6, 256 bits)')), 1)).toEqual({ error: 'no WebGPU adapter 1: Dawn lists 1 WebGPU adapter: 0 = llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)' });
     expect(pickAdapter([], 0)).toEqual({ error: 'no WebGPU adapter 0: Dawn lists no WebGPU adapter here' });
+  });
+
+  it('the local pool checks every index before any trial (and leaves it to the trials when Dawn could not be asked)', () => {
+    const list = parseAdapterList(listing('llvmpipe (LLVM 15.0.6, 256 bits)'));
+    expect(() => checkWebgpuAdapters(['0'], list)).not.toThrow();
+    expect(() => checkWebgpuAdapters(['0', '1'], list)).toThrow(/^no WebGPU adapter 1: Dawn lists 1 WebGPU adapter/);
+    expect(() => checkWebgpuAdapters(['0', '1'], null)).not.toThrow();
   });
 
   it('reads the index the local pool gives a trial, and refuses a CUDA UUID', () => {

@@ -4,7 +4,7 @@
  * trains at ~0.2k samples/s), so every run is a few hundred samples and a few steps.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -148,11 +148,11 @@ describe.skipIf(env === null && !ci)(`webgpu on lavapipe${env ? '' : ` (${LAVAPI
 });
 
 describe('webgpu without an adapter', () => {
-  it('--gpus gives each trial the adapter of that index (lavapipe is adapter 0, the only one) and records it; index 1 is one clear line, exit 2', async () => {
+  it('--gpus gives each trial the adapter of that index (lavapipe is adapter 0, the only one) and records it; --gpus 0,1 is one clear line, exit 2, before any trial', async () => {
     const out = join(dir, 'gpus.jsonl');
     const [ok, missing] = await Promise.all([
       json(['sweep', '-c', join(dir, 'mlp.yaml'), '--backend', 'webgpu', '--gpus', '0', '--sizes', '32', '--out', out]),
-      json(['sweep', '-c', join(dir, 'mlp.yaml'), '--backend', 'webgpu', '--gpus', '1', '--sizes', '32', '--out', join(dir, 'gpus-missing.jsonl')]),
+      json(['sweep', '-c', join(dir, 'mlp.yaml'), '--backend', 'webgpu', '--gpus', '0,1', '--sizes', '16,32', '--out', join(dir, 'gpus-missing.jsonl')]),
     ]);
     expect(ok.code, ok.stderr).toBe(0);
     const t = ok.doc!.trials[0] as Trial & { adapter?: string; ranOn?: { gpu: string | null } };
@@ -163,6 +163,8 @@ describe('webgpu without an adapter', () => {
     expect(missing.code).toBe(2);
     expect(missing.doc).toBeNull();
     expect(missing.stderr.trim()).toMatch(/^bstune: error: no WebGPU adapter 1: Dawn lists 1 WebGPU adapter: 0 = llvmpipe \(.*\) \(vulkan\) \(--gpus\)$/);
+    // Checked before any trial: not even the run on adapter 0 started.
+    expect(existsSync(join(dir, 'gpus-missing.jsonl')) ? readFileSync(join(dir, 'gpus-missing.jsonl'), 'utf8') : '').toBe('');
   });
 
   it('--backend webgpu with no Vulkan driver is one clear error line, exit 2', async () => {

@@ -54,9 +54,9 @@ export async function installNavigatorGpu(adapterIndex: number | null = null): P
 }
 
 /** The adapter options tfjs-backend-webgpu asks with; the list must be in the order it sees. */
-const TFJS_ADAPTER_OPTIONS = { powerPreference: 'high-performance' };
+export const TFJS_ADAPTER_OPTIONS = { powerPreference: 'high-performance' };
 /** No device name contains it: Dawn then rejects with its list of adapters. */
-const NO_SUCH_ADAPTER = 'bstune: list the adapters';
+export const NO_SUCH_ADAPTER = 'bstune: list the adapters';
 
 /**
  * Dawn's node binding picks an adapter by name only (`create(['adapter=NAME'])`: the first

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeAdapter, type AdapterFacts, type AdapterLike } from './adapter.js';
+import { describeAdapter, parseAdapterList, NO_SUCH_ADAPTER, TFJS_ADAPTER_OPTIONS, type AdapterFacts, type AdapterLike } from './adapter.js';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -32,6 +32,32 @@ export function probeWebgpu(timeoutMs = 30_000, env: NodeJS.ProcessEnv = process
     process.stdout.write(${JSON.stringify(MARK)} + JSON.stringify(a ? { info, isFallbackAdapter: a.isFallbackAdapter, limits } : null) + '\\n', () => process.exit(0));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: timeoutMs, env });
   return parseProbeOutput(r.stdout ?? '', r.stderr ?? '', r.status, r.signal, r.error);
+}
+
+const LIST_MARK = 'BSTUNE_ADAPTERS ';
+
+/**
+ * Dawn's list of adapters, in the order a trial under --gpus indexes it (see chooseAdapter in
+ * adapter.ts), from a short child process like probeWebgpu's; null when it cannot be read
+ * (then each trial process checks its own index).
+ */
+export function listWebgpuAdapters(timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env): { backend: string; name: string }[] | null {
+  let url: string;
+  try {
+    url = pathToFileURL(requireHere.resolve('webgpu')).href;
+  } catch {
+    return null;
+  }
+  const script = `
+    const { create, globals } = await import(${JSON.stringify(url)});
+    Object.assign(globalThis, globals);
+    let listing = '';
+    try { await create([${JSON.stringify(`adapter=${NO_SUCH_ADAPTER}`)}]).requestAdapter(${JSON.stringify(TFJS_ADAPTER_OPTIONS)}); }
+    catch (e) { listing = String(e?.message ?? e); }
+    process.stdout.write(${JSON.stringify(LIST_MARK)} + JSON.stringify(listing) + '\n', () => process.exit(0));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: timeoutMs, env });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(LIST_MARK));
+  return line ? parseAdapterList(JSON.parse(line.slice(LIST_MARK.length)) as string) : null;
 }
 
 /**
