@@ -12,7 +12,7 @@ export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.Writ
     ? `${fmtLr(t.learningRate)} at its peak (warmup outlasted the run: the scaled ${fmtLr(t.scaledLearningRate)} was never reached)`
     : fmtLr(t.learningRate);
   const batch = (t.accumulate ?? 1) > 1 ? `micro-batch ${t.batchSize} × accumulate ${t.accumulate} = effective batch ${t.effectiveBatchSize}` : `batch ${t.batchSize}`;
-  const head = `${batch} · lr ${reached} · ${p.backend.name} on ${p.backend.device}\n${p.data}\n`;
+  const head = `${batch} · lr ${reached} · ${p.backend.name} on ${deviceWithThreads(p.backend.device, t.threads)}\n${p.data}\n`;
   if (t.outcome !== 'ok' && t.outcome !== 'diverged') return `${head}${paint(stream, 'red', `${t.outcome}: ${t.reason ?? 'no reason given'}`)}\n`;
   const table = new Table({ head: ['epoch', 'lr (end)', 'train loss', 'train acc', 'val loss', 'val acc', 'seconds'], style: { head: [], border: [] } });
   for (const h of t.history) {
@@ -29,6 +29,17 @@ export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.Writ
     `time        ${fmtSec(t.seconds)} in all, ${fmtSec(t.overheadSeconds)} outside training (process start, backend, data, model)`,
   ];
   return `${head}${table.toString()}\n${lines.join('\n')}\n`;
+}
+
+/**
+ * The backend's device line as this run used it: the device names one wasm thread (each
+ * replica's backend has one), so a run on N training threads says so there too, instead
+ * of "1 thread" above "N training threads".
+ */
+export function deviceWithThreads(device: string, threads: number | null | undefined): string {
+  if (threads == null || threads <= 1) return device;
+  const one = ', wasm SIMD 1 thread';
+  return device.endsWith(one) ? `${device.slice(0, -one.length)}, wasm SIMD, ${threads} training threads` : `${device}, ${threads} training threads`;
 }
 
 /** The gradient noise scale line, or nothing when it was not measured. */
