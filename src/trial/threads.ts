@@ -22,8 +22,8 @@ export interface ThreadRequest {
  * 0.3–2 ms, measured on 2 cores (README, Training threads). The built-in CNN (~0.33 M per
  * sample) gets 2 threads from batch 92 on (measured with bench/one.js, 3 epochs a run, with
  * the SIMD kernels of 09:00 UTC 2026-12-02, load 2–3: +10% at 96, +23% at 128; at 64 a loss,
- * 9.6k vs 11.6k samples/s); the seed's MLP (~8 k per sample) never does, since it loses or
- * ties at every batch size there.
+ * 9.6k vs 11.6k samples/s); the seed's MLP (7,960 per sample) only from batch 3,769
+ * (it loses or ties on 2 threads up to 512; at 4096 2 threads won 239k vs 210k samples/s).
  */
 export const MIN_SHARD_MACS = 15e6;
 
