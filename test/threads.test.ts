@@ -149,6 +149,8 @@ describe('how many threads (pure)', () => {
     const plan = (batch: number, macsPerSample: number, configured: number | null = null) => planThreads({ configured, backend: 'wasm', cores: 2, slots: 1, work: { batch, macsPerSample } }).threads;
     expect([32, 64, 91, 92, 128, 512].map((b) => plan(b, cnn))).toEqual([1, 1, 1, 2, 2, 2]);
     expect([32, 128, 512, 1024].map((b) => plan(b, mlp))).toEqual([1, 1, 1, 1]);
+    // README: the seed MLP gets 2 threads from batch 3,769 on (each shard then has 15 M multiply-adds).
+    expect([3768, 3769, 4096].map((b) => plan(b, mlp))).toEqual([1, 2, 2]);
     expect(plan(32, mlp, 2)).toBe(2);
     expect(cgroupCpuLimit('max 100000\n')).toBeNull();
     expect(cgroupCpuLimit('200000 100000\n')).toBe(2);
