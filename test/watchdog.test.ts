@@ -15,9 +15,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null || p.signalCode !== null ? r(p.exitCode) : p.once('exit', (c) => r(c))));
 const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
 
-function watch(target: ChildProcess, parent: number, start?: string): ChildProcess {
+function watch(target: ChildProcess, parent: number, start?: string, env?: NodeJS.ProcessEnv): ChildProcess {
   const stat = readFileSync(`/proc/${target.pid}/stat`, 'utf8');
-  return spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'bstune-watchdog', String(parent), String(target.pid), start ?? startTimeOf(stat)!], { stdio: 'ignore' });
+  return spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'bstune-watchdog', String(parent), String(target.pid), start ?? startTimeOf(stat)!], { stdio: 'ignore', ...(env ? { env } : {}) });
+}
+
+/** utime + stime of a process, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(f[11]) + Number(f[12]);
 }
 
 describe('startTimeOf', () => {
@@ -47,6 +53,21 @@ describe.skipIf(!linux)('the watchdog loop (/bin/sh, Linux only)', () => {
     target.kill('SIGTERM');
     expect(await exited(dog)).toBe(0);
     expect(target.signalCode).toBe('SIGTERM');
+  });
+
+  it('a trial PATH without sleep neither spins a core nor loses the watchdog', async () => {
+    // Before: `sleep` not found made the loop re-read /proc with no pause, ~100 ticks (a whole core) a second.
+    const target = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+    const dog = watch(target, process.pid, undefined, { PATH: '/nonexistent' });
+    await sleep(1000);
+    expect(alive(dog)).toBe(true);
+    expect(cpuTicks(dog.pid!)).toBeLessThan(30);
+    target.kill('SIGTERM');
+    expect(await exited(dog)).toBe(0);
+    const orphan = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+    expect(await exited(watch(orphan, 1, undefined, { PATH: '/nonexistent' }))).toBe(0);
+    await exited(orphan);
+    expect(orphan.signalCode).toBe('SIGKILL');
   });
 
   it('never kills a recycled pid (another start time)', async () => {

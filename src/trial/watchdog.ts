@@ -16,8 +16,11 @@ import { Worker } from 'node:worker_threads';
  * The loop: $1 the parent's pid, $2 this process's pid, $3 its start time (field 22 of
  * /proc/<pid>/stat), so a recycled pid is never killed. It ends on its own when the trial
  * exits (stat gone or a zombie). Ctrl-C reaches the whole process group: the loop ignores
- * it, as the trial does (the parent owns interruption). The part after the last ") " is state, ppid, ... (the
- * command name before it may hold spaces or parentheses).
+ * it, as the trial does (the parent owns interruption).
+ * `sleep` is the one program it runs: from the trial's PATH, else /bin or /usr/bin, else a
+ * whole second (a sleep that takes no fractions); with none it ends rather than spin a core.
+ * The part after the last ") " is state, ppid, ... (the command name before it may hold
+ * spaces or parentheses).
  */
 export const WATCHDOG_SCRIPT = `
 trap '' INT
@@ -27,7 +30,7 @@ while IFS= read -r s < "/proc/$2/stat"; do
   [ "$4" = Z ] && exit 0
   [ "\${23}" = "$3" ] || exit 0
   if [ "$5" != "$1" ]; then kill -9 "$2"; exit 0; fi
-  sleep 0.5
+  sleep 0.5 || /bin/sleep 0.5 || /usr/bin/sleep 0.5 || sleep 1 || exit 0
 done 2>/dev/null
 `;
 
