@@ -86,7 +86,7 @@ export function chooseBackend(
 ): BackendChoice {
   const ram = `host RAM (${(totalmem() / 2 ** 30).toFixed(0)} GiB); not a GPU answer`;
   const cpuChoice = (name: 'wasm' | 'cpu', why: string): BackendChoice => ({
-    name, why, device: name === 'wasm' ? `${cpuDevice()}, wasm SIMD 1 thread` : cpuDevice(),
+    name, why, device: name === 'wasm' ? `${cpuDevice()}, wasm SIMD` : cpuDevice(),
     memory: name === 'wasm' ? `the wasm heap (4 GiB cap) in ${ram}` : ram,
   });
   if (requested === 'cpu') return cpuChoice('cpu', 'requested');

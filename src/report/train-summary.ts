@@ -32,14 +32,14 @@ export function renderTrainSummary(t: TrialResult, p: Facts, stream: NodeJS.Writ
 }
 
 /**
- * The backend's device line as this run used it: the device names one wasm thread (each
- * replica's backend has one), so a run on N training threads says so there too, instead
- * of "1 thread" above "N training threads".
+ * The backend's device line as this run used it. The backend is chosen before the batch size,
+ * and the training threads follow from the batch (src/trial/threads.ts), so the count comes from
+ * the trial: "…, wasm SIMD, 2 training threads". Other backends name a count above one only.
  */
 export function deviceWithThreads(device: string, threads: number | null | undefined): string {
-  if (threads == null || threads <= 1) return device;
-  const one = ', wasm SIMD 1 thread';
-  return device.endsWith(one) ? `${device.slice(0, -one.length)}, wasm SIMD, ${threads} training threads` : `${device}, ${threads} training threads`;
+  if (threads == null || threads < 1) return device;
+  if (threads === 1) return device.endsWith('wasm SIMD') ? `${device}, 1 training thread` : device;
+  return `${device}, ${threads} training threads`;
 }
 
 /** The gradient noise scale line, or nothing when it was not measured. */
