@@ -9,10 +9,10 @@
 // narrow b (the dense forward x·W) and a·bᵀ with long rows run simd matmul_nt
 // (the MLP's 512x784·784x10: 0.48 ms stock, ~0.25 ms). Everything else goes
 // to the stock kernel.
-import type * as tfc from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../tfjs-require.js';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { simdKernels } from './simd/index.js';
+import { overStock, type KernelArgs, type Stock } from './stock.js';
 import { asWasmBackend, dispose, tensorData, wasmTranspose, withHeapView, xnnMatMul } from './wasm-internals.js';
 
 // a·b goes to matmul_nt when b is at most this wide (wider: XNNPACK's GEMM) and the
@@ -20,15 +20,7 @@ import { asWasmBackend, dispose, tensorData, wasmTranspose, withHeapView, xnnMat
 const NARROW_MAX_N = 64;
 const DOT_MIN_K = 16;
 
-let stock: KernelConfig | null = null;
-
-/** Called at registration with the kernel ours replaces (the fallback). */
-export function setStockBatchMatMul(config: KernelConfig | undefined): void {
-  if (config != null && config.kernelFunc !== batchMatMulConfig.kernelFunc) stock = config;
-}
-
-function batchMatMul(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
-    attrs?: tfc.NamedAttrMap }): TensorInfo {
+function batchMatMul(args: KernelArgs, stock: Stock): TensorInfo {
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
@@ -38,8 +30,7 @@ function batchMatMul(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
     b.shape[b.shape.length - 1]! <= NARROW_MAX_N && b.shape[b.shape.length - 2]! >= DOT_MIN_K;
   if ((!(transposeA || transposeB) && !narrow) || batchA !== 1 || batchB !== 1 ||
       a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) {
-    if (stock == null) throw new Error('bstune kernels: stock wasm BatchMatMul missing');
-    return stock.kernelFunc(args as Parameters<tfc.KernelFunc>[0]) as TensorInfo;
+    return stock(args);
   }
   const backend = asWasmBackend(args.backend);
   const ar = a.shape.length;
@@ -82,9 +73,8 @@ function batchMatMul(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
     return out;
   }
   if (narrow) {
-    if (stock == null) throw new Error('bstune kernels: stock wasm BatchMatMul missing');
     dispose(backend, out);
-    return stock.kernelFunc(args as Parameters<tfc.KernelFunc>[0]) as TensorInfo;
+    return stock(args);
   }
   // Rank-2 views share data with the inputs (the backend's reshape is free).
   const aT = transposeA ? wasmTranspose(backend, { ...a, shape: [k, m] }, [1, 0]) : null;
@@ -108,10 +98,6 @@ function batchMatMul(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown;
   return out;
 }
 
-export const batchMatMulConfig: KernelConfig = {
-  kernelName: tf.BatchMatMul,
-  backendName: 'wasm',
-  // The stock kernel binds its wasm function in setup; keep that working.
-  setupFunc: (backend) => stock?.setupFunc?.(backend),
-  kernelFunc: batchMatMul as unknown as tfc.KernelFunc,
-};
+const batchMatMulOverride = overStock(tf.BatchMatMul, batchMatMul);
+export const batchMatMulConfig = batchMatMulOverride.config;
+export const setStockBatchMatMul = batchMatMulOverride.setStock;

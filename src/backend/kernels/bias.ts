@@ -6,21 +6,12 @@
 // Only those exact cases take the fast path; every other Add/Sum (other
 // dtypes, same-shape adds, other broadcasts, other reduction axes, SIMD
 // unavailable) is handed to the stock kernel unchanged.
-import type * as tfc from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { simdKernels } from './simd/index.js';
+import { overStock, type KernelArgs, type Stock } from './stock.js';
 import { asWasmBackend, dispose, tensorData } from './wasm-internals.js';
 
-type KernelArgs = Parameters<tfc.KernelFunc>[0];
-
-let stockAdd: KernelConfig | null = null;
-let stockSum: KernelConfig | null = null;
-
-function delegate(stock: KernelConfig | null, name: string, args: KernelArgs): TensorInfo {
-  if (stock == null) throw new Error(`bstune kernels: stock wasm ${name} missing`);
-  return stock.kernelFunc(args) as TensorInfo;
-}
 
 /** If `small` is [C] (after leading 1s) and `big` is [..., C], returns C. */
 function biasWidth(big: TensorInfo, small: TensorInfo): number {
@@ -33,7 +24,7 @@ function biasWidth(big: TensorInfo, small: TensorInfo): number {
   return c;
 }
 
-function add(args: KernelArgs): TensorInfo {
+function add(args: KernelArgs, stock: Stock): TensorInfo {
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   if (a.dtype === 'float32' && b.dtype === 'float32') {
     const aBig = tf.util.sizeFromShape(a.shape) >= tf.util.sizeFromShape(b.shape);
@@ -53,10 +44,10 @@ function add(args: KernelArgs): TensorInfo {
       }
     }
   }
-  return delegate(stockAdd, 'Add', args);
+  return stock(args);
 }
 
-function sum(args: KernelArgs): TensorInfo {
+function sum(args: KernelArgs, stock: Stock): TensorInfo {
   const { x } = args.inputs as { x: TensorInfo };
   const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
   const rank = x.shape.length;
@@ -93,27 +84,16 @@ function sum(args: KernelArgs): TensorInfo {
       }
     }
   }
-  return delegate(stockSum, 'Sum', args);
+  return stock(args);
 }
 
-// The stock kernels bind their C++ entry points in setupFunc, which the
-// engine runs for the *registered* config on every setBackend: forward it.
-export const addConfig: KernelConfig = {
-  kernelName: tf.Add,
-  backendName: 'wasm',
-  kernelFunc: add as unknown as tfc.KernelFunc,
-  setupFunc: (backend) => stockAdd?.setupFunc?.(backend),
-};
-
-export const sumConfig: KernelConfig = {
-  kernelName: tf.Sum,
-  backendName: 'wasm',
-  kernelFunc: sum as unknown as tfc.KernelFunc,
-  setupFunc: (backend) => stockSum?.setupFunc?.(backend),
-};
+const addOverride = overStock(tf.Add, add);
+const sumOverride = overStock(tf.Sum, sum);
+export const addConfig = addOverride.config;
+export const sumConfig = sumOverride.config;
 
 /** Called at registration with the kernels ours replace (the fallbacks). */
 export function setStockBiasKernels(add: KernelConfig | undefined, sum: KernelConfig | undefined): void {
-  if (add != null && add.kernelFunc !== addConfig.kernelFunc) stockAdd = add;
-  if (sum != null && sum.kernelFunc !== sumConfig.kernelFunc) stockSum = sum;
+  addOverride.setStock(add);
+  sumOverride.setStock(sum);
 }

@@ -3,11 +3,10 @@
 // (and every case without SIMD) goes to the stock XNNPACK kernel unchanged.
 import type * as tfc from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../tfjs-require.js';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { simdKernels } from './simd/index.js';
+import { overStock, type KernelArgs, type Stock } from './stock.js';
 import { asWasmBackend, tensorData } from './wasm-internals.js';
-
-type KernelArgs = Parameters<tfc.KernelFunc>[0];
 
 // bench/conv-fwd-ab.mjs, batch 128: MNIST CNN layer 1 (1 -> 8 channels,
 // 5x5) 2.1 -> 0.9 ms, layer 2 (8 -> 16) 1.87 -> 1.40 ms (then ~15% less with
@@ -15,17 +14,11 @@ type KernelArgs = Parameters<tfc.KernelFunc>[0];
 // channels (3x3 -> 64) the two are level, so wider convs stay on XNNPACK.
 const DIRECT_MAX_IN_CHANNELS = 16;
 
-let stock: KernelConfig | null = null;
 let directEnabled = true;
 
 /** Tests and benches: turn the direct SIMD kernel off (stock kernel only). */
 export function setDirectConv2D(on: boolean): void {
   directEnabled = on;
-}
-
-/** Called at registration with the kernel ours replaces (the fallback). */
-export function setStockConv2D(config: KernelConfig | undefined): void {
-  if (config != null && config.kernelFunc !== conv2DConfig.kernelFunc) stock = config;
 }
 
 interface ConvAttrs {
@@ -36,7 +29,7 @@ interface ConvAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-function conv2D(args: KernelArgs): TensorInfo {
+function conv2D(args: KernelArgs, stock: Stock): TensorInfo {
   const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
   const a = args.attrs as unknown as ConvAttrs;
   if (directEnabled && a.dataFormat !== 'NCHW' && x.dtype === 'float32' && filter.dtype === 'float32' &&
@@ -59,14 +52,9 @@ function conv2D(args: KernelArgs): TensorInfo {
       return out;
     }
   }
-  if (stock == null) throw new Error('bstune kernels: stock wasm Conv2D missing');
-  return stock.kernelFunc(args) as TensorInfo;
+  return stock(args);
 }
 
-export const conv2DConfig: KernelConfig = {
-  kernelName: tf.Conv2D,
-  backendName: 'wasm',
-  kernelFunc: conv2D as unknown as tfc.KernelFunc,
-  // The stock kernel binds its C++ entry point in setup; keep that working.
-  setupFunc: (backend) => stock?.setupFunc?.(backend),
-};
+const conv2DOverride = overStock(tf.Conv2D, conv2D);
+export const conv2DConfig = conv2DOverride.config;
+export const setStockConv2D = conv2DOverride.setStock;

@@ -5,11 +5,10 @@
 // from the cpu backend's (ours matches cpu: NaN never wins).
 import type * as tfc from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../tfjs-require.js';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { simdKernels } from './simd/index.js';
+import { overStock, type KernelArgs, type Stock } from './stock.js';
 import { asWasmBackend, tensorData } from './wasm-internals.js';
-
-type KernelArgs = Parameters<tfc.KernelFunc>[0];
 
 interface PoolAttrs {
   filterSize: [number, number] | number;
@@ -18,7 +17,6 @@ interface PoolAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-let stock: KernelConfig | null = null;
 let directEnabled = true;
 
 /** Tests and benches: turn the SIMD kernel off (stock kernel only). */
@@ -26,12 +24,7 @@ export function setDirectMaxPool(on: boolean): void {
   directEnabled = on;
 }
 
-/** Called at registration with the kernel ours replaces (the fallback). */
-export function setStockMaxPool(config: KernelConfig | undefined): void {
-  if (config != null && config.kernelFunc !== maxPoolConfig.kernelFunc) stock = config;
-}
-
-function maxPool(args: KernelArgs): TensorInfo {
+function maxPool(args: KernelArgs, stock: Stock): TensorInfo {
   const { x } = args.inputs as { x: TensorInfo };
   const a = args.attrs as unknown as PoolAttrs;
   if (directEnabled && x.dtype === 'float32' && x.shape.length === 4) {
@@ -50,14 +43,9 @@ function maxPool(args: KernelArgs): TensorInfo {
       return out;
     }
   }
-  if (stock == null) throw new Error('bstune kernels: stock wasm MaxPool missing');
-  return stock.kernelFunc(args) as TensorInfo;
+  return stock(args);
 }
 
-export const maxPoolConfig: KernelConfig = {
-  kernelName: tf.MaxPool,
-  backendName: 'wasm',
-  kernelFunc: maxPool as unknown as tfc.KernelFunc,
-  // The stock kernel binds its C++ entry point in setup; keep that working.
-  setupFunc: (backend) => stock?.setupFunc?.(backend),
-};
+const maxPoolOverride = overStock(tf.MaxPool, maxPool);
+export const maxPoolConfig = maxPoolOverride.config;
+export const setStockMaxPool = maxPoolOverride.setStock;
