@@ -187,7 +187,7 @@ describe('checks of a streamed file', () => {
     expect(() => new BatchFiller(d.train, 4).fill([0, 1, 2, 3], 0)).toThrow(/changed after it was loaded and checked/);
   });
 
-  it('files are opened at the first batch and closed by releaseDataset (and the reader thread stops)', async () => {
+  it('files are opened at the first batch and closed by releaseDataset', async () => {
     const x = write('x-fd.npy', inputs.int32(), [N, ...SHAPE]);
     const y = write('y-fd.npy', new Uint8Array(N), [N]);
     const d = await load(true, { x, y });

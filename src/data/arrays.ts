@@ -6,7 +6,7 @@
 import { BstuneError } from '../errors.js';
 import { inputDtype, type InputRows, type Split } from './types.js';
 import type { NpyRows } from './npy-rows.js';
-import { firstNonFinite, firstNonFiniteAsFloat32 } from './finite.js';
+import { firstNonFinite, firstNonFiniteAsFloat32, nonFiniteInput } from './finite.js';
 
 export { firstNonFinite, firstNonFiniteAsFloat32 } from './finite.js';
 
@@ -58,10 +58,10 @@ export function toInputs(a: ArrayIn | RowsIn): { images: InputRows; sampleShape:
   const per = a.data.length / count;
   if (a.data instanceof Float64Array) {
     const i = firstNonFiniteAsFloat32(a.data);
-    if (i >= 0) throw bad(`input value ${a.data[i]} in sample ${Math.floor(i / per)} (inputs must be finite numbers${Number.isFinite(a.data[i]!) ? ' within float32 range, ±3.4e38' : ''})`, a.name);
+    if (i >= 0) throw bad(nonFiniteInput(a.data[i]!, Math.floor(i / per), true), a.name);
   } else if (a.data instanceof Float32Array) {
     const i = firstNonFinite(a.data);
-    if (i >= 0) throw bad(`input value ${a.data[i]} in sample ${Math.floor(i / per)} (inputs must be finite numbers)`, a.name);
+    if (i >= 0) throw bad(nonFiniteInput(a.data[i]!, Math.floor(i / per), false), a.name);
   }
   return { images: a.data, sampleShape, count };
 }

@@ -44,3 +44,11 @@ export function firstNonFiniteAsFloat32(f: Float64Array): number {
   }
   return -1;
 }
+
+/**
+ * The one message for an input value a float32 batch cannot hold, from a whole array or a
+ * file checked in chunks alike. Float64 values also fail beyond float32's range.
+ */
+export function nonFiniteInput(value: number, sample: number, fromFloat64: boolean): string {
+  return `input value ${value} in sample ${sample} (inputs must be finite numbers${fromFloat64 && Number.isFinite(value) ? ' within float32 range, ±3.4e38' : ''})`;
+}

@@ -7,7 +7,7 @@ import { loadNpyPools } from './npy-load.js';
 import { loadModulePools } from './module-load.js';
 import { checkSplitOptions, splitPool, takeTrain } from './split.js';
 import type { Pool } from './arrays.js';
-import type { DataConfig, Dataset, LoadOptions, Split } from './types.js';
+import type { DataConfig, Dataset, Split } from './types.js';
 import { IMAGE_SIZE, NUM_CLASSES, inputDtype } from './types.js';
 import { NpyRows, openRowFiles } from './npy-rows.js';
 import { stopRowReader } from './row-reader.js';

@@ -11,7 +11,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { BstuneError } from '../errors.js';
 import { errMessage, errnoCode } from './fs-util.js';
 import { checkDataSize, npyDataOffset, parseNpyHeader } from './npy.js';
-import { firstNonFinite, firstNonFiniteAsFloat32 } from './finite.js';
+import { firstNonFinite, firstNonFiniteAsFloat32, nonFiniteInput } from './finite.js';
 import { readRowsInto, ShortReadError, stagingFor, type RowDtype, type RowGeometry } from './row-read.js';
 import { rowReader } from './row-reader.js';
 
@@ -177,9 +177,7 @@ function checkFinite(fh: FileHandle, file: string, dtype: 'float32' | 'float64',
     const values = dtype === 'float32' ? new Float32Array(chunk.buffer, 0, len / 4) : new Float64Array(chunk.buffer, 0, len / 8);
     const i = values instanceof Float32Array ? firstNonFinite(values) : firstNonFiniteAsFloat32(values);
     if (i >= 0) {
-      const at = pos / bpe + i;
-      const v = values[i]!;
-      throw bad(`input value ${v} in sample ${Math.floor(at / rowValues)} (inputs must be finite numbers${dtype === 'float64' && Number.isFinite(v) ? ' within float32 range, ±3.4e38' : ''})`, file);
+      throw bad(nonFiniteInput(values[i]!, Math.floor((pos / bpe + i) / rowValues), dtype === 'float64'), file);
     }
   }
 }

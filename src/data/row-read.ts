@@ -21,6 +21,12 @@ export interface RowGeometry {
 /** Pixel byte v as a float in [0,1]: the same float32 as `v / 255` stored, without a division per pixel. */
 export const BYTE_SCALE = Float32Array.from({ length: 256 }, (_, v) => v / 255);
 
+/** `n` pixel bytes from src[from] scaled to [0,1] into dst[to], through BYTE_SCALE. */
+export function scaleBytes(src: Uint8Array, from: number, n: number, dst: Float32Array, to: number): void {
+  const table = BYTE_SCALE;
+  for (let p = 0; p < n; p++) dst[to + p] = table[src[from + p]!]!;
+}
+
 export const DTYPE_BYTES: Record<RowDtype, number> = { uint8: 1, int32: 4, int64: 8, float32: 4, float64: 8 };
 
 /** A read that came back short: the file shrank after it was checked. */
@@ -79,9 +85,7 @@ export function readRowsInto(
   const off = bytesOut.byteOffset;
   switch (g.dtype) {
     case 'uint8': {
-      const u8 = new Uint8Array(buf, off, n);
-      const table = BYTE_SCALE;
-      for (let i = 0; i < n; i++) out[i] = table[u8[i]!]!;
+      scaleBytes(new Uint8Array(buf, off, n), 0, n, out, 0);
       break;
     }
     case 'int32':

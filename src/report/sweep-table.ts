@@ -21,12 +21,12 @@ export function withinNoise(a: Stat, b: Stat): boolean {
   return Math.abs(a.mean - b.mean) <= Math.max(a.std, b.std);
 }
 
-/** "batch 64 (89.30%)", plus the sizes within noise of it. */
-function highest(rows: SizeSummary[], key: 'valAccuracy' | 'samplesPerSecond', f: (n: number) => string): string {
+/** "batch 64 (89.30%)", plus the sizes within noise of it (`close`: whether there are any). */
+function highest(rows: SizeSummary[], key: 'valAccuracy' | 'samplesPerSecond', f: (n: number) => string): { text: string; close: boolean } {
   const best = rows.reduce((a, b) => ((b[key].mean ?? -Infinity) > (a[key].mean ?? -Infinity) ? b : a));
   const close = rows.filter((r) => r !== best && withinNoise(best[key], r[key]));
   const noise = close.length > 0 ? `, within noise of ${close.map((r) => `batch ${r.batchSize} (${f(r[key].mean!)})`).join(', ')}` : '';
-  return `batch ${best.batchSize} (${f(best[key].mean!)})${noise}`;
+  return { text: `batch ${best.batchSize} (${f(best[key].mean!)})${noise}`, close: close.length > 0 };
 }
 
 const lr = (row: SizeSummary): string => (row.scaledLearningRate === null ? dash : fmtReachedLr(row.learningRate, row.scaledLearningRate));
@@ -74,12 +74,13 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
   const ok = rows.filter((x) => x.valAccuracy.mean !== null);
   const footer: string[] = [];
   if (ok.length > 0) {
-    const lines = [`highest final val acc: ${highest(ok, 'valAccuracy', fmtPct)}`, `highest throughput: ${highest(ok, 'samplesPerSecond', (n) => `${fmtRate(n)} samples/s`)}`];
-    footer.push(...lines);
+    const acc = highest(ok, 'valAccuracy', fmtPct);
+    const speed = highest(ok, 'samplesPerSecond', (n) => `${fmtRate(n)} samples/s`);
+    footer.push(`highest final val acc: ${acc.text}`, `highest throughput: ${speed.text}`);
     // The legend explains "within noise" only where a line says it; else it would read as a claim.
     footer.push(!r
       ? '     (one run per size: differences may be noise; --repeats 3 measures it)'
-      : lines.some((l) => l.includes('within noise'))
+      : acc.close || speed.close
         ? '     (within noise: means less than one standard deviation apart, over the repeats)'
         : '     (no other size comes within one standard deviation of these, over the repeats)');
   }

@@ -2,7 +2,7 @@ import { permutation } from '../data/split.js';
 import type { Split } from '../data/types.js';
 import { labelSize, sampleSize } from '../data/types.js';
 import { NpyRows } from '../data/npy-rows.js';
-import { BYTE_SCALE } from '../data/row-read.js';
+import { BYTE_SCALE, scaleBytes } from '../data/row-read.js';
 
 /** The epoch order: a seeded permutation, the same on every backend. */
 export const shuffledOrder = permutation;
@@ -112,9 +112,4 @@ function scaleWords(src: Uint32Array, from: number, n: number, dst: Float32Array
     dst[o + 2] = table[(w >>> 16) & 255]!;
     dst[o + 3] = table[w >>> 24]!;
   }
-}
-
-function scaleBytes(src: Uint8Array, from: number, n: number, dst: Float32Array, to: number): void {
-  const table = BYTE_SCALE;
-  for (let p = 0; p < n; p++) dst[to + p] = table[src[from + p]!]!;
 }

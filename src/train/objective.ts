@@ -47,8 +47,8 @@ function softmaxCrossEntropyMean(tf: Tf, labels: Tensor, logits: Tensor): Scalar
     const labelsF = y.dtype === 'float32' ? y : tf.cast(y, 'float32');
     save([logResult, labelsF]);
     const costs = tf.sum(tf.neg(tf.mul(logResult, labelsF)), [1]);
-    const value = tf.div(tf.sum(costs), tf.scalar(costs.size));
-    // The labels get no gradient (zeros would cost a kernel; nothing asks for them).
+    const value = tf.div(tf.sum(costs), tf.scalar(rows));
+    // customGrad wants a gradient per input: zeros for the labels, which nothing reads.
     const gradFunc = (dy: Tensor, saved: Tensor[]) => [tf.mul(tf.div(dy, tf.scalar(rows)), tf.sub(tf.exp(saved[0]!), saved[1]!)), tf.zerosLike(y)];
     return { value, gradFunc };
   }) as unknown as Parameters<Tf['customGrad']>[0]);

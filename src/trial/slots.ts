@@ -12,7 +12,7 @@ export interface SlotRequest {
   gpus?: string[] | undefined;
   /** The backend trials use: --gpus steers tensorflow-gpu (CUDA_VISIBLE_DEVICES) and webgpu (the adapter index). */
   backend: string;
-  /** os.availableParallelism(): cores this process may use (cgroup- and affinity-aware). */
+  /** usableCores(): cores this process may use (affinity, capped by the cgroup's cpu.max quota). */
   cores: number;
   /** Memory free for new processes (cgroup-aware where Node can tell). */
   availableMemoryBytes: number;

@@ -101,7 +101,7 @@ export class Replica {
     }
   }
 
-  /** Where the summed slots go (not shared memory: apply() reads it element by element). */
+  /** Where sumSlots() writes the summed slots element by element (so not shared memory, whose element access is slow). */
   get scratch(): Float32Array {
     return this.total;
   }
