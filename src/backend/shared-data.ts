@@ -8,54 +8,32 @@
  * buffers (never in place) for the same reason.
  */
 import type * as tfc from '@tensorflow/tfjs-core';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { tfCore as tf } from './tfjs-require.js';
+import { overStock, registerOverStock } from './kernels/stock.js';
 
 interface RefCounting {
   incRef(dataId: object): void;
 }
-
-let stockIdentity: KernelConfig | null = null;
-let stockCast: KernelConfig | null = null;
 
 function share(x: TensorInfo, backend: unknown): TensorInfo {
   (backend as RefCounting).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-const identityConfig: KernelConfig = {
-  kernelName: tf.Identity,
-  backendName: 'wasm',
-  kernelFunc: ((args: { inputs: tfc.NamedTensorInfoMap; backend: unknown }) => {
-    const { x } = args.inputs as { x: TensorInfo };
-    if (x.dtype === 'string') return stockIdentity!.kernelFunc(args as Parameters<tfc.KernelFunc>[0]);
-    return share(x, args.backend);
-  }) as unknown as tfc.KernelFunc,
-};
+const identityOverride = overStock(tf.Identity, (args, stock) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  return x.dtype === 'string' ? stock(args) : share(x, args.backend);
+});
 
-const castConfig: KernelConfig = {
-  kernelName: tf.Cast,
-  backendName: 'wasm',
-  kernelFunc: ((args: { inputs: tfc.NamedTensorInfoMap; backend: unknown; attrs?: tfc.NamedAttrMap }) => {
-    const { x } = args.inputs as { x: TensorInfo };
-    const { dtype } = args.attrs as { dtype: tfc.DataType };
-    if (dtype !== x.dtype || dtype === 'string') return stockCast!.kernelFunc(args as Parameters<tfc.KernelFunc>[0]);
-    return share(x, args.backend);
-  }) as unknown as tfc.KernelFunc,
-};
+const castOverride = overStock(tf.Cast, (args, stock) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  const { dtype } = args.attrs as { dtype: tfc.DataType };
+  return dtype !== x.dtype || dtype === 'string' ? stock(args) : share(x, args.backend);
+});
 
 /** Idempotent: replaces the stock wasm Identity and Cast (kept for what they still do); `false` puts the stock ones back (tests). */
 export function registerSharedDataKernels(on = true): void {
-  for (const config of [identityConfig, castConfig]) {
-    const existing = tf.getKernel(config.kernelName, 'wasm');
-    if (existing == null) throw new Error(`bstune: stock wasm ${config.kernelName} kernel missing`);
-    if (existing !== config) {
-      if (config === identityConfig) stockIdentity = existing;
-      else stockCast = existing;
-    }
-    const wanted = on ? config : config === identityConfig ? stockIdentity! : stockCast!;
-    if (existing === wanted) continue;
-    tf.unregisterKernel(config.kernelName, 'wasm');
-    tf.registerKernel(wanted);
-  }
+  registerOverStock(identityOverride, on);
+  registerOverStock(castOverride, on);
 }

@@ -6,17 +6,11 @@
  * (through an int32 view, so NaN payloads and -0 survive): results are the same.
  * Other ranks, permutations and dtypes go to the stock kernel.
  */
-import type * as tfc from '@tensorflow/tfjs-core';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { tfCore as tf } from './tfjs-require.js';
+import { overStock, registerOverStock, type KernelArgs, type Stock } from './kernels/stock.js';
+import { asWasmBackend, f32Offset, heapI32 } from './kernels/wasm-internals.js';
 
-interface WasmHeapBackend {
-  wasm: { HEAP32: Int32Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tfc.DataType): TensorInfo;
-}
-
-let stock: KernelConfig | null = null;
 const BLOCK = 16;
 
 /** out[c][r] = x[r][c] for an x of rows × cols 32-bit values, all offsets in 32-bit words. */
@@ -33,36 +27,23 @@ export function transposeBlocks(heap: Int32Array, src: number, dst: number, rows
   }
 }
 
-function transpose(args: { inputs: tfc.NamedTensorInfoMap; backend: unknown; attrs?: tfc.NamedAttrMap }): TensorInfo {
+function transpose(args: KernelArgs, stock: Stock): TensorInfo {
   const { x } = args.inputs as { x: TensorInfo };
   const { perm } = args.attrs as { perm: number[] };
   const [rows, cols] = x.shape as [number, number];
   if (x.shape.length !== 2 || perm[0] !== 1 || perm[1] !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32') || rows * cols === 0) {
-    return stock!.kernelFunc(args as Parameters<tfc.KernelFunc>[0]) as TensorInfo;
+    return stock(args);
   }
-  const backend = args.backend as WasmHeapBackend;
+  const backend = asWasmBackend(args.backend);
   const out = backend.makeOutput([cols, rows], x.dtype);
   // After allocating: malloc may grow the heap and detach an earlier view.
-  const heap = backend.wasm.HEAP32;
-  transposeBlocks(heap, backend.dataIdMap.get(x.dataId)!.memoryOffset >>> 2, backend.dataIdMap.get(out.dataId)!.memoryOffset >>> 2, rows, cols);
+  transposeBlocks(heapI32(backend), f32Offset(backend, x), f32Offset(backend, out), rows, cols);
   return out;
 }
 
-const transposeConfig: KernelConfig = {
-  kernelName: tf.Transpose,
-  backendName: 'wasm',
-  // The stock kernel binds its wasm function in setup; keep that working for a new backend.
-  setupFunc: (backend) => stock?.setupFunc?.(backend),
-  kernelFunc: transpose as unknown as tfc.KernelFunc,
-};
+const transposeOverride = overStock(tf.Transpose, transpose);
 
 /** Idempotent: replaces the stock wasm Transpose (kept for every other case); `false` puts it back (tests). */
 export function registerTransposeKernel(on = true): void {
-  const existing = tf.getKernel(tf.Transpose, 'wasm');
-  if (existing == null) throw new Error('bstune: stock wasm Transpose kernel missing');
-  if (existing !== transposeConfig) stock = existing;
-  const wanted = on ? transposeConfig : stock!;
-  if (existing === wanted) return;
-  tf.unregisterKernel(tf.Transpose, 'wasm');
-  tf.registerKernel(wanted);
+  registerOverStock(transposeOverride, on);
 }

@@ -2,6 +2,7 @@
 // speeds up and hands every other call to the kernel it replaced, unchanged.
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
 
 export type KernelArgs = Parameters<tfc.KernelFunc>[0];
 /** Runs the stock kernel on the same arguments. */
@@ -12,6 +13,8 @@ export interface StockOverride {
   config: KernelConfig;
   /** Called at registration with the kernel ours replaces (the fallback); ours itself is ignored. */
   setStock(existing: KernelConfig | undefined): void;
+  /** The stock kernel, once setStock has seen it. */
+  stock(): KernelConfig | null;
 }
 
 export function overStock(kernelName: string, kernelFunc: (args: KernelArgs, stock: Stock) => TensorInfo): StockOverride {
@@ -33,5 +36,18 @@ export function overStock(kernelName: string, kernelFunc: (args: KernelArgs, sto
     setStock(existing) {
       if (existing != null && existing.kernelFunc !== config.kernelFunc) stock = existing;
     },
+    stock: () => stock,
   };
+}
+
+/** Idempotent: registers ours for wasm, or with `on` false puts the stock kernel back (tests). */
+export function registerOverStock(o: StockOverride, on = true): void {
+  const name = o.config.kernelName;
+  const existing = tf.getKernel(name, 'wasm');
+  if (existing == null) throw new Error(`bstune: stock wasm ${name} kernel missing`);
+  o.setStock(existing);
+  const wanted = on ? o.config : o.stock()!;
+  if (existing === wanted) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel(wanted);
 }
