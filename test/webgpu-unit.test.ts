@@ -88,6 +88,17 @@ describe('the adapter probe', () => {
     }), '', 0, null);
     expect(p).toEqual({ ok: true, adapter: { description: 'llvmpipe: Mesa 25.0.7', vendor: 'mesa', architecture: 'software', device: 'llvmpipe', isFallbackAdapter: true, maxStorageBufferBindingSize: 134217728, maxBufferSize: 4294967295 } });
   });
+  it('with --gpus the same child also prints Dawn\'s adapter list, read beside the adapter', () => {
+    const found = line({ info: { description: 'llvmpipe', architecture: 'software' }, limits: { maxStorageBufferBindingSize: 1, maxBufferSize: 1 } });
+    const listing = "no suitable backends found\nAvailable adapters:\n * backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)'";
+    const p = parseProbeOutput(`${found}BSTUNE_ADAPTERS ${JSON.stringify(listing)}\n`, '', 0, null);
+    expect(p.ok && p.adapters).toEqual([{ backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)' }]);
+    // Not asked for: no list; asked for but unreadable: null (each trial then checks its own index).
+    const plain = parseProbeOutput(found, '', 0, null);
+    expect(plain.ok && 'adapters' in plain).toBe(false);
+    const garbled = parseProbeOutput(`${found}BSTUNE_ADAPTERS "Dawn said something else"\n`, '', 0, null);
+    expect(garbled.ok && garbled.adapters).toBeNull();
+  });
   it.each([
     [line(null), 'Warning: vkCreateInstance: Found no drivers!', 0, null, /^Dawn found no WebGPU adapter \(Vulkan: no driver found/],
     [line(null), 'Vulkan shaderUniformBufferArrayDynamicIndexing required', 0, null, /Debian 12's Mesa 22/],
@@ -125,6 +136,17 @@ describe('chooseBackend with webgpu', () => {
     expect(c.name).toBe('webgpu');
     expect(c.warning).toMatch(/software\/fallback adapter.*not a GPU answer/);
     expect(c.memory).toMatch(/not a GPU answer/);
+  });
+  it('with --gpus one probe both picks the adapter and lists them all: the choice carries the list for the pool', () => {
+    const asked: boolean[] = [];
+    const list = [{ backend: 'vulkan', name: 'llvmpipe' }];
+    const probe = (listAdapters: boolean): WebgpuProbe => {
+      asked.push(listAdapters);
+      return { ok: true, adapter: adapter(true), ...(listAdapters ? { adapters: list } : {}) };
+    };
+    expect(chooseBackend('webgpu', noGpu, installed(...WEBGPU), probe, true).adapters).toEqual(list);
+    expect(chooseBackend('webgpu', noGpu, installed(...WEBGPU), probe).adapters).toBeUndefined();
+    expect(asked).toEqual([true, false]);
   });
   it('asked for but missing or without an adapter: a clear usage error with the fix', () => {
     const missing = bstuneErrorFrom(() => chooseBackend('webgpu', noGpu, installed('webgpu'), none));

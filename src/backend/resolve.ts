@@ -5,7 +5,7 @@ import { cpus, totalmem, arch } from 'node:os';
 import { BstuneError } from '../errors.js';
 import { installCommand } from './install-advice.js';
 import type { BackendName } from '../config/schema.js';
-import { probeWebgpu, mayHaveVulkanDriver, type WebgpuProbe } from './webgpu/probe.js';
+import { probeWebgpu, mayHaveVulkanDriver, type AdapterList, type WebgpuProbe } from './webgpu/probe.js';
 import { adapterLine, webgpuInstall, WEBGPU_PACKAGES } from './webgpu/adapter.js';
 
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;
@@ -20,6 +20,8 @@ export interface BackendChoice {
   memory: string;
   /** Said once before the trials, e.g. that a software WebGPU adapter is not a GPU answer. */
   warning?: string;
+  /** webgpu with --gpus: Dawn's adapter list, read by the same probe (null: it could not be read). */
+  adapters?: AdapterList | null;
 }
 
 const requireHere = createRequire(import.meta.url);
@@ -69,20 +71,26 @@ export function probeGpu(timeoutMs = 60_000): { ok: true; device: string } | { o
 
 function webgpuChoice(probe: Extract<WebgpuProbe, { ok: true }>, why: string): BackendChoice {
   const a = probe.adapter;
+  const listed = probe.adapters !== undefined ? { adapters: probe.adapters } : {};
   if (a.isFallbackAdapter) {
     return {
-      name: 'webgpu', why, device: `WebGPU ${adapterLine(a)}`,
+      ...listed, name: 'webgpu', why, device: `WebGPU ${adapterLine(a)}`,
       memory: `WebGPU buffers of a software adapter, in host RAM (${(totalmem() / 2 ** 30).toFixed(0)} GiB); not a GPU answer`,
       warning: `WebGPU adapter "${a.description}" is a software/fallback adapter: its memory and speed are the CPU's, not a GPU answer`,
     };
   }
-  return { name: 'webgpu', why, device: `WebGPU ${adapterLine(a)}`, memory: 'GPU device memory (WebGPU buffers)' };
+  return { name: 'webgpu', why, device: `WebGPU ${adapterLine(a)}`, memory: 'GPU device memory (WebGPU buffers)', ...listed };
 }
 
-/** Decides the backend in the parent, once, so every trial runs on the same one. */
+const defaultWebgpuProbe = (listAdapters: boolean) => probeWebgpu(30_000, process.env, listAdapters);
+
+/**
+ * Decides the backend in the parent, once, so every trial runs on the same one.
+ * `listAdapters` (--gpus): a webgpu choice carries Dawn's adapter list from the same probe.
+ */
 export function chooseBackend(
   requested: BackendName, gpuProbe: typeof probeGpu = probeGpu, installed: (pkg: string) => boolean = isInstalled,
-  webgpuProbe: () => WebgpuProbe = probeWebgpu,
+  webgpuProbe: (listAdapters: boolean) => WebgpuProbe = defaultWebgpuProbe, listAdapters = false,
 ): BackendChoice {
   const ram = `host RAM (${(totalmem() / 2 ** 30).toFixed(0)} GiB); not a GPU answer`;
   const cpuChoice = (name: 'wasm' | 'cpu', why: string): BackendChoice => ({
@@ -104,13 +112,13 @@ export function chooseBackend(
     if (!WEBGPU_PACKAGES.every(installed)) {
       throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu is not installed; install it with: ${webgpuInstall()}`, '--backend');
     }
-    const probe = webgpuProbe();
+    const probe = webgpuProbe(listAdapters);
     if (!probe.ok) throw new BstuneError('BSTUNE_BACKEND_UNAVAILABLE', `backend webgpu: ${probe.why}`, '--backend');
     return webgpuChoice(probe, 'requested');
   }
-  if (requested === 'auto' && WEBGPU_PACKAGES.every(installed) && (webgpuProbe !== probeWebgpu || mayHaveVulkanDriver())) {
+  if (requested === 'auto' && WEBGPU_PACKAGES.every(installed) && (webgpuProbe !== defaultWebgpuProbe || mayHaveVulkanDriver())) {
     // Only a hardware adapter: a software one (llvmpipe) is slower than wasm and no GPU answer.
-    const probe = webgpuProbe();
+    const probe = webgpuProbe(listAdapters);
     if (probe.ok && !probe.adapter.isFallbackAdapter) return webgpuChoice(probe, `auto: WebGPU found a GPU adapter`);
   }
   if (requested === 'tensorflow' || requested === 'auto') {

@@ -10,7 +10,7 @@ import { runTrial } from './run.js';
 import { planSlots, type SlotPlan, type SlotRequest } from './slots.js';
 import { killAllTrials } from './pool.js';
 import { pickAdapter } from '../backend/webgpu/adapter.js';
-import { listWebgpuAdapters } from '../backend/webgpu/probe.js';
+import type { AdapterList } from '../backend/webgpu/probe.js';
 import type { RunRequest, TrialRunner } from './runner.js';
 import type { TrialResult, TrialSpec } from './protocol.js';
 
@@ -86,16 +86,15 @@ export function availableMemory(): number {
 
 /** A pool sized for this machine: the rules of planSlots with this machine's cores and memory. */
 export function localPool(r: Omit<SlotRequest, 'cores' | 'availableMemoryBytes'>): LocalPool {
-  const plan = planSlots({ ...r, cores: usableCores(), availableMemoryBytes: availableMemory() });
-  if (r.backend === 'webgpu' && plan.gpus) checkWebgpuAdapters(plan.gpus, listWebgpuAdapters());
-  return new LocalPool(plan);
+  return new LocalPool(planSlots({ ...r, cores: usableCores(), availableMemoryBytes: availableMemory() }));
 }
 
 /**
- * Before any trial: every --gpus index names an adapter Dawn can select (each trial process
- * checks its own too, e.g. on a queue worker). Without a list (the probe failed) the trials say why.
+ * Before any trial (prepare.ts, with the backend probe's list): every --gpus index names an adapter
+ * Dawn can select (each trial process checks its own too, e.g. on a queue worker). Without a list
+ * (it could not be read) the trials say why.
  */
-export function checkWebgpuAdapters(ids: string[], list: { backend: string; name: string }[] | null): void {
+export function checkWebgpuAdapters(ids: string[], list: AdapterList | null): void {
   if (list === null) return;
   for (const id of ids) {
     const picked = pickAdapter(list, Number(id));

@@ -6,6 +6,7 @@ import type { Config } from '../../config/schema.js';
 import { BstuneError } from '../../errors.js';
 import { usableCores } from '../../trial/cores.js';
 import { planThreads } from '../../trial/threads.js';
+import { checkWebgpuAdapters } from '../../trial/local-pool.js';
 import type { Context } from '../context.js';
 
 export interface Prepared {
@@ -27,7 +28,10 @@ export async function prepare(ctx: Context): Promise<Prepared> {
   const loaded = loadConfig(ctx.args.common.config, ctx.cwd, ctx.args.overrides);
   const { config } = loaded;
   ctx.progress.info(`config ${loaded.path} (${loaded.chosenBy})`);
-  const backend = chooseBackend(config.device.backend);
+  // With --gpus the webgpu probe also reads Dawn's adapter list (one child process, not two).
+  const backend = chooseBackend(config.device.backend, undefined, undefined, undefined, ctx.args.gpus !== undefined);
+  // Before the results file or any trial: every --gpus index must be an adapter Dawn can select.
+  if (backend.name === 'webgpu' && ctx.args.gpus) checkWebgpuAdapters(ctx.args.gpus, backend.adapters ?? null);
   ctx.progress.info(`backend ${backend.name} (${backend.why}) on ${backend.device}`);
   if (backend.warning) ctx.progress.done(backend.warning, 'warn');
   checkThreads(ctx, config.training.threads, backend.name);
