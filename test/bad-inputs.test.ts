@@ -302,6 +302,13 @@ const cases: Case[] = [
   { name: 'report: --html pointing at a directory', files: { 'r.jsonl': rec('aaaa1111', 16), 'out/x': '' }, args: ['report', '@/r.jsonl', '--html', '@/out', '--json'], names: both(/directory/, /--html .*\/out\)$/) },
   { name: 'report: --csv onto the results file itself', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--csv', '@/r.jsonl', '--json'], names: /overwrite.*\(--csv\)$/ },
   flag('report without a results file', ['report'], /results/),
+  // The tuning variables a user may set (src/env.ts): refused before anything loads, never a silent default.
+  { name: 'BSTUNE_NPY_STREAM_MIB with a unit', args: ['train', '--json'], env: { BSTUNE_NPY_STREAM_MIB: '64MiB' }, names: both(/"64MiB": expected a number of MiB/, /\(BSTUNE_NPY_STREAM_MIB\)$/) },
+  { name: 'BSTUNE_NPY_STREAM_MIB negative', args: ['sweep', '--sizes', '16', '--json'], env: { BSTUNE_NPY_STREAM_MIB: '-1' }, names: /\(BSTUNE_NPY_STREAM_MIB\)$/ },
+  { name: 'BSTUNE_NPY_PREFETCH=off', args: ['sweep', '--sizes', '16', '--json'], env: { BSTUNE_NPY_PREFETCH: 'off' }, names: both(/"off": expected 0 \(no reader thread\) or 1/, /\(BSTUNE_NPY_PREFETCH\)$/) },
+  { name: 'BSTUNE_HUGE_PAGES=no', args: ['find-max', '--json'], env: { BSTUNE_HUGE_PAGES: 'no' }, names: /\(BSTUNE_HUGE_PAGES\)$/ },
+  { name: 'BSTUNE_QUEUE_GRACE_SECONDS=soon', args: ['sweep', '--queue', 'redis://127.0.0.1:1', '--json'], env: { BSTUNE_QUEUE_GRACE_SECONDS: 'soon' }, names: both(/seconds above 0/, /\(BSTUNE_QUEUE_GRACE_SECONDS\)$/) },
+  { name: 'human mode: a bad tuning variable', args: ['train'], env: { BSTUNE_NPY_PREFETCH: 'yes' }, names: /\(BSTUNE_NPY_PREFETCH\)$/ },
   // Human mode: the same one line, and nothing on stdout either.
   { name: 'human mode: unknown key', files: { [F]: 'colour: red\n' }, args: ['config', 'check', `@/${F}`], names: both(/colour/, at(1, 1)) },
   { name: 'human mode: bad flag', args: ['sweep', '--sizes', '16,abc'], names: /\(--sizes\)$/ },

@@ -202,12 +202,13 @@ describe('checks of a streamed file', () => {
     expect(openRowFiles()).toBe(before);
   });
 
-  it('threshold: BSTUNE_NPY_STREAM_MIB in MiB, default 64, nonsense ignored', () => {
+  it('threshold: BSTUNE_NPY_STREAM_MIB in MiB, default 64, nonsense refused', () => {
     expect(streamThresholdBytes({})).toBe(STREAM_DEFAULT_MIB * 2 ** 20);
+    expect(streamThresholdBytes({ BSTUNE_NPY_STREAM_MIB: '' })).toBe(STREAM_DEFAULT_MIB * 2 ** 20);
     expect(streamThresholdBytes({ BSTUNE_NPY_STREAM_MIB: '0' })).toBe(0);
     expect(streamThresholdBytes({ BSTUNE_NPY_STREAM_MIB: '1.5' })).toBe(1.5 * 2 ** 20);
-    expect(streamThresholdBytes({ BSTUNE_NPY_STREAM_MIB: 'lots' })).toBe(STREAM_DEFAULT_MIB * 2 ** 20);
-    expect(streamThresholdBytes({ BSTUNE_NPY_STREAM_MIB: '-1' })).toBe(STREAM_DEFAULT_MIB * 2 ** 20);
+    expect(() => streamThresholdBytes({ BSTUNE_NPY_STREAM_MIB: 'lots' })).toThrow(/^invalid value "lots": expected a number of MiB/);
+    expect(() => streamThresholdBytes({ BSTUNE_NPY_STREAM_MIB: '-1' })).toThrow(/^invalid value "-1"/);
   });
 });
 

@@ -1,5 +1,6 @@
 import { parseArgs, type ParsedArgs } from './args.js';
 import { isBstuneError, ExitCode } from '../errors.js';
+import { checkEnv } from '../env.js';
 import { Progress } from '../report/progress.js';
 import type { Context, CommandOutput } from './context.js';
 
@@ -45,6 +46,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       return ExitCode.ok;
     }
     verbose = verbose || parsed.common.verbose;
+    // Bad tuning variables are refused before anything runs (trial processes inherit them).
+    checkEnv();
     progress = Progress.for(parsed.common);
     const ctx: Context = { cwd: process.cwd(), args: parsed, signal: controller.signal, progress, stdout: process.stdout, stderr: process.stderr };
     const mod = await commands[parsed.command]();

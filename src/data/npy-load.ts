@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { BstuneError } from '../errors.js';
+import { npyStreamMiB, NPY_STREAM_DEFAULT_MIB } from '../env.js';
 import { errMessage, errnoCode } from './fs-util.js';
 import { parseNpy } from './npy.js';
 import { checkSameKind, poolFrom, type ArrayIn, type Pool, type RowsIn } from './arrays.js';
@@ -23,12 +24,10 @@ export async function readNpyFile(file: string): Promise<ReturnType<typeof parse
  * Input files of at least this many bytes are read per batch from the file (npy-rows.ts),
  * smaller ones whole. BSTUNE_NPY_STREAM_MIB sets it in MiB (0: every input file).
  */
-export const STREAM_DEFAULT_MIB = 64;
+export const STREAM_DEFAULT_MIB = NPY_STREAM_DEFAULT_MIB;
 
 export function streamThresholdBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.BSTUNE_NPY_STREAM_MIB;
-  const mib = v === undefined || v.trim() === '' || !Number.isFinite(Number(v)) || Number(v) < 0 ? STREAM_DEFAULT_MIB : Number(v);
-  return mib * 2 ** 20;
+  return npyStreamMiB(env) * 2 ** 20;
 }
 
 async function readInput(file: string): Promise<ArrayIn | RowsIn> {

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 
 import { readRowsInto, stagingFor, type RowGeometry } from './row-read.js';
+import { npyPrefetch } from '../env.js';
 
 /** Int32 slots of the control block shared with the thread. */
 export const CTRL = { ready: 0, request: 1, claim: 2, done: 3, failed: 4 } as const;
@@ -210,7 +211,7 @@ let reader: RowReader | null = null;
 
 /** This process's reader thread (started on the first call), or null when turned off. */
 export function rowReader(): RowReader | null {
-  if (process.env.BSTUNE_NPY_PREFETCH === '0') return null;
+  if (!npyPrefetch()) return null;
   if (reader === null) reader = new RowReader();
   return reader;
 }

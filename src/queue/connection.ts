@@ -4,6 +4,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { BstuneError } from '../errors.js';
+import { queueGraceSeconds } from '../env.js';
 import type { ConnectionOptions } from 'bullmq';
 import type { QueueAddress } from './url.js';
 
@@ -49,8 +50,7 @@ export async function checkReachable(a: QueueAddress, timeoutMs = 5000): Promise
 
 /** How long Redis may be unreachable before a coordinator gives up (BSTUNE_QUEUE_GRACE_SECONDS). */
 export function graceMs(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.BSTUNE_QUEUE_GRACE_SECONDS);
-  return Number.isFinite(v) && v > 0 ? v * 1000 : 30_000;
+  return queueGraceSeconds(env) * 1000;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { hugePages } from '../env.js';
+
 /**
  * The environment a trial process starts with: glibc (2.35 and later) is asked to back its
  * large allocations with transparent huge pages (`glibc.malloc.hugetlb=1`, which needs THP
@@ -9,7 +11,7 @@
  * kept (their hugetlb setting wins); BSTUNE_HUGE_PAGES=0 leaves the environment as it is.
  */
 export function withHugePages(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (env.BSTUNE_HUGE_PAGES === '0') return env;
+  if (!hugePages(env)) return env;
   const tunables = env.GLIBC_TUNABLES ?? '';
   if (/(^|:)glibc\.malloc\.hugetlb=/.test(tunables)) return env;
   return { ...env, GLIBC_TUNABLES: tunables ? `${tunables}:glibc.malloc.hugetlb=1` : 'glibc.malloc.hugetlb=1' };
