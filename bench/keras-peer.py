@@ -160,7 +160,7 @@ def main():
             # What TensorFlow decided (the env var and the CPU), not just what was asked.
             "oneDNN": bool(_pywrap_util_port.IsMklEnabled()),
             "oneDNNSetting": f"TF_ENABLE_ONEDNN_OPTS={os.environ['TF_ENABLE_ONEDNN_OPTS']} "
-                             + ("(set by you)" if ONEDNN_SET_BY_USER else "(set by keras-peer.py)"),
+                             + ("set by you" if ONEDNN_SET_BY_USER else "set by keras-peer.py"),
             "split": {"train": len(train[0]), "validation": len(val[0]), "seed": 42, "fingerprint": fingerprint}}
     if a.json:
         print(json.dumps({"peer": meta, "rows": rows}, indent=2))
