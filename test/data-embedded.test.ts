@@ -157,7 +157,8 @@ describe('embedded MNIST', () => {
 /** Transpiles src/ into a scratch dir so plain `node` child processes can run the real loader. */
 async function buildForChildren(out: string): Promise<void> {
   const srcRoot = join(repoRoot, 'src');
-  const files = ['errors.ts', ...(await readdir(join(srcRoot, 'data'))).filter((f) => f.endsWith('.ts')).map((f) => `data/${f}`)];
+  // The data layer and what it imports from outside data/ (errors, the tuning environment variables).
+  const files = ['errors.ts', 'env.ts', ...(await readdir(join(srcRoot, 'data'))).filter((f) => f.endsWith('.ts')).map((f) => `data/${f}`)];
   for (const rel of files) {
     const { outputText } = ts.transpileModule(await readFile(join(srcRoot, rel), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
