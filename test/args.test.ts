@@ -183,4 +183,20 @@ describe('parseArgs: help as a command', () => {
   it('`config` alone names its two subcommands', () => {
     expect(() => parseArgs(['config'])).toThrow(/a command is needed: config check or config schema/);
   });
+
+  it('the commands an error lists are every command --help lists (doctor was missing)', () => {
+    const help = (parseArgs(['--help']) as { text: string }).text;
+    const helped = [...help.matchAll(/^ {2}([a-z-]+) (?:\[options\]|<)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    const listed = (e: unknown) => (e as Error).message.replace(/^.*?: /, '').replace(/ \(.*$/, '').split(/, | or /).map((c) => c.split(' ')[0]!);
+    for (const argv of [[], ['frobnicate']]) {
+      let err: unknown;
+      try { parseArgs(argv); } catch (e) { err = e; }
+      expect(new Set(listed(err))).toEqual(new Set([...helped, 'config']));
+    }
+  });
+
+  it('recommend, like find-max, trains steps: --epochs is refused with the flag to use instead', () => {
+    expect(() => parseArgs(['recommend', '--epochs', '3'])).toThrow(/^recommend trains every run for the same number of steps, not epochs: use --probe-steps N/);
+    expect(() => parseArgs(['find-max', '--epochs', '3'])).toThrow(/^find-max trains each trial for search\.stepsPerTrial steps, not epochs: use --steps N/);
+  });
 });

@@ -233,6 +233,7 @@ const cases: Case[] = [
   flag('--memory-limit 12XB', ['find-max', '--memory-limit', '12XB'], both(/12XB/, /\(--memory-limit\)$/)),
   flag('--memory-limit -1MiB', ['find-max', '--memory-limit', '-1MiB'], both(/-1MiB/, /\(--memory-limit\)$/)),
   flag('find-max --epochs (it trains steps)', ['find-max', '--epochs', '3'], both(/use --steps N/, /\(--epochs\)$/)),
+  flag('recommend --epochs (it trains steps; once silently ignored)', ['recommend', '--epochs', '3'], both(/use --probe-steps N/, /\(--epochs\)$/)),
   flag('sweep --sizes with spaces', ['sweep', '--sizes', '16', '32', '64'], both(/comma-separated list: --sizes 16,32,64/, /\(--sizes\)$/)),
   flag('--memory-limit 64 without a unit (64 bytes)', ['find-max', '--memory-limit', '64'], both(/64 bytes.*64MiB/, /\(--memory-limit\)$/)),
   flag('unknown backend in the flag', ['find-max', '--backend', 'tpu'], both(/tpu/, /\(--backend\)$/)),

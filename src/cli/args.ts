@@ -153,7 +153,7 @@ const configFlags: Record<string, { path: string[]; flag: string }> = {
   budget: { path: ['sweep', 'budget'], flag: '--budget' },
 };
 
-/** `training`: the flags of commands that train; `epochs`: find-max trains steps, not epochs. */
+/** `training`: the flags of commands that train; `epochs`: find-max and recommend train steps, not epochs. */
 function common(cmd: Command, training: boolean, epochs = true): Command {
   cmd
     .option('-c, --config <file>', 'experiment config (default: ./bstune.yaml, else the packaged configs/mnist-mlp.yaml)', pathArg)
@@ -168,10 +168,19 @@ function common(cmd: Command, training: boolean, epochs = true): Command {
   return cmd
     .option('--seed <n>', 'random seed (weights, shuffling, split)', intParser('seed', 0))
     .option('--accumulate <n>', 'gradient accumulation: average the gradients of N micro-batches per optimizer step (training.accumulate)', intParser('accumulate', 1))
-    .option('--threads <n>', 'training threads per trial on wasm, each training a shard of every batch (training.threads; default: the cores this process may use / --parallel)', intParser('threads', 1))
+    .option('--threads <n>', 'training threads per trial on wasm, each training a shard of every batch (training.threads; default: as many as the batch has work for, up to the cores per trial; find-max: 1)', intParser('threads', 1))
     .option('--train-limit <n>', 'use at most this many training samples (quick runs)', intParser('train-limit', 1))
     .option('--data-dir <dir>', 'read the full MNIST IDX files from this folder (sets data.source: mnist-full)', pathArg);
 }
+
+/** Commands that train a number of steps, not epochs: what to use instead of --epochs. */
+const stepsInstead: Record<string, string> = {
+  'find-max': 'find-max trains each trial for search.stepsPerTrial steps, not epochs: use --steps N',
+  recommend: 'recommend trains every run for the same number of steps, not epochs: use --probe-steps N',
+};
+
+/** Every command, for the messages that list them. */
+const COMMANDS = 'find-max, sweep, train, recommend, report, doctor, worker, config check or config schema';
 
 /**
  * Commander's messages (`option '-b, --batch-size <n>' argument '0' is invalid. ...`) put the
@@ -198,13 +207,12 @@ function commanderUsageError(e: CommanderError, argv: string[]): BstuneError {
   }
   if ((m = /^missing required argument '(.+)'$/.exec(first))) return new BstuneError('BSTUNE_USAGE', `missing the ${m[1]} file argument`, `<${m[1]}>`);
   if ((m = /^unknown option '(.+)'$/.exec(first))) {
-    if (argv[0] === 'find-max' && /^--epochs(=|$)/.test(m[1]!)) {
-      return new BstuneError('BSTUNE_USAGE', 'find-max trains each trial for search.stepsPerTrial steps, not epochs: use --steps N (--epochs is for sweep and train)', '--epochs');
-    }
+    const steps = stepsInstead[argv[0] ?? ''];
+    if (steps && /^--epochs(=|$)/.test(m[1]!)) return new BstuneError('BSTUNE_USAGE', `${steps} (--epochs is for sweep and train)`, '--epochs');
     return new BstuneError('BSTUNE_USAGE', `unknown option${suggestion}`, m[1]);
   }
   if ((m = /^unknown command '(.+)'$/.exec(first))) {
-    return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || '; commands: find-max, sweep, train, recommend, report, worker, config check, config schema'}`, m[1]);
+    return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || `; commands: ${COMMANDS}`}`, m[1]);
   }
   if ((m = /^too many arguments for '(.+?)'\. Expected (\d+) arguments? but got (\d+)\.$/.exec(first))) {
     // `--sizes 16 32 64`: commander takes 16 and leaves 32 64 as stray arguments.
@@ -242,7 +250,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       'bstune sweep --sizes 16,32,64,128 --epochs 3     # compare memory, speed, validation accuracy',
       'bstune train --batch-size 64 --json > run.json',
       'bstune config check configs/mnist-cnn.yaml',
-      'bstune report runs.jsonl --html report.html    # charts from a sweep\'s results file',
+      'bstune report runs.jsonl --html report.html      # charts from a sweep\'s results file',
     ]));
 
   const finish = (command: CommandName, opts: Record<string, unknown>, extra: Partial<RunArgs> = {}) => {
@@ -335,7 +343,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
 
   program.command('report')
     .description('charts and spreadsheets from a results file: an HTML report (no network needed to open it), CSV per run and per epoch')
-    .argument('<results>', 'results file (JSONL) written by sweep --out')
+    .argument('<results>', 'results file (JSONL) written by sweep or find-max (--out)')
     .option('--html <file>', 'write the HTML report here (default, when no output is named: the results file with .html)', pathArg)
     .option('--csv <file>', 'write one CSV row per run', pathArg)
     .option('--epochs-csv <file>', 'write one CSV row per epoch of every run', pathArg)
@@ -366,7 +374,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .addHelpText('after', examples(['bstune doctor', 'bstune doctor --json']))
     .action((opts: Record<string, unknown>) => finish('doctor', opts));
 
-  common(program.command('recommend'), true)
+  common(program.command('recommend'), true, false)
     .description('recommend a batch size and learning rate, with what each candidate costs (runs find-max, the noise scale and short probes)')
     .option('--start <n>', 'first batch size find-max tries (search.start, default 512)', intParser('start', 1))
     .option('--probe-steps <n>', 'training steps of every candidate run and rate probe (default: one epoch at optimizer.baseBatchSize)', intParser('probe-steps', 4))
@@ -409,12 +417,12 @@ export function parseArgs(argv: string[]): ParsedArgs {
       // `bstune help [command]` asks for help; a bare `bstune` or `bstune config` is missing its command.
       if (e.code === 'commander.help' && argv.includes('help')) return { kind: 'output', text: captured };
       if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') {
-        throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${argv[0] === 'config' ? 'config check or config schema' : 'find-max, sweep, train, recommend, report, worker, config check or config schema'} (see bstune --help)`);
+        throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${argv[0] === 'config' ? 'config check or config schema' : COMMANDS} (see bstune --help)`);
       }
       throw commanderUsageError(e, argv);
     }
     throw e;
   }
-  if (result === null) throw new BstuneError('BSTUNE_USAGE', 'a command is needed: find-max, sweep, train, recommend, report, worker, config check or config schema (see bstune --help)');
+  if (result === null) throw new BstuneError('BSTUNE_USAGE', `a command is needed: ${COMMANDS} (see bstune --help)`);
   return result;
 }
