@@ -140,6 +140,9 @@ describe('how many threads (pure)', () => {
     expect(planThreads({ configured: 4, backend: 'wasm', cores: 2, slots: 1 }).note).toMatch(/capped to 2/);
     expect(planThreads({ configured: null, backend: 'cpu', cores: 8, slots: 1 })).toEqual({ threads: 1, note: null });
     expect(planThreads({ configured: 2, backend: 'webgpu', cores: 8, slots: 1 }).note).toMatch(/applies to the wasm backend; webgpu trains on one thread/);
+    // The note names what the user set: the flag when it came from the command line.
+    expect(planThreads({ configured: 2, backend: 'cpu', cores: 8, slots: 1 }).note).toMatch(/^training\.threads 2 applies/);
+    expect(planThreads({ configured: 2, backend: 'cpu', cores: 8, slots: 1, setting: '--threads' }).note).toMatch(/^--threads 2 applies to the wasm backend; cpu trains on one thread$/);
     // The default splits a batch only where each shard has enough work; an explicit count is kept.
     const { modelMacs } = await import('../src/trial/threads.js');
     const cnn = modelMacs([{ params: 208, outputShape: [null, 24, 24, 8] }, { params: 0, outputShape: [null, 12, 12, 8] }, { params: 3216, outputShape: [null, 8, 8, 16] }, { params: 2570, outputShape: [null, 10] }]);
@@ -200,6 +203,6 @@ describe('threads through the CLI (wasm)', () => {
     const { runCli } = await import('./helpers/cli.js');
     const r = await runCli(['train', '--backend', 'cpu', '--train-limit', '256', '--epochs', '1', '-b', '64', '--threads', '2'], { timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: training\.threads 2 applies to the wasm backend; cpu trains on one thread/);
+    expect(r.stderr).toMatch(/warning: --threads 2 applies to the wasm backend; cpu trains on one thread/);
   }, 90_000);
 });

@@ -14,6 +14,8 @@ export interface ThreadRequest {
   slots: number;
   /** The default splits a batch only where each shard has enough work: samples per step and multiply-adds per sample (see modelMacs). */
   work?: { batch: number; macsPerSample: number };
+  /** What the user set, as the note names it: `--threads` or the config key (default). */
+  setting?: string;
 }
 
 /**
@@ -43,12 +45,13 @@ export interface ThreadPlan {
 }
 
 export function planThreads(r: ThreadRequest): ThreadPlan {
+  const setting = r.setting ?? 'training.threads';
   if (r.backend !== 'wasm') {
     // tfjs-node runs its own thread pool; the pure-JS cpu and the webgpu backends are one thread here.
-    return { threads: 1, note: r.configured !== null && r.configured > 1 ? `training.threads ${r.configured} applies to the wasm backend; ${r.backend} trains on one thread` : null };
+    return { threads: 1, note: r.configured !== null && r.configured > 1 ? `${setting} ${r.configured} applies to the wasm backend; ${r.backend} trains on one thread` : null };
   }
   if (r.configured !== null) {
-    if (r.configured > r.cores) return { threads: Math.max(1, r.cores), note: `training.threads ${r.configured} capped to ${r.cores}: ${r.cores} core${r.cores === 1 ? '' : 's'} available to this process` };
+    if (r.configured > r.cores) return { threads: Math.max(1, r.cores), note: `${setting} ${r.configured} capped to ${r.cores}: ${r.cores} core${r.cores === 1 ? '' : 's'} available to this process` };
     return { threads: r.configured, note: null };
   }
   const share = Math.max(1, Math.floor(r.cores / Math.max(1, r.slots)));

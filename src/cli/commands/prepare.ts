@@ -52,7 +52,7 @@ function checkThreads(ctx: Context, threads: number | null, backend: string): vo
   if (threads > cores) {
     throw new BstuneError('BSTUNE_USAGE', `${threads} training threads asked for, but this process may use ${cores} core${cores === 1 ? '' : 's'}`, where);
   }
-  const plan = planThreads({ configured: threads, backend, cores, slots: 1 });
+  const plan = planThreads({ configured: threads, backend, cores, slots: 1, setting: where });
   if (plan.note && !ctx.args.common.quiet && !ctx.args.common.json) ctx.stderr.write(`bstune: warning: ${plan.note}\n`);
 }
 
