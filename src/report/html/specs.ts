@@ -127,11 +127,12 @@ export function targetSpec(rows: TargetRow[], target: number): TopLevelSpec {
   return {
     ...base,
     height: { step: 30 },
-    title: { text: 'Time to target accuracy', subtitle: `training seconds until validation accuracy ≥ ${(target * 100).toFixed(2)}%` },
+    // The seconds are the epochs' wall time (history[].seconds): validation passes included, as the caption says.
+    title: { text: 'Time to target accuracy', subtitle: `seconds of the epochs (training and validation) until validation accuracy ≥ ${(target * 100).toFixed(2)}%` },
     data: { values },
     encoding: {
       y: { field: 'batch', type: 'nominal', sort: order, title: 'batch size' },
-      x: { field: 'seconds', type: 'quantitative', title: 'seconds of training', scale: { zero: true } },
+      x: { field: 'seconds', type: 'quantitative', title: 'seconds (training and validation)', scale: { zero: true } },
     },
     layer: [
       { mark: { type: 'bar', color: '#4c9be8', height: { band: 0.6 } } },
