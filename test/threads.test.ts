@@ -204,5 +204,12 @@ describe('threads through the CLI (wasm)', () => {
     const r = await runCli(['train', '--backend', 'cpu', '--train-limit', '256', '--epochs', '1', '-b', '64', '--threads', '2'], { timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: --threads 2 applies to the wasm backend; cpu trains on one thread/);
-  }, 90_000);
+    // With --json stderr stays quiet, and the document carries the warning instead of losing it.
+    const j = await runCli(['train', '--backend', 'cpu', '--train-limit', '256', '--epochs', '1', '-b', '64', '--threads', '2', '--json'], { timeoutMs: 90_000 });
+    expect(j.code, j.stderr).toBe(0);
+    expect(j.stderr).toBe('');
+    const doc = JSON.parse(j.stdout) as { warnings: string[]; trials: { threads: number }[] };
+    expect(doc.warnings[0]).toBe('--threads 2 applies to the wasm backend; cpu trains on one thread');
+    expect(doc.trials[0]!.threads).toBe(1);
+  }, 180_000);
 });

@@ -22,7 +22,13 @@ export interface JsonDocument {
   [extra: string]: unknown;
 }
 
-export function makeDocument(command: JsonDocument['command'], p: { config: Config; configPath: string; backend?: BackendChoice; data?: string; trials?: TrialResult[] }, extra: Record<string, unknown> = {}): JsonDocument {
+/**
+ * `p.warnings` (the command's start-up warnings, e.g. --threads on a one-thread backend) go
+ * first in the document's `warnings`, before any the command adds: with --json they are not on stderr.
+ */
+export function makeDocument(command: JsonDocument['command'], p: { config: Config; configPath: string; backend?: BackendChoice; data?: string; trials?: TrialResult[]; warnings?: string[] }, extra: Record<string, unknown> = {}): JsonDocument {
+  const more = Array.isArray(extra.warnings) ? (extra.warnings as string[]) : [];
+  const warnings = [...(p.warnings ?? []), ...more];
   return {
     schemaVersion, command, bstuneVersion,
     ...(p.backend ? { backend: { name: p.backend.name, device: p.backend.device, why: p.backend.why, memory: p.backend.memory, ...(p.backend.warning ? { warning: p.backend.warning } : {}) } } : {}),
@@ -30,5 +36,6 @@ export function makeDocument(command: JsonDocument['command'], p: { config: Conf
     ...(p.data !== undefined ? { data: p.data } : {}),
     ...(p.trials ? { trials: p.trials } : {}),
     ...extra,
+    ...(p.warnings !== undefined || extra.warnings !== undefined ? { warnings } : {}),
   };
 }

@@ -138,7 +138,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     seconds: wall,
     overheadSeconds: overhead,
   };
-  const document = makeDocument('find-max', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials }, summary);
+  const document = makeDocument('find-max', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials, warnings: p.warnings }, summary);
   let human = `${renderFindMax(trials, summary, p, ctx.stdout)}results: ${results.path}\n`;
   if (ctx.args.html !== undefined) {
     // Written even when the search stopped on an error: the page shows that trial and why.

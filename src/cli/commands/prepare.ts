@@ -18,6 +18,8 @@ export interface Prepared {
   /** Classes of a one-index-per-sample data set, else null. */
   numClasses: number | null;
   data: string;
+  /** Said on stderr at start (not with --quiet or --json) and kept in the JSON document's `warnings`. */
+  warnings: string[];
 }
 
 /**
@@ -34,19 +36,19 @@ export async function prepare(ctx: Context): Promise<Prepared> {
   if (backend.name === 'webgpu' && ctx.args.gpus) checkWebgpuAdapters(ctx.args.gpus, backend.adapters ?? null);
   ctx.progress.info(`backend ${backend.name} (${backend.why}) on ${backend.device}`);
   if (backend.warning) ctx.progress.done(backend.warning, 'warn');
-  checkThreads(ctx, config.training.threads, backend.name);
+  const threadsNote = checkThreads(ctx, config.training.threads, backend.name);
   ctx.progress.start('loading MNIST…');
   const data = await loadDataset(config.data, { seed: config.training.seed, onProgress: (m) => ctx.progress.update(m) });
   ctx.progress.info(`data ${data.source}`);
-  return { config, configPath: loaded.path, backend, trainCount: data.train.count, validationCount: data.validation.count, numClasses: data.numClasses, data: data.source };
+  return { config, configPath: loaded.path, backend, trainCount: data.train.count, validationCount: data.validation.count, numClasses: data.numClasses, data: data.source, warnings: threadsNote ? [threadsNote] : [] };
 }
 
 /**
  * More training threads than this machine has cores is a mistake (exit 2); threads on a
  * backend other than wasm are one thread, said once.
  */
-function checkThreads(ctx: Context, threads: number | null, backend: string): void {
-  if (threads === null) return;
+function checkThreads(ctx: Context, threads: number | null, backend: string): string | null {
+  if (threads === null) return null;
   const where = ctx.args.overrides.some((o) => o.flag === '--threads') ? '--threads' : 'training.threads';
   const cores = usableCores();
   if (threads > cores) {
@@ -54,6 +56,7 @@ function checkThreads(ctx: Context, threads: number | null, backend: string): vo
   }
   const plan = planThreads({ configured: threads, backend, cores, slots: 1, setting: where });
   if (plan.note && !ctx.args.common.quiet && !ctx.args.common.json) ctx.stderr.write(`bstune: warning: ${plan.note}\n`);
+  return plan.note;
 }
 
 /**

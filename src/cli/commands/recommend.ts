@@ -239,7 +239,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
     },
     seconds,
   };
-  const document = makeDocument('recommend', { config, configPath: p.configPath, backend: p.backend, data: p.data }, summary);
+  const document = makeDocument('recommend', { config, configPath: p.configPath, backend: p.backend, data: p.data, warnings: p.warnings }, summary);
   let human = renderRecommendation({ ...summary, backend: p.backend, data: p.data, name: config.name, stream: ctx.stdout });
   if (ctx.args.html !== undefined) {
     // The candidate runs (one per batch size, equal steps) are the charts' series; the rate probes

@@ -123,7 +123,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const docTrials = ordered.map(documentTrial);
   const budget = budgetKind === 'steps' ? stepsBudget(p.trainCount, config.optimizer.baseBatchSize, config.training.epochs)
     : budgetKind === 'time' ? (reference() ? timeBudget(reference()!, config.training.epochs) : null) : epochsBudget(config.training.epochs);
-  const document = makeDocument('sweep', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials: docTrials }, {
+  const document = makeDocument('sweep', { config, configPath: p.configPath, backend: p.backend, data: p.data, trials: docTrials, warnings: p.warnings }, {
     resultsFile: outPath, targetAccuracy: target, summary: rows, budget, warnings,
   });
   let html = '';

@@ -22,7 +22,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   ctx.progress.start(`batch ${batchSize}: starting trial…`);
   const trial = await runTrial({ config: p.config, backend: p.backend.name, batchSize, mode: 'full', seed: p.config.training.seed }, { ...hooks, signal: ctx.signal, verbose: ctx.args.common.verbose });
   ctx.progress.done(`batch ${batchSize}: ${trial.outcome}${trial.reason ? ` (${trial.reason})` : ''}`, trial.outcome === 'ok' ? true : trial.outcome === 'diverged' ? 'warn' : false);
-  const document = makeDocument('train', { config: p.config, configPath: p.configPath, backend: p.backend, data: p.data, trials: [trial] }, { warnings });
+  const document = makeDocument('train', { config: p.config, configPath: p.configPath, backend: p.backend, data: p.data, trials: [trial], warnings: p.warnings }, { warnings });
   const ok = trial.outcome === 'ok';
   return {
     document, human: renderTrainSummary(trial, p, ctx.stdout), exitCode: ok ? 0 : 1,
