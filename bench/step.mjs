@@ -7,10 +7,14 @@
 // --threads its workers start cold (JIT warm-up): more steps weigh that as a long trial does.
 // With --threads N (wasm data parallelism), CPU time is that of every thread: samples per CPU-second
 // over the one-thread figure is the parallel efficiency, which other processes' load hardly changes.
+// "clean": the median of the steps whose training threads waited for a CPU less than 5% of the
+// step (Linux run-queue waits, see lib/run-queue.mjs): the code's speed when other sessions load
+// the machine, which 2 threads on 2 cores feel in full (a step waits for the later thread).
 import { loadDataset } from '../dist/data/index.js';
 import { setupBackend } from '../dist/backend/setup.js';
 import { buildModel } from '../dist/model/build.js';
 import { train } from '../dist/train/loop.js';
+import { runQueueWatch } from './lib/run-queue.mjs';
 
 const option = (name) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : null; };
 const threadCount = option('--threads') ?? 1;
@@ -29,13 +33,16 @@ const steps = option('--steps') ?? Math.max(8, Math.round(4096 / batchSize));
 
 // Step timings come from onStep (the loop's own per-step seconds); CPU time is
 // taken around the same steps via process.cpuUsage (user+system of this process).
-async function timed(seed) {
+const watch = runQueueWatch();
+async function timed(seed, measured) {
   const secs = [];
   let cpu0 = null;
   let cpu = 0;
   await train(tf, model, data, {
     batchSize, epochs: 1, maxSteps: steps + 2, optimizer, seed, memoryLimit: null, warmupSteps: 2, ...threads,
     onStep: (e) => {
+      if (measured && e.globalStep === 2) watch.start(threadCount);
+      if (measured && e.globalStep > 2) watch.step(e.seconds * 1000);
       if (e.globalStep >= 2) secs.push(e.seconds);
       if (e.globalStep === 1) cpu0 = process.cpuUsage();
       if (e.globalStep === steps + 1) { const d = process.cpuUsage(cpu0); cpu = (d.user + d.system) / 1e6; }
@@ -45,16 +52,18 @@ async function timed(seed) {
   return { wall: (secs.length * batchSize) / secs.reduce((a, b) => a + b, 0), cpu: (steps * batchSize) / cpu, stepMs: median(secs) * 1000 };
 }
 
-await timed(1);
+await timed(1, false);
 const wall = [];
 const cpu = [];
 const stepMs = [];
 for (let r = 0; r < runs; r++) {
-  const t = await timed(r + 2);
+  const t = await timed(r + 2, true);
   wall.push(t.wall); cpu.push(t.cpu); stepMs.push(t.stepMs);
 }
 const f = (a) => `${Math.round(median(a))} [${Math.round(Math.min(...a))}–${Math.round(Math.max(...a))}]`;
-console.log(`${kind} b${batchSize} ${tf.getBackend()} threads ${threadCount}: wall ${f(wall)} samples/s; cpu-time ${f(cpu)} samples/s; median step ${median(stepMs).toFixed(2)} ms (${runs} runs x ${steps} steps)`);
+const clean = watch.clean();
+const cleanText = clean.length > 0 ? `clean ${Math.round((batchSize * 1000) / median(clean))} samples/s (${median(clean).toFixed(2)} ms, ${clean.length}/${watch.all} steps)` : `clean - (0/${watch.all} steps)`;
+console.log(`${kind} b${batchSize} ${tf.getBackend()} threads ${threadCount}: wall ${f(wall)} samples/s; cpu-time ${f(cpu)} samples/s; ${cleanText}; median step ${median(stepMs).toFixed(2)} ms (${runs} runs x ${steps} steps)`);
 
 if (process.argv.includes('--profile')) {
   // Profile steps of the real loop by wrapping the engine's kernel dispatch
