@@ -99,6 +99,7 @@ convCases.push({ b: 1, h: 9, w: 13, ci: 9, co: 3, k: 2, s: 1, pad: 'valid' }); /
 convCases.push({ b: 1, h: 9, w: 10, ci: 3, co: 13, k: 4, s: 1, pad: 'valid' }); // 12 taps, 8+4+1 channels
 convCases.push({ b: 3, h: 11, w: 12, ci: 2, co: 12, k: 3, s: 2, pad: 'valid' }); // stride 2
 convCases.push({ b: 2, h: 10, w: 9, ci: 1, co: 2, k: 1, s: 1, pad: 'valid' }); // scalar channels only
+convCases.push({ b: 2, h: 9, w: 9, ci: 3, co: 16, k: 3, s: 2, pad: 'valid' }); // 16 channels (immediate offsets), stride 2
 
 describe.each([['simd', true, true], ['simd, xnnpack filter grad and matmul input grad', true, false],
   ['js fallback', false, false]] as const)('conv backprop, %s', (_mode, simd, direct) => {
@@ -127,6 +128,8 @@ describe.each([['simd direct', true, true], ['simd, stock xnnpack', true, false]
     ['b4 28x28x1->8 k5 s1 valid (CNN layer 1)', [4, 28, 28, 1], [5, 5, 1, 8], 1, 'valid'],
     ['b3 12x12x8->16 k5 s1 valid (CNN layer 2)', [3, 12, 12, 8], [5, 5, 8, 16], 1, 'valid'],
     ['b2 13x10x3->8 k3 s2 valid', [2, 13, 10, 3], [3, 3, 3, 8], 2, 'valid'],
+    ['b2 11x11x4->8 k3 s2 valid (32-byte pixel step)', [2, 11, 11, 4], [3, 3, 4, 8], 2, 'valid'],
+    ['b2 7x9x8->8 k1x3 s1 valid (8 channels, one filter row)', [2, 7, 9, 8], [1, 3, 8, 8], 1, 'valid'],
     ['b2 9x9x2->16 k4x2 s1 valid', [2, 9, 9, 2], [4, 2, 2, 16], 1, 'valid'],
     ['b2 8x8x3->8 k3 same (stock)', [2, 8, 8, 3], [3, 3, 3, 8], 1, 'same'],
     ['b2 8x8x3->12 k3 valid (stock)', [2, 8, 8, 3], [3, 3, 3, 12], 1, 'valid'],

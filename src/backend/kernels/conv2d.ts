@@ -43,6 +43,7 @@ function conv2D(args: KernelArgs, stock: Stock): TensorInfo {
     if (simd && p.top === 0 && p.left === 0 && p.bottom === 0 && p.right === 0 &&
         info.dilationHeight === 1 && info.dilationWidth === 1 && info.outChannels % 8 === 0 &&
         info.inChannels >= 1 && info.inChannels <= DIRECT_MAX_IN_CHANNELS && info.filterWidth >= 1 &&
+        info.filterHeight >= 1 &&
         tf.util.sizeFromShape(info.outShape) > 0) {
       const out = backend.makeOutput(info.outShape, 'float32');
       simd.conv_fwd(tensorData(backend, x).memoryOffset, tensorData(backend, filter).memoryOffset,
