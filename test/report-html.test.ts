@@ -200,7 +200,7 @@ describe('Vega-Lite specs', () => {
     const t = targetSpec([{ batch: '16', batchSize: 16, seconds: null, epochs: null, reached: 0, runs: 1 }, { batch: '32', batchSize: 32, seconds: 2.5, epochs: 2, reached: 1, runs: 1 }], 0.9) as { data: { values: { label: string }[] } };
     expect(t.data.values.map((v) => v.label)).toEqual(['2.50 s, epoch 2']);
     // The seconds are whole epochs (validation included), as the caption says: the titles must not call them training seconds.
-    expect(JSON.stringify((t as unknown as { title: unknown }).title)).toMatch(/seconds of the epochs \(training and validation\) until validation accuracy ≥ 90\.00%/);
+    expect(JSON.stringify((t as unknown as { title: unknown }).title)).toMatch(/epoch seconds \(with validation\) until val acc ≥ 90\.00%/);
     expect(JSON.stringify(t)).not.toMatch(/training seconds|seconds of training/);
     const n = noiseSpec([{ batchSize: 16, when: 'initial', bSimple: 40 }]) as { encoding: { y: { scale: { type: string } } } };
     expect(n.encoding.y.scale.type).toBe('log');

@@ -128,11 +128,11 @@ export function targetSpec(rows: TargetRow[], target: number): TopLevelSpec {
     ...base,
     height: { step: 30 },
     // The seconds are the epochs' wall time (history[].seconds): validation passes included, as the caption says.
-    title: { text: 'Time to target accuracy', subtitle: `seconds of the epochs (training and validation) until validation accuracy ≥ ${(target * 100).toFixed(2)}%` },
+    title: { text: 'Time to target accuracy', subtitle: `epoch seconds (with validation) until val acc ≥ ${(target * 100).toFixed(2)}%` },
     data: { values },
     encoding: {
       y: { field: 'batch', type: 'nominal', sort: order, title: 'batch size' },
-      x: { field: 'seconds', type: 'quantitative', title: 'seconds (training and validation)', scale: { zero: true } },
+      x: { field: 'seconds', type: 'quantitative', title: 'seconds (with validation)', scale: { zero: true } },
     },
     layer: [
       { mark: { type: 'bar', color: '#4c9be8', height: { band: 0.6 } } },
