@@ -24,14 +24,14 @@ const optimizers = {
   sgd: optimizerSchema.parse({ name: 'sgd', momentum: 0.9, learningRate: 0.05, baseBatchSize: 32, scaling: 'none', warmup: { steps: 0 } }),
 };
 
-async function run(model: keyof typeof models, opt: keyof typeof optimizers, threads: number, extra: Partial<TrainOptions> & { batchSize?: number; steps?: number } = {}) {
+async function run(model: keyof typeof models, opt: keyof typeof optimizers, threads: number, extra: Partial<TrainOptions> & { batchSize?: number; steps?: number; wholeBatches?: boolean } = {}) {
   const tf = await setupBackend('wasm');
   const d = await data;
   const m = buildModel(tf, models[model]!, 11);
   const before = m.getWeights().map((w) => Float32Array.from(w.dataSync()));
   let replicas: Float32Array[] = [];
   const losses: number[] = [];
-  const { batchSize = 37, steps = 3, ...rest } = extra;
+  const { batchSize = 37, steps = 3, wholeBatches, ...rest } = extra;
   try {
     const r = await train(tf, m, d, {
       batchSize, epochs: 1, maxSteps: steps, optimizer: optimizers[opt], seed: 5, memoryLimit: null,
@@ -40,6 +40,7 @@ async function run(model: keyof typeof models, opt: keyof typeof optimizers, thr
         count: threads,
         recipe: { backend: 'wasm', model: models[model]!, seed: 11, data: { sampleShape: d.sampleShape, labelShape: d.labelShape, numClasses: d.numClasses, origin: d.origin } },
         onReplicaWeights: (w) => { replicas = w; },
+        ...(wholeBatches ? { wholeBatches } : {}),
       },
       ...rest,
     });
@@ -110,6 +111,24 @@ describe('threads with accumulation', () => {
     const d = maxDiff(two.after, one.after);
     expect(maxDiff(one.after, one.before).abs).toBeGreaterThan(1e-4);
     expect(d.abs).toBeLessThan(2e-5 * Math.max(1, d.scale));
+  }, 120_000);
+});
+
+// In-memory data: each worker's shard is written into shared memory and the main thread
+// fills its own after the post; whole batches (as for rows read from a file) go through
+// shared memory first. The same samples reach the same replicas, so the bits agree.
+describe('shards filled in place', () => {
+  it.each([
+    ['3 threads, batch 37 (12 + 12 + 13)', 3, { batchSize: 37 }],
+    ['2 threads, accumulate 2 of 16', 2, { batchSize: 16, accumulate: 2 }],
+  ] as const)('%s: the same bits as whole batches through shared memory', async (_name, threads, extra) => {
+    const direct = await run('cnn', 'adam', threads, { ...extra, steps: 3 });
+    const whole = await run('cnn', 'adam', threads, { ...extra, steps: 3, wholeBatches: true });
+    expect(maxDiff(direct.after, direct.before).abs).toBeGreaterThan(1e-4);
+    expect(maxDiff(direct.after, whole.after).abs).toBe(0);
+    expect(direct.losses).toEqual(whole.losses);
+    expect(direct.replicas).toHaveLength(threads);
+    for (const r of direct.replicas) expect(Buffer.from(r.buffer).equals(Buffer.from(direct.replicas[0]!.buffer))).toBe(true);
   }, 120_000);
 });
 

@@ -35,6 +35,16 @@ export class BatchFiller {
     this.nextList = streamed ? new Uint32Array(batchSize) : null;
   }
 
+  /**
+   * Samples order[start .. start+size) (wrapping around) straight into x and y, from row 0,
+   * for a data set held in memory; null for rows read from a file, which come through
+   * fill() (it reads the next batch ahead).
+   */
+  get fillInto(): ((order: ArrayLike<number>, start: number, size: number, x: Float32Array, y: Int32Array | Float32Array) => void) | null {
+    if (this.split.images instanceof NpyRows) return null;
+    return (order, start, size, x, y) => fillRows(this.split, order, start, size, x, y);
+  }
+
   /** Fills the buffers with samples order[start .. start+size) (wrapping around). */
   fill(order: ArrayLike<number>, start: number, size = this.batchSize): void {
     const { images } = this.split;

@@ -111,6 +111,8 @@ export interface TrainOptions {
     failAt?: { rank: number; step: number };
     /** Tests: every replica's weights, flattened, after the last step. */
     onReplicaWeights?: (weights: Float32Array[]) => void;
+    /** Tests: load whole batches into shared memory, as for rows read from a file, even when the data set is in memory. */
+    wholeBatches?: boolean;
   };
 }
 
@@ -323,7 +325,12 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
         const fill = (k: number) => filler.fill(epochOrder, (position * accumulate + k) * o.batchSize);
         const profiled = globalStep === Math.min(PROFILED_STEP, totalSteps - 1);
         if (replicas) {
-          const r = await replicas.step((k) => { fill(k); return filler; }, lr, profiled);
+          const into = threads?.wholeBatches ? null : filler.fillInto;
+          const base = position * accumulate * o.batchSize;
+          const r = await replicas.step({
+            fill: (k) => { fill(k); return filler; },
+            rows: into && ((k, start, n, x, y) => into(epochOrder, base + k * o.batchSize + start, n, x, y)),
+          }, lr, profiled);
           if (profiled) {
             result.memoryBaselineBytes = r.baselineBytes!;
             result.peakMemoryBytes = r.peakBytes!;

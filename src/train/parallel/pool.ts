@@ -14,8 +14,8 @@ import type { IoPlan } from '../../model/shapes.js';
 import type { ModelConfig, OptimizerConfig } from '../../config/schema.js';
 import type { DataShape } from '../../model/shapes.js';
 import type { ConcreteBackend } from '../../backend/resolve.js';
-import { Replica } from './replica.js';
-import { CTRL, OP, allocateShared, f64Index, sharedBytes, slotOf, sumSlots, type SharedBuffers } from './layout.js';
+import { Replica, type ShardRows } from './replica.js';
+import { CTRL, OP, allocateShared, f64Index, shardOf, sharedBytes, slotOf, sumSlots, type SharedBuffers } from './layout.js';
 
 /** How a worker thread builds the same model as the main thread (its weights then come from the main thread). */
 export interface ReplicaRecipe {
@@ -51,6 +51,16 @@ function workerPath(): string {
 
 const TRACE = process.env.BSTUNE_DP_TRACE ? { grad: 0, wait: 0, apply: 0, n: -31 } : null;
 
+/**
+ * Where a step's samples come from: `fill(k)` loads micro-batch k whole; `rows`, where the
+ * data set allows (in memory), writes samples start .. start + n of micro-batch k straight
+ * into the given buffers, so each shard is filled where it is needed.
+ */
+export interface StepSource {
+  fill(k: number): { x: Float32Array; y: Int32Array | Float32Array };
+  rows: ((k: number, start: number, n: number, x: Float32Array, y: Int32Array | Float32Array) => void) | null;
+}
+
 export interface StepOutcome {
   loss: number;
   correct: number;
@@ -67,17 +77,20 @@ export class Replicas {
   private readonly slots: Float32Array;
   private readonly workers: Worker[] = [];
   private readonly replica: Replica;
+  /** This replica's shard, copied out of the shared batch (when a step's source has no `rows`). */
+  private readonly shared: ShardRows;
   private op = 0;
   private failure: Error | null = null;
   private closed = false;
 
-  private constructor(private readonly tf: Tf, private readonly shared: SharedBuffers, replica: Replica, readonly count: number, private readonly batch: number, private readonly accumulate: number) {
+  private constructor(private readonly tf: Tf, private readonly buffers: SharedBuffers, replica: Replica, readonly count: number, private readonly batch: number, private readonly accumulate: number) {
     this.replica = replica;
-    this.ctrl = new Int32Array(shared.ctrl);
-    this.f64 = new Float64Array(shared.f64);
-    this.x = new Float32Array(shared.x);
-    this.y = shared.yFloat ? new Float32Array(shared.y) : new Int32Array(shared.y);
-    this.slots = new Float32Array(shared.slots);
+    this.ctrl = new Int32Array(buffers.ctrl);
+    this.f64 = new Float64Array(buffers.f64);
+    this.x = new Float32Array(buffers.x);
+    this.y = buffers.yFloat ? new Float32Array(buffers.y) : new Int32Array(buffers.y);
+    this.slots = new Float32Array(buffers.slots);
+    this.shared = replica.fromShared(this.x, this.y, batch, accumulate);
   }
 
   /** Starts count − 1 worker replicas of `model` (its current weights) and waits until each is ready. */
@@ -121,7 +134,7 @@ export class Replicas {
 
   /** Bytes of the shared buffers (batch, gradient slots), counted in the trial's peak memory. */
   get sharedBytes(): number {
-    return sharedBytes(this.shared);
+    return sharedBytes(this.buffers);
   }
 
   private fail(rank: number, e: unknown): void {
@@ -147,7 +160,7 @@ export class Replicas {
     if (who === 0) return;
     if (!this.failure) {
       const len = Atomics.load(this.ctrl, CTRL.errorLength);
-      const text = new TextDecoder().decode(new Uint8Array(this.shared.error).slice(0, len));
+      const text = new TextDecoder().decode(new Uint8Array(this.buffers.error).slice(0, len));
       const name = /^(\w*Error):/.exec(text)?.[1];
       const err = name === 'RangeError' ? new RangeError() : new Error();
       err.message = `training thread ${who} of ${this.count} failed: ${text.replace(/^\w*Error: /, '')}`;
@@ -189,15 +202,37 @@ export class Replicas {
   }
 
   /**
-   * One optimizer step over accumulate micro-batches of `batch` samples; `fill(k)` loads
-   * micro-batch k into (x, y), which are copied into shared memory.
+   * One optimizer step over accumulate micro-batches of `batch` samples. With `source.rows`
+   * the workers' shards are written into shared memory, the step is posted, and this
+   * thread fills its own shard while they train; otherwise `source.fill(k)` loads whole
+   * micro-batches, which are copied into shared memory before the post. The same samples
+   * reach the same replicas either way.
    */
-  async step(fill: (k: number) => { x: Float32Array; y: Int32Array | Float32Array }, learningRate: number, profile: boolean): Promise<StepOutcome> {
+  async step(source: StepSource, learningRate: number, profile: boolean): Promise<StepOutcome> {
     const t0 = performance.now();
-    for (let k = 0; k < this.accumulate; k++) {
-      const b = fill(k);
-      this.x.set(b.x, k * b.x.length);
-      this.y.set(b.y, k * b.y.length);
+    const sampleSize = this.x.length / (this.batch * this.accumulate);
+    const labelSize = this.y.length / (this.batch * this.accumulate);
+    let own = this.shared;
+    const rows = source.rows;
+    if (rows) {
+      for (let k = 0; k < this.accumulate; k++) {
+        for (let rank = 1; rank < this.count; rank++) {
+          const { start, end } = shardOf(this.batch, this.count, rank);
+          const row = k * this.batch + start;
+          rows(k, start, end - start, this.x.subarray(row * sampleSize, (row + end - start) * sampleSize), this.y.subarray(row * labelSize, (row + end - start) * labelSize));
+        }
+      }
+      own = (k, start, n) => {
+        const b = this.replica.buffers(n, sampleSize, labelSize, this.y instanceof Float32Array);
+        rows(k, start, n, b.x, b.y);
+        return b;
+      };
+    } else {
+      for (let k = 0; k < this.accumulate; k++) {
+        const b = source.fill(k);
+        this.x.set(b.x, k * b.x.length);
+        this.y.set(b.y, k * b.y.length);
+      }
     }
     this.f64[0] = learningRate;
     // The main replica's optimizer already has this rate (the loop sets it); workers set theirs.
@@ -208,10 +243,10 @@ export class Replicas {
     let baseline = 0;
     if (profile) {
       baseline = this.tf.memory().numBytes;
-      const info = await this.tf.profile(() => { r = this.replica.gradients(this.x, this.y, this.batch, this.accumulate, slot); return []; });
+      const info = await this.tf.profile(() => { r = this.replica.gradients(own, this.batch, this.accumulate, slot); return []; });
       peak = Math.max(info.peakBytes, baseline);
     } else {
-      r = this.replica.gradients(this.x, this.y, this.batch, this.accumulate, slot);
+      r = this.replica.gradients(own, this.batch, this.accumulate, slot);
     }
     this.f64[f64Index(0, 'loss')] = r.loss;
     this.f64[f64Index(0, 'correct')] = r.correct;

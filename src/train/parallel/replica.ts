@@ -10,6 +10,9 @@ import { shardOf } from './layout.js';
 
 type Variable = import('@tensorflow/tfjs').Variable;
 
+/** The samples of micro-batch k that a replica trains on: rows start .. start + n, as n × sampleSize floats and their labels. */
+export type ShardRows = (k: number, start: number, n: number) => { x: Float32Array; y: Int32Array | Float32Array };
+
 export class Replica {
   readonly trainable: Variable[];
   readonly state: Variable[];
@@ -32,29 +35,22 @@ export class Replica {
    * Gradient of this replica's shard of each of the `accumulate` micro-batches, each
    * weighted by its share of all accumulate × batch samples (so the slots sum to the
    * mean gradient of the whole step), and the model state (e.g. batch-norm statistics)
-   * weighted by this replica's share. Returns the weighted loss and the correct count.
+   * weighted by this replica's share. `rows(k, start, n)` gives the shard's n samples of
+   * micro-batch k (rows start .. start + n of it). Returns the weighted loss and the correct count.
    */
-  gradients(x: Float32Array, y: Int32Array | Float32Array, batch: number, accumulate: number, slot: Float32Array): { loss: number; correct: number } {
+  gradients(rows: ShardRows, batch: number, accumulate: number, slot: Float32Array): { loss: number; correct: number } {
     const tf = this.tf;
     const { start, end } = shardOf(batch, this.count, this.rank);
     const n = end - start;
-    const sampleSize = x.length / (batch * accumulate);
-    const labelSize = y.length / (batch * accumulate);
     const share = n / (batch * accumulate);
-    // Copies out of shared memory into this replica's own buffers (element reads of a
-    // SharedArrayBuffer are slow; one set() is a memcpy): the main thread refills it.
-    if (this.xs === null || this.xs.length < n * sampleSize) this.xs = new Float32Array(n * sampleSize);
-    if (this.ys === null || this.ys.length < n * labelSize || this.ys.constructor !== y.constructor) this.ys = y instanceof Float32Array ? new Float32Array(n * labelSize) : new Int32Array(n * labelSize);
     const acc = this.sum;
     acc.fill(0);
     let loss = 0;
     let correct = 0;
     for (let k = 0; k < accumulate && n > 0; k++) {
-      const row = k * batch + start;
-      this.xs.set(x.subarray(row * sampleSize, (row + n) * sampleSize));
-      this.ys.set(y.subarray(row * labelSize, (row + n) * labelSize));
-      const xs = tf.tensor(this.xs.subarray(0, n * sampleSize), [n, ...this.io.xShape]);
-      const labels = labelTensor(this.tf, this.io, this.ys, n);
+      const b = rows(k, start, n);
+      const xs = tf.tensor(b.x, [n, ...this.io.xShape]);
+      const labels = labelTensor(this.tf, this.io, b.y, n);
       let c: Tensor | null = null;
       const { value, grads } = tf.variableGrads(() => {
         const out = this.model.apply(xs, { training: true }) as Tensor;
@@ -80,6 +76,30 @@ export class Replica {
     }
     slot.set(acc);
     return { loss, correct };
+  }
+
+  /**
+   * A shard's rows copied out of the shared batch (accumulate micro-batches of `batch`
+   * samples) into this replica's own buffers: element reads of a SharedArrayBuffer are
+   * slow, one set() is a memcpy, and the main thread refills the shared batch next step.
+   */
+  fromShared(x: Float32Array, y: Int32Array | Float32Array, batch: number, accumulate: number): ShardRows {
+    const sampleSize = x.length / (batch * accumulate);
+    const labelSize = y.length / (batch * accumulate);
+    return (k, start, n) => {
+      const own = this.buffers(n, sampleSize, labelSize, y instanceof Float32Array);
+      const row = k * batch + start;
+      own.x.set(x.subarray(row * sampleSize, (row + n) * sampleSize));
+      own.y.set(y.subarray(row * labelSize, (row + n) * labelSize));
+      return own;
+    };
+  }
+
+  /** This replica's own batch buffers for n samples (reused from step to step). */
+  buffers(n: number, sampleSize: number, labelSize: number, yFloat: boolean): { x: Float32Array; y: Int32Array | Float32Array } {
+    if (this.xs === null || this.xs.length < n * sampleSize) this.xs = new Float32Array(n * sampleSize);
+    if (this.ys === null || this.ys.length < n * labelSize || (this.ys instanceof Float32Array) !== yFloat) this.ys = yFloat ? new Float32Array(n * labelSize) : new Int32Array(n * labelSize);
+    return { x: this.xs.subarray(0, n * sampleSize), y: this.ys.subarray(0, n * labelSize) };
   }
 
   /** The summed slots (the mean gradient, the mean state) applied: the same bits on every replica. */

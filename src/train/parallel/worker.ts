@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     model.setWeights(init.weights.map((w, i) => tf.tensor(w, weights[i]!.shape, weights[i]!.dtype)));
     const optimizer = createOptimizer(tf, init.optimizer, 0);
     const replica = new Replica(tf, model, init.io, optimizer, init.rank, init.count);
+    const rows = replica.fromShared(x, y, init.batch, init.accumulate);
     parentPort!.postMessage({ type: 'ready' });
     for (let op = 1; ; op++) {
       if (!waitFor(CTRL.posted, op)) return;
@@ -73,11 +74,11 @@ async function main(): Promise<void> {
       const baseline = tf.memory().numBytes;
       let r = { loss: 0, correct: 0 };
       if (profile) {
-        const info = await tf.profile(() => { r = replica.gradients(x, y, init.batch, init.accumulate, slot); return []; });
+        const info = await tf.profile(() => { r = replica.gradients(rows, init.batch, init.accumulate, slot); return []; });
         f64[f64Index(init.rank, 'peakBytes')] = Math.max(info.peakBytes, baseline);
         f64[f64Index(init.rank, 'baselineBytes')] = baseline;
       } else {
-        r = replica.gradients(x, y, init.batch, init.accumulate, slot);
+        r = replica.gradients(rows, init.batch, init.accumulate, slot);
       }
       f64[f64Index(init.rank, 'loss')] = r.loss;
       f64[f64Index(init.rank, 'correct')] = r.correct;
