@@ -39,14 +39,15 @@ async function freshDir(name: string): Promise<string> {
   return d;
 }
 
-async function timedLoad(dir: string, seed = 1): Promise<{ ds: Dataset; ms: number; progress: string[] }> {
+async function timedLoad(dir: string, seed = 1): Promise<{ ds: Dataset; ms: number; progress: string[]; warnings: string[] }> {
   const progress: string[] = [];
+  const warnings: string[] = [];
   const t0 = performance.now();
   const ds = await loadDataset(
     { source: 'embedded', validationSplit: 0.2 },
-    { seed, cacheDir: dir, onProgress: (m) => progress.push(m) },
+    { seed, cacheDir: dir, onProgress: (m, kind) => (kind === 'warning' ? warnings : progress).push(m) },
   );
-  return { ds, ms: performance.now() - t0, progress };
+  return { ds, ms: performance.now() - t0, progress, warnings };
 }
 
 const digest = (ds: Dataset) => {
@@ -150,8 +151,27 @@ describe('embedded MNIST', () => {
     await writeFile(blocker, 'x');
     const r = await timedLoad(join(blocker, 'cache'));
     expect(r.ds.train.count).toBe(8000);
-    expect(r.progress.join('\n')).toMatch(/could not write the embedded MNIST cache/);
+    // A warning, not a passing status: the CLI prints it (a spinner update would vanish), with the code and the fix.
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/^could not write the embedded MNIST cache .*\/a-file\/cache\/embedded-mnist-.*\.bin \((ENOTDIR|EEXIST)\); every trial process converts the digits again \(set BSTUNE_CACHE_DIR to a writable directory\)$/);
+    expect(r.progress.join('\n')).not.toMatch(/could not write/);
   });
+
+  it('through the CLI, an unwritable cache is one warning line on stderr, and in --json the document keeps it', async () => {
+    const { runCli } = await import('./helpers/cli.js');
+    const blocker = join(await freshDir('blocked-cli'), 'a-file');
+    await writeFile(blocker, 'x');
+    const args = ['train', '--train-limit', '64', '--epochs', '1', '-b', '32'];
+    const [human, json] = await Promise.all([
+      runCli(args, { env: { BSTUNE_CACHE_DIR: blocker }, timeoutMs: 120_000 }),
+      runCli([...args, '--json'], { env: { BSTUNE_CACHE_DIR: blocker }, timeoutMs: 120_000 }),
+    ]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stderr.split('\n').filter((l) => l.startsWith('bstune: warning: could not write the embedded MNIST cache'))).toHaveLength(1);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stderr).toBe('');
+    expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings).toEqual([expect.stringMatching(/^could not write the embedded MNIST cache .*\((EEXIST|ENOTDIR)\); every trial process converts the digits again/)]);
+  }, 150_000);
 });
 
 /** Transpiles src/ into a scratch dir so plain `node` child processes can run the real loader. */
@@ -185,9 +205,9 @@ let built = false;
 const warnings = [];
 const ds = await loadDataset(
   { source: 'embedded', validationSplit: 0.2 },
-  { seed: 5, cacheDir: process.argv[2], onProgress: (m) => {
+  { seed: 5, cacheDir: process.argv[2], onProgress: (m, kind) => {
   built ||= /converting/.test(m);
-  if (/could not write|invalid/.test(m)) warnings.push(m);
+  if (kind === 'warning' || /invalid/.test(m)) warnings.push(m);
 } },
 );
 const rows = ds.validation.select.index;

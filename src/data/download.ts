@@ -8,6 +8,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 
 import { BstuneError } from '../errors.js';
 import { commitTemp, errMessage, errnoCode, tempPathFor } from './fs-util.js';
+import type { OnProgress } from './types.js';
 
 export interface OfficialFile {
   /** File name as published, gzip'd. */
@@ -36,7 +37,7 @@ const PROGRESS_EVERY_MS = 2_000;
 
 export interface DownloadOptions {
   fetchImpl?: typeof fetch;
-  onProgress?: (msg: string) => void;
+  onProgress?: OnProgress;
 }
 
 /** `network`: no response at all (likely offline); `stream`: the connection broke mid-body. */

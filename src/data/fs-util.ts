@@ -18,6 +18,11 @@ export function errMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** The system's error code behind a failure (through ensureDir's BstuneError to its cause), else its message. */
+export function failureCode(e: unknown): string {
+  return errnoCode((e as { cause?: unknown } | null)?.cause) ?? (e instanceof BstuneError ? e.message : errnoCode(e) ?? errMessage(e));
+}
+
 export async function ensureDir(dir: string, purpose: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });

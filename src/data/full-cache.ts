@@ -10,9 +10,9 @@ import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 
-import { ensureDir, errMessage, errnoCode, writeFileAtomic } from './fs-util.js';
+import { ensureDir, errMessage, errnoCode, failureCode, writeFileAtomic } from './fs-util.js';
 import { splitPool, splitSizes } from './split.js';
-import type { Split } from './types.js';
+import type { OnProgress, Split } from './types.js';
 import { inMemory, NUM_CLASSES, PIXELS } from './types.js';
 
 const MAGIC = Buffer.from('BSTUNEMF', 'latin1');
@@ -139,7 +139,7 @@ export async function loadFullPoolsCached(
   fingerprint: SourceFingerprint,
   split: { seed: number; validationSplit: number; trainLimit?: number },
   build: () => Promise<FullPools>,
-  onProgress: (msg: string) => void,
+  onProgress: OnProgress,
 ): Promise<SplitPools & { cached: boolean }> {
   // Fail on bad options before reading 55 MB.
   splitSizes(2, split.validationSplit, split.seed, split.trainLimit);
@@ -165,7 +165,7 @@ export async function loadFullPoolsCached(
     // The version-1 cache (stored pre-shuffled for one seed) is 55 MB no reader uses any more.
     await rm(cacheName(cacheDirPath, fingerprint, 1), { force: true });
   } catch (e) {
-    onProgress(`could not write the decoded MNIST cache (${errnoCode(e) ?? errMessage(e)}); continuing without it`);
+    onProgress(`could not write the decoded MNIST cache ${file} (${failureCode(e)}); every trial process decodes the IDX files again (set BSTUNE_CACHE_DIR to a writable directory)`, 'warning');
   }
   return splitOf(pools, false);
 }

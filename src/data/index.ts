@@ -7,7 +7,7 @@ import { loadNpyPools } from './npy-load.js';
 import { loadModulePools } from './module-load.js';
 import { checkSplitOptions, splitPool, takeTrain } from './split.js';
 import type { Pool } from './arrays.js';
-import type { DataConfig, Dataset, Split } from './types.js';
+import type { DataConfig, Dataset, OnProgress, Split } from './types.js';
 import { IMAGE_SIZE, NUM_CLASSES, inputDtype } from './types.js';
 import { NpyRows, openRowFiles } from './npy-rows.js';
 import { stopRowReader } from './row-reader.js';
@@ -29,7 +29,7 @@ const MNIST_SHAPE = { sampleShape: [IMAGE_SIZE, IMAGE_SIZE], labelShape: [], num
  */
 export async function loadDataset(
   cfg: DataConfig,
-  opts: { seed: number; cacheDir?: string; onProgress?: (msg: string) => void; fetchImpl?: typeof fetch },
+  opts: { seed: number; cacheDir?: string; onProgress?: OnProgress; fetchImpl?: typeof fetch },
 ): Promise<Dataset> {
   // Fail on bad options before spending a second (or a download) on the data.
   checkSplitOptions(cfg.validationSplit, cfg.trainLimit, opts.seed);

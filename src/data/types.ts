@@ -62,10 +62,16 @@ export interface DataConfig {
   trainLimit?: number;
 }
 
+/**
+ * Progress of a data load; `warning`: something the user should see and may fix (a cache that
+ * cannot be written, so every trial process decodes the data again), not a passing status.
+ */
+export type OnProgress = (msg: string, kind?: 'warning') => void;
+
 export interface LoadOptions {
   seed: number;
   cacheDir?: string;
-  onProgress?: (msg: string) => void;
+  onProgress?: OnProgress;
   fetchImpl?: typeof fetch;
 }
 

@@ -37,10 +37,19 @@ export async function prepare(ctx: Context): Promise<Prepared> {
   ctx.progress.info(`backend ${backend.name} (${backend.why}) on ${backend.device}`);
   if (backend.warning) ctx.progress.done(backend.warning, 'warn');
   const threadsNote = checkThreads(ctx, config.training.threads, backend.name);
+  const warnings = threadsNote ? [threadsNote] : [];
   ctx.progress.start('loading MNIST…');
-  const data = await loadDataset(config.data, { seed: config.training.seed, onProgress: (m) => ctx.progress.update(m) });
+  const data = await loadDataset(config.data, {
+    seed: config.training.seed,
+    // A passing status goes on the spinner; a warning (an unwritable cache) must outlive it.
+    onProgress: (m, kind) => {
+      if (kind !== 'warning') return ctx.progress.update(m);
+      warnings.push(m);
+      if (!ctx.args.common.quiet && !ctx.args.common.json) ctx.stderr.write(`bstune: warning: ${m}\n`);
+    },
+  });
   ctx.progress.info(`data ${data.source}`);
-  return { config, configPath: loaded.path, backend, trainCount: data.train.count, validationCount: data.validation.count, numClasses: data.numClasses, data: data.source, warnings: threadsNote ? [threadsNote] : [] };
+  return { config, configPath: loaded.path, backend, trainCount: data.train.count, validationCount: data.validation.count, numClasses: data.numClasses, data: data.source, warnings };
 }
 
 /**
