@@ -172,13 +172,20 @@ describe('embedded MNIST', () => {
     expect(json.stderr).toBe('');
     expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings).toEqual([expect.stringMatching(/^could not write the embedded MNIST cache .*\((EEXIST|ENOTDIR)\); every trial process converts the digits again/)]);
   }, 150_000);
+
+  it('a cache directory under /proc (where Node 20\'s recursive mkdir never returns) is the same one warning, not a hang', async () => {
+    const { runCli } = await import('./helpers/cli.js');
+    const r = await runCli(['train', '--train-limit', '64', '--epochs', '1', '-b', '32', '--json'], { env: { BSTUNE_CACHE_DIR: '/proc/bstune-no-such-dir/cache' }, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { warnings: string[] }).warnings).toEqual([expect.stringMatching(/^could not write the embedded MNIST cache \/proc\/bstune-no-such-dir\/cache\/.*\(ENOENT\)/)]);
+  }, 90_000);
 });
 
 /** Transpiles src/ into a scratch dir so plain `node` child processes can run the real loader. */
 async function buildForChildren(out: string): Promise<void> {
   const srcRoot = join(repoRoot, 'src');
-  // The data layer and what it imports from outside data/ (errors, the tuning environment variables).
-  const files = ['errors.ts', 'env.ts', ...(await readdir(join(srcRoot, 'data'))).filter((f) => f.endsWith('.ts')).map((f) => `data/${f}`)];
+  // The data layer and what it imports from outside data/ (errors, the tuning environment variables, makeDirs).
+  const files = ['errors.ts', 'env.ts', 'mkdirs.ts', ...(await readdir(join(srcRoot, 'data'))).filter((f) => f.endsWith('.ts')).map((f) => `data/${f}`)];
   for (const rel of files) {
     const { outputText } = ts.transpileModule(await readFile(join(srcRoot, rel), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },

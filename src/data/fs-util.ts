@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { BstuneError } from '../errors.js';
+import { makeDirs } from '../mkdirs.js';
 
 /** A unique sibling of `target`, so the final rename stays on one file system. */
 export function tempPathFor(target: string): string {
@@ -25,7 +26,7 @@ export function failureCode(e: unknown): string {
 
 export async function ensureDir(dir: string, purpose: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    makeDirs(dir);
   } catch (e) {
     throw new BstuneError(
       'BSTUNE_DATA_UNAVAILABLE',

@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, ftruncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BstuneError } from '../errors.js';
+import { makeDirs } from '../mkdirs.js';
 import { configDiff, type StoredTrial } from './record.js';
 
 /** The end of a results file cut off because its write never finished (a crash or kill mid-append). */
@@ -93,7 +94,7 @@ export function tornLineWarning(path: string, t: TornLine): string {
 
 /** Appends one line and fsyncs it before returning: a finished run survives a crash a moment later. */
 export function appendResult(path: string, t: StoredTrial): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirs(dirname(path));
   const fd = openSync(path, 'a');
   try {
     writeSync(fd, `${JSON.stringify(t)}\n`);
@@ -113,7 +114,7 @@ export function defaultResultsPath(cwd: string, name: string, now = new Date(), 
 export function ensureWritable(path: string): void {
   if (existsSync(path) && statSync(path).isDirectory()) throw new BstuneError('BSTUNE_USAGE', 'results file is a directory', path);
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     closeSync(openSync(path, 'a'));
   } catch (e) {
     throw new BstuneError('BSTUNE_USAGE', `cannot write results file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);

@@ -2,9 +2,10 @@
  * Writing report files (the one part of src/report/html that touches the disk): to a temp
  * file beside the target, then renamed, so a reader never sees half a report.
  */
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { BstuneError } from '../../errors.js';
+import { makeDirs } from '../../mkdirs.js';
 
 export function writeOutput(path: string, text: string, flag: string): void {
   let isDir = false;
@@ -16,7 +17,7 @@ export function writeOutput(path: string, text: string, flag: string): void {
   if (isDir) throw new BstuneError('BSTUNE_USAGE', 'output path is a directory', `${flag} ${path}`);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     writeFileSync(tmp, text);
     renameSync(tmp, path);
   } catch (e) {
