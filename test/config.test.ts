@@ -190,6 +190,17 @@ describe('bstune config check (end to end)', () => {
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('}');
   });
 
+  it('the resolved config it prints loads back to the same config, a memory limit under 1 MiB included', async () => {
+    for (const limit of ['512B', '3MiB']) {
+      const d = tmpDir('check-roundtrip');
+      writeFiles(d, { 'in.yaml': `name: rt\ndevice:\n  memoryLimit: ${limit}\n` });
+      const r = await runCli(['config', 'check', join(d, 'in.yaml')]);
+      expect(r.code, r.stderr).toBe(0);
+      writeFiles(d, { 'out.yaml': r.stdout });
+      expect(loadConfig(join(d, 'out.yaml'), d).config).toEqual(loadConfig(join(d, 'in.yaml'), d).config);
+    }
+  });
+
   it('config schema prints the checked-in schema', async () => {
     const r = await runCli(['config', 'schema']);
     expect(r.code).toBe(0);

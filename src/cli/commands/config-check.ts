@@ -4,6 +4,7 @@ import { makeDocument } from '../../report/document.js';
 import { configJsonSchema } from '../../config/write-schema.js';
 import type { Context, CommandOutput } from '../context.js';
 import type { Config } from '../../config/schema.js';
+import { MIN_BARE_BYTES } from '../../report/stats.js';
 
 export async function run(ctx: Context): Promise<CommandOutput> {
   if (ctx.args.command === 'config-schema') {
@@ -14,8 +15,17 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const code = runsCode(loaded.config);
   // Like a test runner, bstune imports the modules a config names: say so before anyone trains with it.
   const warning = code.length > 0 ? `# note: this config runs code: ${code.join(', ')} (imported by bstune and its trial processes); use configs you trust\n` : '';
-  const human = `# ${loaded.path} is valid (chosen by ${loaded.chosenBy}); resolved with defaults:\n${warning}${stringify(loaded.config)}`;
+  const human = `# ${loaded.path} is valid (chosen by ${loaded.chosenBy}); resolved with defaults:\n${warning}${stringify(asYaml(loaded.config))}`;
   return { document: makeDocument('config-check', { config: loaded.config, configPath: loaded.path }, { runsCode: code }), human, exitCode: 0 };
+}
+
+/**
+ * The resolved config as YAML that loads back to the same config: a memory limit under
+ * 1 MiB keeps its unit ("512B"), since a bare number that small is refused as a missing unit.
+ */
+function asYaml(c: Config): unknown {
+  const limit = c.device.memoryLimit;
+  return limit !== null && limit < MIN_BARE_BYTES ? { ...c, device: { ...c.device, memoryLimit: `${limit}B` } } : c;
 }
 
 /** The JS modules a config makes bstune import (a data module in bstune itself, a model module in each trial). */
