@@ -74,9 +74,10 @@ function webgpuChoice(probe: Extract<WebgpuProbe, { ok: true }>, why: string): B
   const listed = probe.adapters !== undefined ? { adapters: probe.adapters } : {};
   if (a.isFallbackAdapter) {
     return {
-      ...listed, name: 'webgpu', why, device: `WebGPU ${adapterLine(a)}`,
+      name: 'webgpu', why, device: `WebGPU ${adapterLine(a)}`,
       memory: `WebGPU buffers of a software adapter, in host RAM (${(totalmem() / 2 ** 30).toFixed(0)} GiB); not a GPU answer`,
       warning: `WebGPU adapter "${a.description}" is a software/fallback adapter: its memory and speed are the CPU's, not a GPU answer`,
+      ...listed,
     };
   }
   return { name: 'webgpu', why, device: `WebGPU ${adapterLine(a)}`, memory: 'GPU device memory (WebGPU buffers)', ...listed };

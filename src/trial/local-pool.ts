@@ -9,8 +9,6 @@ import { BstuneError } from '../errors.js';
 import { runTrial } from './run.js';
 import { planSlots, type SlotPlan, type SlotRequest } from './slots.js';
 import { killAllTrials } from './pool.js';
-import { pickAdapter } from '../backend/webgpu/adapter.js';
-import type { AdapterList } from '../backend/webgpu/probe.js';
 import type { RunRequest, TrialRunner } from './runner.js';
 import type { TrialResult, TrialSpec } from './protocol.js';
 
@@ -89,15 +87,3 @@ export function localPool(r: Omit<SlotRequest, 'cores' | 'availableMemoryBytes'>
   return new LocalPool(planSlots({ ...r, cores: usableCores(), availableMemoryBytes: availableMemory() }));
 }
 
-/**
- * Before any trial (prepare.ts, with the backend probe's list): every --gpus index names an adapter
- * Dawn can select (each trial process checks its own too, e.g. on a queue worker). Without a list
- * (it could not be read) the trials say why.
- */
-export function checkWebgpuAdapters(ids: string[], list: AdapterList | null): void {
-  if (list === null) return;
-  for (const id of ids) {
-    const picked = pickAdapter(list, Number(id));
-    if ('error' in picked) throw new BstuneError('BSTUNE_USAGE', picked.error, '--gpus');
-  }
-}

@@ -130,3 +130,16 @@ export async function requestAdapterFacts(): Promise<AdapterFacts | null> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   return adapter ? describeAdapter(adapter) : null;
 }
+
+/**
+ * Before any trial (prepare.ts, with the backend probe's list): every --gpus index names an adapter
+ * Dawn can select (each trial process checks its own too, e.g. on a queue worker). Without a list
+ * (it could not be read) the trials say why.
+ */
+export function checkWebgpuAdapters(ids: string[], list: { backend: string; name: string }[] | null): void {
+  if (list === null) return;
+  for (const id of ids) {
+    const picked = pickAdapter(list, Number(id));
+    if ('error' in picked) throw new BstuneError('BSTUNE_USAGE', picked.error, '--gpus');
+  }
+}

@@ -6,7 +6,7 @@ import type { Config } from '../../config/schema.js';
 import { BstuneError } from '../../errors.js';
 import { usableCores } from '../../trial/cores.js';
 import { planThreads } from '../../trial/threads.js';
-import { checkWebgpuAdapters } from '../../trial/local-pool.js';
+import { checkWebgpuAdapters } from '../../backend/webgpu/adapter.js';
 import type { Context } from '../context.js';
 
 export interface Prepared {
