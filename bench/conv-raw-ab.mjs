@@ -11,7 +11,7 @@ if (!fileA || !fileB) throw new Error('usage: node bench/conv-raw-ab.mjs A.wasm 
 const reps = Number(process.argv[4] ?? 60);
 const filter = process.argv[5] ?? '';
 const B = 128;
-const X = 0, W = 8 << 20, Y = 16 << 20, T = 32 << 20; // byte offsets of inputs and outputs
+const X = 0, W = 8 << 20, Y = 16 << 20, T = 32 << 20, BIAS = 40 << 20, NAN = 41 << 20; // byte offsets of inputs and outputs
 
 function load(file) {
   const memory = new WebAssembly.Memory({ initial: 1024 });
@@ -26,6 +26,10 @@ function load(file) {
 const cases = {
   'fwd L1': [(k) => k.conv_fwd(X, W, Y, B, 28, 28, 1, 24, 24, 5, 5, 1, 1, 8), Y, B * 24 * 24 * 8],
   'fwd L2': [(k) => k.conv_fwd(X, W, Y, B, 12, 12, 8, 8, 8, 5, 5, 1, 1, 16), Y, B * 8 * 8 * 16],
+  // conv + bias + relu (conv_fwd's epilogue; a build without it ignores the two extra arguments,
+  // so against main this is the fused kernel's cost over the plain conv's)
+  'fwd+bias+relu L1': [(k) => k.conv_fwd(X, W, Y, B, 28, 28, 1, 24, 24, 5, 5, 1, 1, 8, BIAS, NAN), Y, B * 24 * 24 * 8],
+  'fwd+bias+relu L2': [(k) => k.conv_fwd(X, W, Y, B, 12, 12, 8, 8, 8, 5, 5, 1, 1, 16, BIAS, NAN), Y, B * 8 * 8 * 16],
   'bpf L1': [(k) => k.conv_bpf(X, Y, W, B, 28, 28, 1, 24, 24, 5, 5, 1, 1, 8), W, 5 * 5 * 8],
   'bpf L2': [(k) => k.conv_bpf(X, Y, W, B, 12, 12, 8, 8, 8, 5, 5, 1, 1, 16), W, 5 * 5 * 8 * 16],
   'bpi L2': [(k) => k.conv_bpi(Y, W, T, B, 12, 12, 8, 8, 8, 5, 5, 1, 1, 16), T, B * 12 * 12 * 8],

@@ -16,6 +16,7 @@ import { headOf } from '../data/split.js';
 import { correctOf, labelTensor, lossOf } from './objective.js';
 import { readPair, readScalars } from './reads.js';
 import { Replicas, type ReplicaRecipe } from './parallel/pool.js';
+import { fuseConvBiasRelu } from '../backend/kernels/fuse-conv-layers.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -181,6 +182,7 @@ export function readLearningRate(opt: Optimizer): number {
 const PROFILED_STEP = MIN_WARMUP_STEPS - 1;
 
 export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainOptions): Promise<TrainResult> {
+  fuseConvBiasRelu(model);
   const train = data.train;
   const accumulate = o.accumulate ?? 1;
   // What one optimizer step sees; the learning-rate schedule, epochs and samples/s follow it.

@@ -8,6 +8,7 @@ import type { NoisePlan } from '../noise/plan.js';
 import type { IoPlan } from '../model/shapes.js';
 import { labelTensor, lossOf } from './objective.js';
 import { readScalars } from './reads.js';
+import { fuseConvBiasRelu } from '../backend/kernels/fuse-conv-layers.js';
 
 /** The built-in models' batch shape and loss: MNIST digits, 10 logits, softmax cross-entropy. */
 const MNIST_LOGITS: IoPlan = { xShape: [784], outputSize: 10, loss: 'sparseCategoricalCrossentropy', fromLogits: true, labels: 'sparse', accuracy: 'argmax' };
@@ -28,6 +29,7 @@ export async function measureGradientNoise(
   tf: Tf, model: LayersModel, split: Split, plan: NoisePlan, seed: number,
   opts: { indices?: ArrayLike<number>; population?: number | null; io?: IoPlan } = {},
 ): Promise<NoiseMeasurement> {
+  fuseConvBiasRelu(model);
   const t0 = performance.now();
   const { smallBatch, bigBatch, batches } = plan;
   const parts = bigBatch / smallBatch;

@@ -21,7 +21,11 @@ export function setDirectConv2D(on: boolean): void {
   directEnabled = on;
 }
 
-interface ConvAttrs {
+export function directConv2DEnabled(): boolean {
+  return directEnabled;
+}
+
+export interface ConvAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | tfc.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
@@ -29,27 +33,36 @@ interface ConvAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
+/**
+ * The geometry of an NHWC float conv our direct kernel runs (unpadded, dilation 1,
+ * 1-16 input channels, outC a multiple of 8, non-empty), or null. SIMD is checked apart.
+ */
+export function directConvInfo(x: TensorInfo, filter: TensorInfo, a: ConvAttrs): tfc.backend_util.Conv2DInfo | null {
+  if (a.dataFormat === 'NCHW' || x.dtype !== 'float32' || filter.dtype !== 'float32' ||
+      x.shape.length !== 4 || filter.shape.length !== 4) return null;
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad,
+    a.dimRoundingMode, false, 'channelsLast');
+  const p = info.padInfo;
+  const fits = p.top === 0 && p.left === 0 && p.bottom === 0 && p.right === 0 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 && info.outChannels % 8 === 0 &&
+    info.inChannels >= 1 && info.inChannels <= DIRECT_MAX_IN_CHANNELS && info.filterWidth >= 1 &&
+    info.filterHeight >= 1 && tf.util.sizeFromShape(info.outShape) > 0;
+  return fits ? info : null;
+}
+
 function conv2D(args: KernelArgs, stock: Stock): TensorInfo {
   const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-  const a = args.attrs as unknown as ConvAttrs;
-  if (directEnabled && a.dataFormat !== 'NCHW' && x.dtype === 'float32' && filter.dtype === 'float32' &&
-      x.shape.length === 4 && filter.shape.length === 4) {
+  const info = directEnabled ? directConvInfo(x, filter, args.attrs as unknown as ConvAttrs) : null;
+  if (info != null) {
     const backend = asWasmBackend(args.backend);
     const simd = simdKernels(backend);
-    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad,
-      a.dimRoundingMode, false, 'channelsLast');
-    const p = info.padInfo;
-    if (simd && p.top === 0 && p.left === 0 && p.bottom === 0 && p.right === 0 &&
-        info.dilationHeight === 1 && info.dilationWidth === 1 && info.outChannels % 8 === 0 &&
-        info.inChannels >= 1 && info.inChannels <= DIRECT_MAX_IN_CHANNELS && info.filterWidth >= 1 &&
-        info.filterHeight >= 1 &&
-        tf.util.sizeFromShape(info.outShape) > 0) {
+    if (simd) {
       const out = backend.makeOutput(info.outShape, 'float32');
       simd.conv_fwd(tensorData(backend, x).memoryOffset, tensorData(backend, filter).memoryOffset,
         tensorData(backend, out).memoryOffset, info.batchSize, info.inHeight, info.inWidth,
         info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
-        info.strideHeight, info.strideWidth, info.outChannels);
+        info.strideHeight, info.strideWidth, info.outChannels, 0, 0);
       return out;
     }
   }

@@ -9,6 +9,7 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch-mat-mul.js';
 import { addConfig, setStockBiasKernels, sumConfig } from './bias.js';
 import { conv2DConfig, setStockConv2D } from './conv2d.js';
+import { convBiasReluGradConfig, convBiasReluKernelConfig, reluGradBiasKernelConfig } from './conv-bias-relu.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
@@ -20,6 +21,7 @@ import { installReluGradient, reluGradKernelConfig } from './relu-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 export { wasmBinaryDir } from './init-wasm.js';
+export { fuseConvBiasRelu } from './fuse-conv-layers.js';
 
 export const wasmTrainingKernels: readonly KernelConfig[] = [
   conv2DConfig,
@@ -31,6 +33,8 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   maxPoolConfig,
   maxPoolGradConfig,
   reluGradKernelConfig,
+  convBiasReluKernelConfig,
+  reluGradBiasKernelConfig,
   batchMatMulConfig,
   addConfig,
   sumConfig,
@@ -52,6 +56,7 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel(config);
   }
   installReluGradient();
+  if (tf.getGradient(convBiasReluGradConfig.kernelName) !== convBiasReluGradConfig) tf.registerGradient(convBiasReluGradConfig);
 }
 
 /** Loads @tensorflow/tfjs-backend-wasm, selects it and registers our kernels. */

@@ -7,6 +7,7 @@ import type { Tf, Tensor, LayersModel, Optimizer } from '../../tf.js';
 import type { IoPlan } from '../../model/shapes.js';
 import { correctOf, labelTensor, lossOf } from '../objective.js';
 import { shardOf } from './layout.js';
+import { fuseConvBiasRelu } from '../../backend/kernels/fuse-conv-layers.js';
 
 type Variable = import('@tensorflow/tfjs').Variable;
 
@@ -24,6 +25,7 @@ export class Replica {
   private ys: Int32Array | Float32Array | null = null;
 
   constructor(private readonly tf: Tf, readonly model: LayersModel, private readonly io: IoPlan, readonly optimizer: Optimizer, private readonly rank: number, private readonly count: number) {
+    fuseConvBiasRelu(model);
     this.trainable = model.trainableWeights.map((w) => w.read() as Variable);
     this.state = model.nonTrainableWeights.map((w) => w.read() as Variable);
     this.weights = [...this.trainable, ...this.state].reduce((a, v) => a + v.size, 0);

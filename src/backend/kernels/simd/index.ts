@@ -31,9 +31,16 @@ export interface SimdKernels {
   /** Direct dx of an unpadded NHWC conv (dilation 1) from dy and wT[outC, fh, fw, inC]; zeroes dx first. */
   conv_bpi(dy: number, wT: number, dx: number, nb: number, inH: number, inW: number, inC: number,
     outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, outC: number): void;
-  /** Direct y = conv(x, w) of an unpadded NHWC conv (dilation 1), outC a multiple of 8. */
+  /**
+   * Direct y = conv(x, w) of an unpadded NHWC conv (dilation 1), outC a multiple of 8; with
+   * bias != 0, y = relu(conv + bias) (Add's then Relu's bits) and the i32 at nan set to 1 when
+   * a conv + bias was NaN (bias = 0: nan unused).
+   */
   conv_fwd(x: number, w: number, y: number, nb: number, inH: number, inW: number, inC: number,
-    outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, outC: number): void;
+    outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, outC: number,
+    bias: number, nan: number): void;
+  /** out = dy * step(y) and sum[cols] = out's column sums (sum_rows's order) for y[rows, cols]; cols 4, 8, 12 or 16. */
+  relu_grad_bias(dy: number, y: number, out: number, sum: number, rows: number, cols: number): void;
   /** out = dy * step(x) over n floats (the Relu gradient, bit for bit). */
   relu_grad(dy: number, x: number, out: number, n: number): void;
   /** c[m, n] = sum_k a[k, m] * b[k, n] (aᵀ·b) for row-major a[k, m], b[k, n]; k, m, n >= 1. */

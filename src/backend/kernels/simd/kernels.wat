@@ -735,10 +735,17 @@
   ;; Main block: 4 output pixels x 8 channels in 8 v128 accumulators (x
   ;; broadcast, w rows loaded as v128); leftover pixels go one at a time.
   ;; The taps (kw, ci) of one filter row are a contiguous run of fw*inC.
+  ;; With $bias != 0 (Conv2D + bias + relu in one pass) each output vector gets,
+  ;; as it is stored, the same float operations as add_rows then tfjs-wasm's
+  ;; Relu: a + bias[co] (conv value first), then i32x4.max_s(v, 0) (XNNPACK's
+  ;; relu: every value with the sign bit set, negative NaNs included, becomes
+  ;; +0). A NaN in any a + bias sets the i32 at $nan to 1 (the gradient then
+  ;; recomputes the pre-activation: relu erased the NaN's sign bit it needs).
   (func (export "conv_fwd")
     (param $x i32) (param $w i32) (param $y i32) (param $nb i32)
     (param $inH i32) (param $inW i32) (param $inC i32) (param $outH i32) (param $outW i32)
     (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $outC i32)
+    (param $bias i32) (param $nan i32)
     (local $b i32) (local $oh i32) (local $ow i32) (local $cb i32) (local $kh i32) (local $q i32)
     (local $xr i32) (local $xk i32) (local $xp i32) (local $xe i32) (local $wp i32) (local $yp i32)
     (local $tapBytes i32) (local $rowBytes i32) (local $xStep i32) (local $yPix i32) (local $pix4 i32)
@@ -853,6 +860,31 @@
               (br_if $jRLoop (i32.lt_u (local.get $xp) (local.get $xe))))
             (local.set $xk (i32.add (local.get $xk) (local.get $rowBytes)))
             (br_if $khRLoop (i32.lt_u (local.get $xk) (local.get $xkEnd)))))))))
+          (if (local.get $bias) (then
+            (local.set $q (i32.add (local.get $bias) (i32.shl (local.get $cb) (i32.const 2))))
+            (local.set $w0 (v128.load (local.get $q)))
+            (local.set $w1 (v128.load offset=16 (local.get $q)))
+            (local.set $a0 (f32x4.add (local.get $a0) (local.get $w0)))
+            (local.set $a1 (f32x4.add (local.get $a1) (local.get $w1)))
+            (local.set $a2 (f32x4.add (local.get $a2) (local.get $w0)))
+            (local.set $a3 (f32x4.add (local.get $a3) (local.get $w1)))
+            (local.set $a4 (f32x4.add (local.get $a4) (local.get $w0)))
+            (local.set $a5 (f32x4.add (local.get $a5) (local.get $w1)))
+            (local.set $a6 (f32x4.add (local.get $a6) (local.get $w0)))
+            (local.set $a7 (f32x4.add (local.get $a7) (local.get $w1)))
+            ;; NaN check on a sum of the 8 (NaN if any is; inf - inf is a harmless false alarm)
+            (local.set $s (f32x4.add (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3)))
+                                     (f32x4.add (f32x4.add (local.get $a4) (local.get $a5)) (f32x4.add (local.get $a6) (local.get $a7)))))
+            (if (v128.any_true (f32x4.ne (local.get $s) (local.get $s)))
+              (then (i32.store (local.get $nan) (i32.const 1))))
+            (local.set $a0 (i32x4.max_s (local.get $a0) (v128.const i32x4 0 0 0 0)))
+            (local.set $a1 (i32x4.max_s (local.get $a1) (v128.const i32x4 0 0 0 0)))
+            (local.set $a2 (i32x4.max_s (local.get $a2) (v128.const i32x4 0 0 0 0)))
+            (local.set $a3 (i32x4.max_s (local.get $a3) (v128.const i32x4 0 0 0 0)))
+            (local.set $a4 (i32x4.max_s (local.get $a4) (v128.const i32x4 0 0 0 0)))
+            (local.set $a5 (i32x4.max_s (local.get $a5) (v128.const i32x4 0 0 0 0)))
+            (local.set $a6 (i32x4.max_s (local.get $a6) (v128.const i32x4 0 0 0 0)))
+            (local.set $a7 (i32x4.max_s (local.get $a7) (v128.const i32x4 0 0 0 0)))))
           (local.set $q (i32.add (local.get $yp) (i32.shl (i32.add (i32.mul (local.get $ow) (local.get $outC)) (local.get $cb)) (i32.const 2))))
           (v128.store (local.get $q) (local.get $a0))
           (v128.store offset=16 (local.get $q) (local.get $a1))
@@ -896,6 +928,14 @@
             (local.set $xk (i32.add (local.get $xk) (local.get $rowBytes)))
             (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
             (br $khBLoop)))
+          (if (local.get $bias) (then
+            (local.set $q (i32.add (local.get $bias) (i32.shl (local.get $cb) (i32.const 2))))
+            (local.set $a0 (f32x4.add (local.get $a0) (v128.load (local.get $q))))
+            (local.set $a1 (f32x4.add (local.get $a1) (v128.load offset=16 (local.get $q))))
+            (if (v128.any_true (v128.or (f32x4.ne (local.get $a0) (local.get $a0)) (f32x4.ne (local.get $a1) (local.get $a1))))
+              (then (i32.store (local.get $nan) (i32.const 1))))
+            (local.set $a0 (i32x4.max_s (local.get $a0) (v128.const i32x4 0 0 0 0)))
+            (local.set $a1 (i32x4.max_s (local.get $a1) (v128.const i32x4 0 0 0 0)))))
           (local.set $q (i32.add (local.get $yp) (i32.shl (i32.add (i32.mul (local.get $ow) (local.get $outC)) (local.get $cb)) (i32.const 2))))
           (v128.store (local.get $q) (local.get $a0))
           (v128.store offset=16 (local.get $q) (local.get $a1))
@@ -1176,6 +1216,73 @@
       (local.set $x (i32.add (local.get $x) (i32.const 4)))
       (local.set $out (i32.add (local.get $out) (i32.const 4)))
       (br $sLoop))))
+
+  ;; -------------------------------------------------------- relu_grad_bias
+  ;; The gradient of Conv2D + bias + relu ahead of the conv's own: for
+  ;; y[rows, cols] (the relu output, rows = N*H*W pixels) and dy,
+  ;;   out = dy * step(y)       (relu_grad's operations: step(y) equals step(pre)
+  ;;                             whenever no pre-activation was a negative NaN)
+  ;;   sum[j] = sum_r out[r, j] (sum_rows's 256-row blocks and order, so the bias
+  ;;                             gradient has the bits of Sum over N, H, W)
+  ;; in one pass. cols must be 4, 8, 12 or 16 (the caller checks).
+  (func (export "relu_grad_bias")
+    (param $dy i32) (param $y i32) (param $out i32) (param $sum i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $end i32) (local $rowBytes i32) (local $nv i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $v v128) (local $d v128)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $nv (i32.shr_u (local.get $cols) (i32.const 2)))
+    (block $done (loop $chunk
+      (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+      (local.set $end (i32.add (local.get $r) (i32.const 256)))
+      (if (i32.gt_s (local.get $end) (local.get $rows)) (then (local.set $end (local.get $rows))))
+      (local.set $t0 (v128.const i32x4 0 0 0 0))
+      (local.set $t1 (v128.const i32x4 0 0 0 0))
+      (local.set $t2 (v128.const i32x4 0 0 0 0))
+      (local.set $t3 (v128.const i32x4 0 0 0 0))
+      (block $rDone (loop $rLoop
+        (br_if $rDone (i32.ge_s (local.get $r) (local.get $end)))
+        (local.set $v (v128.load (local.get $y)))
+        (local.set $d (f32x4.mul (v128.load (local.get $dy)) (v128.bitselect (local.get $v)
+          (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+          (f32x4.ne (local.get $v) (local.get $v)))))
+        (v128.store (local.get $out) (local.get $d))
+        (local.set $t0 (f32x4.add (local.get $t0) (local.get $d)))
+        (if (i32.gt_u (local.get $nv) (i32.const 1)) (then
+          (local.set $v (v128.load offset=16 (local.get $y)))
+          (local.set $d (f32x4.mul (v128.load offset=16 (local.get $dy)) (v128.bitselect (local.get $v)
+            (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+            (f32x4.ne (local.get $v) (local.get $v)))))
+          (v128.store offset=16 (local.get $out) (local.get $d))
+          (local.set $t1 (f32x4.add (local.get $t1) (local.get $d)))
+          (if (i32.gt_u (local.get $nv) (i32.const 2)) (then
+            (local.set $v (v128.load offset=32 (local.get $y)))
+            (local.set $d (f32x4.mul (v128.load offset=32 (local.get $dy)) (v128.bitselect (local.get $v)
+              (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+              (f32x4.ne (local.get $v) (local.get $v)))))
+            (v128.store offset=32 (local.get $out) (local.get $d))
+            (local.set $t2 (f32x4.add (local.get $t2) (local.get $d)))
+            (if (i32.gt_u (local.get $nv) (i32.const 3)) (then
+              (local.set $v (v128.load offset=48 (local.get $y)))
+              (local.set $d (f32x4.mul (v128.load offset=48 (local.get $dy)) (v128.bitselect (local.get $v)
+                (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+                (f32x4.ne (local.get $v) (local.get $v)))))
+              (v128.store offset=48 (local.get $out) (local.get $d))
+              (local.set $t3 (f32x4.add (local.get $t3) (local.get $d)))))))))
+        (local.set $dy (i32.add (local.get $dy) (local.get $rowBytes)))
+        (local.set $y (i32.add (local.get $y) (local.get $rowBytes)))
+        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rLoop)))
+      (local.set $a0 (f32x4.add (local.get $a0) (local.get $t0)))
+      (local.set $a1 (f32x4.add (local.get $a1) (local.get $t1)))
+      (local.set $a2 (f32x4.add (local.get $a2) (local.get $t2)))
+      (local.set $a3 (f32x4.add (local.get $a3) (local.get $t3)))
+      (br $chunk)))
+    (v128.store (local.get $sum) (local.get $a0))
+    (if (i32.gt_u (local.get $nv) (i32.const 1)) (then (v128.store offset=16 (local.get $sum) (local.get $a1))))
+    (if (i32.gt_u (local.get $nv) (i32.const 2)) (then (v128.store offset=32 (local.get $sum) (local.get $a2))))
+    (if (i32.gt_u (local.get $nv) (i32.const 3)) (then (v128.store offset=48 (local.get $sum) (local.get $a3)))))
 
   ;; ------------------------------------------------------------ matmul_tn
   ;; c[M, N] = sum_k a[k, m] * b[k, n] for row-major a[K, M], b[K, N] (the

@@ -1,0 +1,121 @@
+// Conv2D + bias + relu as one wasm kernel for training. tfjs-core runs a relu
+// conv unfused while gradients are recorded (Conv2D, Add, Relu: two full-size
+// temporaries, and Relu's gradient then a Sum for the bias on the way back).
+// BstuneConv2DBiasRelu stores relu(conv + bias) straight from our direct conv
+// (conv_fwd's epilogue: Add's and Relu's float operations, so the same bits);
+// its gradient runs one pass for dy * step(y) and the bias sum (relu_grad's and
+// sum_rows's operations and order), then the stock gradient's own kernels.
+// fuse-conv-layers.ts decides when a layer uses it.
+import type * as tfc from '@tensorflow/tfjs-core';
+import { tfCore as tf } from '../tfjs-require.js';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { directConvInfo, type ConvAttrs } from './conv2d.js';
+import { RELU_GRAD } from './relu-grad.js';
+import { simdKernels } from './simd/index.js';
+import { asWasmBackend, dispose, heapI32, tensorData } from './wasm-internals.js';
+
+export const CONV_BIAS_RELU = 'BstuneConv2DBiasRelu';
+export const RELU_GRAD_BIAS = 'BstuneReluGradBias';
+
+/** Attributes of BstuneConv2DBiasRelu: always NHWC, unpadded, dilation 1. */
+export interface ConvBiasReluAttrs {
+  strides: [number, number];
+}
+
+const convAttrs = (strides: [number, number]): ConvAttrs => ({ strides, pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
+
+type Args = { inputs: tfc.NamedTensorInfoMap; backend: unknown; attrs?: unknown };
+
+/** Outputs [y, nan]: nan (int32 [1]) is 1 when some conv + bias was NaN. */
+function convBiasRelu(args: Args): TensorInfo[] {
+  const { x, filter, bias } = args.inputs as { x: TensorInfo; filter: TensorInfo; bias: TensorInfo };
+  const { strides } = args.attrs as ConvBiasReluAttrs;
+  const backend = asWasmBackend(args.backend);
+  const simd = simdKernels(backend);
+  const info = directConvInfo(x, filter, convAttrs(strides));
+  if (simd == null || info == null || bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== info.outChannels) {
+    throw new Error(`bstune kernels: ${CONV_BIAS_RELU} called outside its cases (fuse-conv-layers.ts checks them)`);
+  }
+  const out = backend.makeOutput(info.outShape, 'float32');
+  const nan = backend.makeOutput([1], 'int32');
+  const nanOffset = tensorData(backend, nan).memoryOffset;
+  heapI32(backend)[nanOffset >>> 2] = 0;
+  simd.conv_fwd(tensorData(backend, x).memoryOffset, tensorData(backend, filter).memoryOffset,
+    tensorData(backend, out).memoryOffset, info.batchSize, info.inHeight, info.inWidth,
+    info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth, info.outChannels, tensorData(backend, bias).memoryOffset, nanOffset);
+  return [out, nan];
+}
+
+/** Outputs [dy * step(y), its sums over every axis but the last]. */
+function reluGradBias(args: Args): TensorInfo[] {
+  const { dy, y } = args.inputs as { dy: TensorInfo; y: TensorInfo };
+  const backend = asWasmBackend(args.backend);
+  const simd = simdKernels(backend);
+  if (simd == null) throw new Error(`bstune kernels: ${RELU_GRAD_BIAS} needs the SIMD kernels`);
+  const cols = y.shape[y.shape.length - 1]!;
+  const n = tf.util.sizeFromShape(y.shape);
+  const out = backend.makeOutput(y.shape, 'float32');
+  const sum = backend.makeOutput([cols], 'float32');
+  const dyAt = tensorData(backend, dy).memoryOffset;
+  const yAt = tensorData(backend, y).memoryOffset;
+  const outAt = tensorData(backend, out).memoryOffset;
+  const sumAt = tensorData(backend, sum).memoryOffset;
+  if (cols > 0 && cols <= 16 && cols % 4 === 0) {
+    simd.relu_grad_bias(dyAt, yAt, outAt, sumAt, n / cols, cols);
+  } else {
+    // Wider layers: the same two kernels the unfused gradient runs (relu grad, then Sum).
+    simd.relu_grad(dyAt, yAt, outAt, n);
+    const tmp = backend.makeOutput([cols], 'float32');
+    try {
+      simd.sum_rows(outAt, sumAt, tensorData(backend, tmp).memoryOffset, n / cols, cols);
+    } finally {
+      dispose(backend, tmp);
+    }
+  }
+  return [out, sum];
+}
+
+export const convBiasReluKernelConfig: KernelConfig = {
+  kernelName: CONV_BIAS_RELU,
+  backendName: 'wasm',
+  kernelFunc: convBiasRelu as unknown as tfc.KernelFunc,
+};
+
+export const reluGradBiasKernelConfig: KernelConfig = {
+  kernelName: RELU_GRAD_BIAS,
+  backendName: 'wasm',
+  kernelFunc: reluGradBias as unknown as tfc.KernelFunc,
+};
+
+const run = (name: string, inputs: tfc.NamedTensorMap, attrs: object = {}): tfc.Tensor | tfc.Tensor[] =>
+  tf.engine().runKernel(name, inputs, attrs as tfc.NamedAttrMap) as tfc.Tensor | tfc.Tensor[];
+
+export const convBiasReluGradConfig: tfc.GradConfig = {
+  kernelName: CONV_BIAS_RELU,
+  inputsToSave: ['x', 'filter', 'bias'],
+  outputsToSave: [true, true],
+  gradFunc: (dys, saved, attrs) => {
+    const [x, filter, bias, y, nan] = saved as tfc.Tensor[];
+    const dy = (Array.isArray(dys) ? dys[0] : dys) as tfc.Tensor;
+    const { strides } = attrs as unknown as ConvBiasReluAttrs;
+    let dyAct: tfc.Tensor;
+    let db: tfc.Tensor;
+    if (nan!.dataSync()[0] === 0) {
+      [dyAct, db] = run(RELU_GRAD_BIAS, { dy, y: y! }) as [tfc.Tensor, tfc.Tensor];
+    } else {
+      // A NaN pre-activation with its sign bit set became +0 in y, where the
+      // unfused gradient multiplies by that NaN: recompute it, as they would.
+      const pre = tf.add(tf.conv2d(x as tfc.Tensor4D, filter as tfc.Tensor4D, strides, 'valid'), bias!);
+      dyAct = run(RELU_GRAD, { dy, x: pre }) as tfc.Tensor;
+      db = tf.sum(dyAct, [0, 1, 2]);
+    }
+    // Conv2D's own gradient (tfjs-core's conv2DGradConfig) on dyAct.
+    const conv = { strides, pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined };
+    return {
+      x: () => run(tf.Conv2DBackpropInput, { dy: dyAct, filter: filter! }, { ...conv, inputShape: x!.shape }) as tfc.Tensor,
+      filter: () => run(tf.Conv2DBackpropFilter, { x: x!, dy: dyAct }, { ...conv, filterShape: filter!.shape }) as tfc.Tensor,
+      bias: () => db,
+    };
+  },
+};
