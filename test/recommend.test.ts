@@ -265,13 +265,14 @@ describe('bstune recommend (real, scaled-down runs)', () => {
   }, 300_000);
 
   it('when the critical batch exceeds what fits, a probe at micro-batch × N backs the accumulation it advises', async () => {
-    // A CNN under a 2 MiB limit fits batch 8 (16 peaks near 3 MiB); its B_simple (~50) is well above 8.
+    // A CNN under a 1.5 MiB limit fits batch 8 (~1.1 MB; 16 peaks near 2.0 MB with the fused conv + bias +
+    // relu on wasm, 2.7 MB without); its B_simple (~50) is well above 8.
     const dir = mkdtempSync(join(tmpdir(), 'bstune-rec-'));
     writeFileSync(join(dir, 'cnn.yaml'), [
       'name: cnn-accumulate', 'model:', '  kind: cnn', '  filters: [8, 16]', '  kernelSize: 5', '  poolSize: 2', '  dense: []',
       'optimizer:', '  name: adam', '  learningRate: 0.004', '  baseBatchSize: 32', '  scaling: linear', '',
     ].join('\n'));
-    const r = await runCli(['recommend', '-c', join(dir, 'cnn.yaml'), '--backend', 'wasm', '--train-limit', '512', '--start', '16', '--memory-limit', '2MiB', '--probe-steps', '40', '--probe-repeats', '1', '--json'], { timeoutMs: 240_000 });
+    const r = await runCli(['recommend', '-c', join(dir, 'cnn.yaml'), '--backend', 'wasm', '--train-limit', '512', '--start', '16', '--memory-limit', '1.5MiB', '--probe-steps', '40', '--probe-repeats', '1', '--json'], { timeoutMs: 240_000 });
     expect(r.code, r.stderr).toBe(0);
     const d = JSON.parse(r.stdout) as {
       recommendation: { batchSize: number; accumulate: number; effectiveBatchSize: number; effectiveLearningRate: number; snippet: string };
