@@ -195,6 +195,16 @@ describe('parseArgs: help as a command', () => {
     }
   });
 
+  it('--help lists the commands in the order a user meets them, the order an error lists them (worker came before train)', () => {
+    const help = (parseArgs(['--help']) as { text: string }).text;
+    const helped = [...help.matchAll(/^ {2}([a-z-]+) (?:\[|<| )/gm)].map((m) => m[1]!);
+    expect(helped).toEqual(['find-max', 'sweep', 'train', 'recommend', 'report', 'doctor', 'worker', 'config', 'help']);
+    let err: unknown;
+    try { parseArgs([]); } catch (e) { err = e; }
+    const listed = (err as Error).message.replace(/^.*?: /, '').replace(/ \(.*$/, '').split(/, | or /).map((c) => c.split(' ')[0]!);
+    expect([...new Set(listed)]).toEqual(helped.filter((c) => c !== 'help'));
+  });
+
   it('recommend, like find-max, trains steps: --epochs is refused with the flag to use instead', () => {
     expect(() => parseArgs(['recommend', '--epochs', '3'])).toThrow(/^recommend trains every run for the same number of steps, not epochs: use --probe-steps N/);
     expect(() => parseArgs(['find-max', '--epochs', '3'])).toThrow(/^find-max trains each trial for search\.stepsPerTrial steps, not epochs: use --steps N/);

@@ -326,19 +326,28 @@ export function parseArgs(argv: string[]): ParsedArgs {
       });
     });
 
-  parallelOptions(program.command('worker'))
-    .description('run trials from a queue that `bstune sweep --queue` fills, until stopped (Ctrl-C / SIGTERM)')
-    .requiredOption('--queue <url>', 'the Redis the coordinator uses (redis://HOST:PORT)', queueUrl)
-    .option('--stall-timeout <seconds>', 'a trial whose worker stops answering this long goes to another worker (default 30)', seconds)
-    .option('-q, --quiet', 'no progress output')
-    .option('-v, --verbose', 'trial logs and stack traces on stderr')
+  common(program.command('train'), true)
+    .description('train at one batch size and report what was measured')
+    .option('-b, --batch-size <n>', 'batch size (default: optimizer.baseBatchSize)', intParser('batch-size', 1))
+    .addHelpText('after', examples(['bstune train --batch-size 64 --epochs 5', 'bstune train -c configs/mnist-cnn.yaml -b 128 --json']))
+    .action((opts: Record<string, unknown>) => finish('train', opts, typeof opts.batchSize === 'number' ? { batchSize: opts.batchSize } : {}));
+
+  common(program.command('recommend'), true, false)
+    .description('recommend a batch size and learning rate, with what each candidate costs (runs find-max, the noise scale and short probes)')
+    .option('--start <n>', 'first batch size find-max tries (search.start, default 512)', intParser('start', 1))
+    .option('--probe-steps <n>', 'training steps of every candidate run and rate probe (default: one epoch at optimizer.baseBatchSize)', intParser('probe-steps', 4))
+    .option('--probe-repeats <n>', 'seeds per learning-rate rule; differences within one sd are reported as noise (default 2)', intParser('probe-repeats', 1))
+    .option('--target-accuracy <fraction>', 'validation accuracy for "seconds to target" (default: 99% of the best candidate)', accuracy)
+    .option('--html <file>', 'also write an HTML report with charts of the candidate runs and the recommendation (see bstune report)', pathArg)
     .addHelpText('after', examples([
-      'bstune worker --queue redis://10.0.0.5:6379',
-      'bstune worker --queue redis://10.0.0.5:6379 --gpus 0,1,2,3',
+      'bstune recommend',
+      'bstune recommend -c configs/mnist-cnn.yaml --json > rec.json',
+      'bstune recommend --memory-limit 64MiB --probe-repeats 3',
     ]))
-    .action((opts: Record<string, unknown>) => finish('worker', opts, {
-      ...parallelExtra(opts),
-      ...(typeof opts.stallTimeout === 'number' ? { stallTimeout: opts.stallTimeout } : {}),
+    .action((opts: Record<string, unknown>) => finish('recommend', opts, {
+      ...(typeof opts.html === 'string' ? { html: opts.html } : {}),
+      ...(typeof opts.probeSteps === 'number' ? { probeSteps: opts.probeSteps } : {}),
+      ...(typeof opts.probeRepeats === 'number' ? { probeRepeats: opts.probeRepeats } : {}),
     }));
 
   program.command('report')
@@ -363,33 +372,24 @@ export function parseArgs(argv: string[]): ParsedArgs {
       ...Object.fromEntries((['html', 'csv', 'epochsCsv', 'configHash'] as const).filter((k) => typeof opts[k] === 'string').map((k) => [k, opts[k] as string])),
     }));
 
-  common(program.command('train'), true)
-    .description('train at one batch size and report what was measured')
-    .option('-b, --batch-size <n>', 'batch size (default: optimizer.baseBatchSize)', intParser('batch-size', 1))
-    .addHelpText('after', examples(['bstune train --batch-size 64 --epochs 5', 'bstune train -c configs/mnist-cnn.yaml -b 128 --json']))
-    .action((opts: Record<string, unknown>) => finish('train', opts, typeof opts.batchSize === 'number' ? { batchSize: opts.batchSize } : {}));
-
   common(program.command('doctor'), false)
     .description('check which backends load, which GPUs exist, and the CUDA/cuDNN libraries; print the commands that fix what is missing')
     .addHelpText('after', examples(['bstune doctor', 'bstune doctor --json']))
     .action((opts: Record<string, unknown>) => finish('doctor', opts));
 
-  common(program.command('recommend'), true, false)
-    .description('recommend a batch size and learning rate, with what each candidate costs (runs find-max, the noise scale and short probes)')
-    .option('--start <n>', 'first batch size find-max tries (search.start, default 512)', intParser('start', 1))
-    .option('--probe-steps <n>', 'training steps of every candidate run and rate probe (default: one epoch at optimizer.baseBatchSize)', intParser('probe-steps', 4))
-    .option('--probe-repeats <n>', 'seeds per learning-rate rule; differences within one sd are reported as noise (default 2)', intParser('probe-repeats', 1))
-    .option('--target-accuracy <fraction>', 'validation accuracy for "seconds to target" (default: 99% of the best candidate)', accuracy)
-    .option('--html <file>', 'also write an HTML report with charts of the candidate runs and the recommendation (see bstune report)', pathArg)
+  parallelOptions(program.command('worker'))
+    .description('run trials from a queue that `bstune sweep --queue` fills, until stopped (Ctrl-C / SIGTERM)')
+    .requiredOption('--queue <url>', 'the Redis the coordinator uses (redis://HOST:PORT)', queueUrl)
+    .option('--stall-timeout <seconds>', 'a trial whose worker stops answering this long goes to another worker (default 30)', seconds)
+    .option('-q, --quiet', 'no progress output')
+    .option('-v, --verbose', 'trial logs and stack traces on stderr')
     .addHelpText('after', examples([
-      'bstune recommend',
-      'bstune recommend -c configs/mnist-cnn.yaml --json > rec.json',
-      'bstune recommend --memory-limit 64MiB --probe-repeats 3',
+      'bstune worker --queue redis://10.0.0.5:6379',
+      'bstune worker --queue redis://10.0.0.5:6379 --gpus 0,1,2,3',
     ]))
-    .action((opts: Record<string, unknown>) => finish('recommend', opts, {
-      ...(typeof opts.html === 'string' ? { html: opts.html } : {}),
-      ...(typeof opts.probeSteps === 'number' ? { probeSteps: opts.probeSteps } : {}),
-      ...(typeof opts.probeRepeats === 'number' ? { probeRepeats: opts.probeRepeats } : {}),
+    .action((opts: Record<string, unknown>) => finish('worker', opts, {
+      ...parallelExtra(opts),
+      ...(typeof opts.stallTimeout === 'number' ? { stallTimeout: opts.stallTimeout } : {}),
     }));
 
   const config = program.command('config').description('check an experiment file or print its JSON Schema')
