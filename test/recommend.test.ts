@@ -176,7 +176,7 @@ describe('the printed answer never gives advice no run backed', () => {
     expect(text).toMatch(/batch size {5}8 × 8 accumulated = 64/);
     expect(text).toMatch(/accumulate 8 micro-batches: probe at 8 × 8 = 64 \(lr 0\.004, 40 steps\): val acc 86\.00% vs 41\.00% at 8 alone after the same steps; 4,139 samples\/s/);
     expect(text).toMatch(/│ 8 × 8 ← /);
-    expect(text).toMatch(/accumulate: 8 {3}# effective batch 64/);
+    expect(text).toMatch(/accumulate: 8 +# effective batch 64/);
     expect(text).toMatch(/each cost row is a single run \(seed 42\)/);
   });
   it('not backed (the probe diverged): no accumulation in the answer or the snippet, and the reason instead', () => {
@@ -205,8 +205,24 @@ describe('the config snippet', () => {
     const o = optimizerSchema.parse((parse(text) as { optimizer: unknown }).optimizer);
     expect(o).toMatchObject({ learningRate: 0.008, baseBatchSize: 256, scaling: 'linear', warmup: { epochs: 1 } });
     const acc = configSnippet({ batchSize: 64, learningRate: 0.002, rule: 'sqrt', warmup: { steps: 10 }, accumulate: 4, effectiveLearningRate: 0.004 });
-    expect(acc).toMatch(/training:\n {2}accumulate: 4 {3}# effective batch 256; the sqrt rule takes the rate to 0\.004/);
+    expect(acc).toMatch(/training:\n {2}accumulate: 4 +# effective batch 256; the sqrt rule takes the rate to 0\.004/);
     expect((parse(acc) as { training: { accumulate: number } }).training.accumulate).toBe(4);
+  });
+
+  it('its comments start in one column, whatever the widths of the numbers (they were one apart: rate 0.016, batch 512)', () => {
+    const cases = [
+      { batchSize: 512, learningRate: 0.016, accumulate: 1 },
+      { batchSize: 8, learningRate: 0.000125, accumulate: 1 },
+      { batchSize: 64, learningRate: 0.002, accumulate: 16, effectiveLearningRate: 0.032 },
+    ];
+    for (const c of cases) {
+      const text = configSnippet({ ...c, rule: 'linear', warmup: { epochs: 1 } });
+      const commented = text.split('\n').filter((l) => l.includes('#'));
+      expect(commented).toHaveLength(c.accumulate > 1 ? 3 : 2);
+      expect(new Set(commented.map((l) => l.indexOf('#'))).size, text).toBe(1);
+      // At least two spaces between a value and its comment.
+      for (const l of commented) expect(l, text).toMatch(/\S {2,}# /);
+    }
   });
 });
 

@@ -280,18 +280,20 @@ export function candidateSizes(baseBatchSize: number, maxFit: number, most = 4):
 /** The config lines that train at the recommendation (`bstune train` uses baseBatchSize by default). */
 export function configSnippet(o: { batchSize: number; learningRate: number; rule: Scaling; warmup: { epochs?: number; steps?: number }; accumulate: number; effectiveLearningRate?: number | null }): string {
   const warm = o.warmup.steps !== undefined ? `{ steps: ${o.warmup.steps} }` : `{ epochs: ${o.warmup.epochs ?? 0} }`;
-  const lines = [
-    'optimizer:',
-    `  learningRate: ${Number(o.learningRate.toPrecision(4))}   # the rate at batch ${o.batchSize}, from the ${o.rule} rule (see the probes)`,
-    `  baseBatchSize: ${o.batchSize}     # bstune train uses this batch size by default`,
-    `  scaling: ${o.rule}`,
-    `  warmup: ${warm}`,
+  // [setting, comment]: the comments start in one column, whatever the numbers' widths.
+  const lines: [string, string?][] = [
+    ['optimizer:'],
+    [`  learningRate: ${Number(o.learningRate.toPrecision(4))}`, `the rate at batch ${o.batchSize}, from the ${o.rule} rule (see the probes)`],
+    [`  baseBatchSize: ${o.batchSize}`, 'bstune train uses this batch size by default'],
+    [`  scaling: ${o.rule}`],
+    [`  warmup: ${warm}`],
   ];
   if (o.accumulate > 1) {
     const lr = o.effectiveLearningRate ? `; the ${o.rule} rule takes the rate to ${Number(o.effectiveLearningRate.toPrecision(4))}, as in the accumulation probe` : '';
-    lines.push('training:', `  accumulate: ${o.accumulate}   # effective batch ${o.batchSize * o.accumulate}${lr}`);
+    lines.push(['training:'], [`  accumulate: ${o.accumulate}`, `effective batch ${o.batchSize * o.accumulate}${lr}`]);
   }
-  return `${lines.join('\n')}\n`;
+  const column = Math.max(...lines.filter(([, c]) => c !== undefined).map(([t]) => t.length)) + 3;
+  return `${lines.map(([t, c]) => (c === undefined ? t : `${t.padEnd(column)}# ${c}`)).join('\n')}\n`;
 }
 
 export interface AccumulationVerdict {
