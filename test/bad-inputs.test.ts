@@ -300,6 +300,9 @@ const cases: Case[] = [
   },
   { name: 'report: --config-hash that matches nothing', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--config-hash', 'ffff', '--json'], names: both(/ffff/, /\(--config-hash\)$/) },
   { name: 'report: a directory as the results file', files: { 'r.d/x': '' }, args: ['report', '@/r.d', '--json'], names: both(/directory/, /\/r\.d\)$/) },
+  // A training command's --html is checked before it trains: it once ran the whole search, then failed and left its results file.
+  { name: 'find-max --html naming a folder', files: { 'out/x': '' }, args: ['find-max', '--train-limit', '100', '--html', '@/out', '--json'], names: both(/output path is a directory/, /\(--html .*\/out\)$/) },
+  { name: 'sweep --html naming a folder', files: { 'out/x': '' }, args: ['sweep', '--sizes', '16', '--epochs', '1', '--train-limit', '100', '--html', '@/out', '--json'], names: both(/output path is a directory/, /\(--html .*\/out\)$/) },
   { name: 'report: --html pointing at a directory', files: { 'r.jsonl': rec('aaaa1111', 16), 'out/x': '' }, args: ['report', '@/r.jsonl', '--html', '@/out', '--json'], names: both(/directory/, /--html .*\/out\)$/) },
   { name: 'report: --csv onto the results file itself', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--csv', '@/r.jsonl', '--json'], names: /overwrite.*\(--csv\)$/ },
   flag('report without a results file', ['report'], /results/),

@@ -14,6 +14,7 @@ import { deviceForPrediction } from '../../memory/device.js';
 import { planAccumulation } from '../../search/target.js';
 import { prepare } from './prepare.js';
 import { writeRunReport } from '../../report/html/from-run.js';
+import { checkHtmlFlag } from '../../report/html/write.js';
 import type { TrialResult } from '../../trial/protocol.js';
 import type { Context, CommandOutput } from '../context.js';
 
@@ -21,6 +22,7 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const started = performance.now();
   const where = { cwd: ctx.cwd, command: 'find-max' as const, ...(ctx.args.out !== undefined ? { out: ctx.args.out } : {}), ...(ctx.args.resume !== undefined ? { resume: ctx.args.resume } : {}) };
   checkResumeFile(where);
+  checkHtmlFlag(ctx.cwd, ctx.args.html);
   const p = await prepare(ctx);
   const { config } = p;
   const s = config.search;

@@ -22,6 +22,7 @@ import { BstuneError, ExitCode } from '../../errors.js';
 import { scaledLearningRate, type Scaling } from '../../train/schedule.js';
 import { prepare } from './prepare.js';
 import { writeRunReport } from '../../report/html/from-run.js';
+import { checkHtmlFlag } from '../../report/html/write.js';
 import {
   accumulationVerdict, candidateSizes, rulesToRepeatFirst, skipRepeats, configSnippet, costNote, costTarget, costs, decideBatch, decideRate, noiseForDecision,
   type CandidateRun, type RuleProbe,
@@ -40,6 +41,7 @@ const isPowerOfTwo = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)
 
 export async function run(ctx: Context): Promise<CommandOutput> {
   const started = performance.now();
+  checkHtmlFlag(ctx.cwd, ctx.args.html);
   const p = await prepare(ctx);
   const { config } = p;
   const classes = p.numClasses ?? 0;

@@ -17,6 +17,7 @@ import { inputFileHashes } from '../../sweep/input-files.js';
 import { summarizeSweep, targetAccuracy } from '../../sweep/summarize.js';
 import { prepare, warmupWarnings } from './prepare.js';
 import { writeRunReport } from '../../report/html/from-run.js';
+import { checkHtmlFlag } from '../../report/html/write.js';
 import { epochsBudget, roundsOf, stepsBudget, timeBudget, type BudgetFacts } from '../../sweep/budget.js';
 import { expectedWork, longestFirst } from '../../sweep/order.js';
 import type { Context, CommandOutput } from '../context.js';
@@ -29,6 +30,7 @@ interface Run {
 export async function run(ctx: Context): Promise<CommandOutput> {
   const where = { cwd: ctx.cwd, command: 'sweep' as const, ...(ctx.args.out !== undefined ? { out: ctx.args.out } : {}), ...(ctx.args.resume !== undefined ? { resume: ctx.args.resume } : {}) };
   checkResumeFile(where);
+  checkHtmlFlag(ctx.cwd, ctx.args.html);
   if (ctx.args.queue !== undefined) {
     // Before anything is loaded or written: an unreachable queue is one line and exit 2.
     const { checkReachable } = await import('../../queue/connection.js');
