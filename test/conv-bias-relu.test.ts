@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initWasmBackend } from '../src/backend/kernels/index.js';
-import { CONV_BIAS_RELU, RELU_GRAD_BIAS } from '../src/backend/kernels/conv-bias-relu.js';
+import { CONV_BIAS_RELU, MAX_POOL_RELU_GRAD, RELU_GRAD_BIAS, setPoolReluFusion } from '../src/backend/kernels/conv-bias-relu.js';
 import { fuseConvBiasRelu, setConvBiasReluFusion } from '../src/backend/kernels/fuse-conv-layers.js';
 import { setSimdKernelsEnabled } from '../src/backend/kernels/simd/index.js';
 import { setDirectConv2D } from '../src/backend/kernels/conv2d.js';
@@ -26,6 +26,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   setConvBiasReluFusion(true);
+  setPoolReluFusion(true);
   setSimdKernelsEnabled(true);
   setDirectConv2D(true);
   await tf.setBackend('wasm');
@@ -80,13 +81,37 @@ const cases: Case[] = [
   { name: 'more than 256 pixels per bias block (1 -> 16, 1x1)', x: [3, 20, 20, 1], f: [1, 1, 1, 16], strides: [1, 1] },
 ];
 
-/** y and the gradients of sum(y * dy) with respect to x, filter and bias, fused or unfused. */
-function convBiasRelu(fused: boolean, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, dy: tf.Tensor4D, strides: [number, number]) {
-  const f = (a: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor => fused
-    ? (tf.engine().runKernel(CONV_BIAS_RELU, { x: a, filter: w, bias: b }, { strides } as unknown as tf.NamedAttrMap) as tf.Tensor[])[0]!
-    : tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, strides, 'valid'), b));
+type Tail = 'none' | 'pool' | 'pool + second user';
+
+/**
+ * y (then its 2x2 max pool when tail says) and the gradients of sum(out * dy) with
+ * respect to x, filter and bias, fused or unfused; 'pool + second user' also adds y's sum.
+ */
+function convBiasRelu(fused: boolean, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, strides: [number, number], tail: Tail) {
+  const f = (a: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+    const y = fused
+      ? (tf.engine().runKernel(CONV_BIAS_RELU, { x: a, filter: w, bias: b }, { strides } as unknown as tf.NamedAttrMap) as tf.Tensor[])[0]!
+      : tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, strides, 'valid'), b));
+    if (tail === 'none') return y;
+    const pooled = tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid');
+    return tail === 'pool' ? pooled : tf.add(pooled, tf.sum(y));
+  };
+  const shape = tf.tidy(() => f(x, filter, bias).shape);
+  const saved = seed;
+  seed = 99; // the same dy for the fused and the unfused run
+  const dy = tf.tensor(values(shape.reduce((p, q) => p * q, 1)), shape);
+  seed = saved;
   const { value, grads } = tf.engine().gradients(() => f(x, filter, bias), [x, filter, bias], dy);
   return { y: value, dx: grads[0]!, dw: grads[1]!, db: grads[2]! };
+}
+
+/** Equal values where +0 and -0 count as equal (and NaN as NaN). */
+function expectSameValues(got: tf.Tensor, want: tf.Tensor, what: string): void {
+  const g = got.dataSync();
+  const w = want.dataSync();
+  let diff = 0;
+  for (let i = 0; i < w.length; i++) if (!(g[i] === w[i] || (Number.isNaN(g[i]) && Number.isNaN(w[i])))) diff++;
+  expect(diff, `${what}: ${diff} of ${w.length} values differ`).toBe(0);
 }
 
 describe.each(cases)('fused Conv2D + bias + relu = Conv2D -> Add -> Relu, bit for bit: $name', ({ x: xs, f: fs, strides }) => {
@@ -99,36 +124,54 @@ describe.each(cases)('fused Conv2D + bias + relu = Conv2D -> Add -> Relu, bit fo
       x[5] = Infinity; x[x.length - 9] = -Infinity; x[17] = NaN;
       for (let i = 0; i < w.length; i += 7) w[i] = 0;
     }
-    const outC = fs[3]!;
-    const b = values(outC);
+    const b = values(fs[3]!);
     b[0] = 0; b[1] = -0;
-    const outShape = [xs[0]!, Math.floor((xs[1]! - fs[0]!) / strides[0]) + 1, Math.floor((xs[2]! - fs[1]!) / strides[1]) + 1, outC];
     return {
       x: tf.tensor4d(x, xs as [number, number, number, number]),
       filter: tf.tensor4d(w, fs as [number, number, number, number]),
       bias: tf.tensor1d(b),
-      dy: tf.tensor4d(values(outShape.reduce((a, c) => a * c)), outShape as [number, number, number, number]),
     };
   };
+  const outH = Math.floor((xs[1]! - fs[0]!) / strides[0]) + 1;
+  const outW = Math.floor((xs[2]! - fs[1]!) / strides[1]) + 1;
+  // The pool's gradient takes the mask and bias sum when 2x2 windows cover y exactly.
+  const poolFuses = outH % 2 === 0 && outW % 2 === 0 && fs[3]! <= 16;
 
-  it.each([['finite values', false], ['with Inf and NaN inputs', true]] as const)('%s', (_label, special) => {
+  it.each([
+    ['finite values', false, 'none'], ['with Inf and NaN inputs', true, 'none'],
+    ['then a 2x2 max pool', false, 'pool'], ['then a 2x2 max pool, Inf and NaN inputs', true, 'pool'],
+  ] as const)('%s', (_label, special, tail) => {
     tf.tidy(() => {
-      const { x, filter, bias, dy } = make(special);
+      const { x, filter, bias } = make(special);
       let fused!: ReturnType<typeof convBiasRelu>;
-      const names = kernelsOf(() => { fused = convBiasRelu(true, x, filter, bias, dy, strides); });
-      const unfused = convBiasRelu(false, x, filter, bias, dy, strides);
+      const names = kernelsOf(() => { fused = convBiasRelu(true, x, filter, bias, strides, tail); });
+      const unfused = convBiasRelu(false, x, filter, bias, strides, tail);
       expect(names).toContain(CONV_BIAS_RELU);
-      // The one-pass gradient runs unless a pre-activation was NaN (then the unfused ops run).
-      if (special) expect(names).not.toContain(RELU_GRAD_BIAS);
-      else expect(names).toContain(RELU_GRAD_BIAS);
       expect(names).not.toContain('Relu');
+      const pooled = tail === 'pool' && poolFuses;
+      expect(names.includes(MAX_POOL_RELU_GRAD)).toBe(pooled);
+      // The one-pass gradient runs unless a pre-activation was NaN (then the unfused
+      // ops run) or the pool's gradient did its work.
+      expect(names.includes(RELU_GRAD_BIAS)).toBe(!special && !pooled);
       expectSameBits(fused.y, unfused.y, 'y');
       expectSameBits(fused.dx, unfused.dx, 'dx');
       expectSameBits(fused.dw, unfused.dw, 'dfilter');
       // Same blocks and order as the Sum kernel, so the bias gradient's bits match too.
       expectSameBits(fused.db, unfused.db, 'dbias');
       if (special) expect(Array.from(fused.dw.dataSync()).some(Number.isNaN)).toBe(true);
-      else expect(Array.from(fused.y.dataSync()).some((v) => v === 0) && Array.from(fused.y.dataSync()).some((v) => v > 0)).toBe(true);
+      else expect(Array.from(fused.dw.dataSync()).some((v) => v !== 0)).toBe(true);
+    });
+  });
+
+  it('a pool that is not y\'s only user: equal values (the mask applied twice can only flip the sign of a zero)', () => {
+    tf.tidy(() => {
+      const { x, filter, bias } = make(false);
+      const fused = convBiasRelu(true, x, filter, bias, strides, 'pool + second user');
+      const unfused = convBiasRelu(false, x, filter, bias, strides, 'pool + second user');
+      expectSameBits(fused.y, unfused.y, 'y');
+      expectSameValues(fused.dx, unfused.dx, 'dx');
+      expectSameValues(fused.dw, unfused.dw, 'dfilter');
+      expectSameValues(fused.db, unfused.db, 'dbias');
     });
   });
 });
@@ -140,7 +183,6 @@ function convModel(layer: Parameters<typeof tf.layers.conv2d>[0], inputShape: nu
   m.add(tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }));
   return m;
 }
-
 /** Kernels of one gradient step, its loss and gradients. */
 function step(m: tf.LayersModel, x: tf.Tensor) {
   const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -245,6 +287,7 @@ describe('training with the fused op (wasm, the CNN with 8 and 16 filters)', () 
     const fused = await run(true, 1);
     expect(plain.names).not.toContain(CONV_BIAS_RELU);
     expect(fused.names.filter((n) => n === CONV_BIAS_RELU)).toHaveLength(2 * 4);
+    expect(fused.names.filter((n) => n === MAX_POOL_RELU_GRAD)).toHaveLength(2 * 4);
     expect(fused.losses).toEqual(plain.losses);
     expect(fused.history).toEqual(plain.history.map((h) => ({ ...h, seconds: expect.any(Number) })));
     fused.weights.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(plain.weights[i]!.buffer)), `weight ${i}`).toBe(true));

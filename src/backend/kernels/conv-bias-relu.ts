@@ -6,6 +6,10 @@
 // its gradient runs one pass for dy * step(y) and the bias sum (relu_grad's and
 // sum_rows's operations and order), then the stock gradient's own kernels.
 // fuse-conv-layers.ts decides when a layer uses it.
+// A 2x2 max pool right after it (the usual CNN block) goes one step further:
+// the pool's gradient (BstuneMaxPoolReluGrad) also applies the relu mask and
+// sums the bias gradient while its rows are in cache, so the conv's gradient
+// takes both as they are (same operations, same order, same bits).
 import type * as tfc from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../tfjs-require.js';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
@@ -16,6 +20,27 @@ import { asWasmBackend, dispose, heapI32, tensorData } from './wasm-internals.js
 
 export const CONV_BIAS_RELU = 'BstuneConv2DBiasRelu';
 export const RELU_GRAD_BIAS = 'BstuneReluGradBias';
+export const MAX_POOL_RELU_GRAD = 'BstuneMaxPoolReluGrad';
+
+// Data of our kernel's relu outputs; the attrs of MaxPool calls on them (tfjs
+// hands a kernel and its gradient the same attrs object; the gradient's saved x
+// is a copy, on wasm with data of its own); the bias gradients the pool's
+// gradient computed, keyed by the dx it returned (the conv's dy when the pool is
+// y's only user).
+const reluOutputs = new WeakSet<object>();
+const poolsOfRelu = new WeakSet<object>();
+const pooledBiasGrads = new WeakMap<tfc.Tensor, tfc.Tensor>();
+let poolFusion = !(typeof process !== 'undefined' && process.env?.BSTUNE_FUSE_POOL === '0');
+
+/** Called by the wasm MaxPool kernel with each call's input and attrs. */
+export function noteMaxPoolInput(x: TensorInfo, attrs: object | undefined): void {
+  if (attrs != null && reluOutputs.has(x.dataId)) poolsOfRelu.add(attrs);
+}
+
+/** Tests and benches: off gives MaxPool its stock gradient after the fused conv too. */
+export function setPoolReluFusion(on: boolean): void {
+  poolFusion = on;
+}
 
 /** Attributes of BstuneConv2DBiasRelu: always NHWC, unpadded, dilation 1. */
 export interface ConvBiasReluAttrs {
@@ -44,6 +69,7 @@ function convBiasRelu(args: Args): TensorInfo[] {
     tensorData(backend, out).memoryOffset, info.batchSize, info.inHeight, info.inWidth,
     info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
     info.strideHeight, info.strideWidth, info.outChannels, tensorData(backend, bias).memoryOffset, nanOffset);
+  reluOutputs.add(out.dataId);
   return [out, nan];
 }
 
@@ -76,6 +102,39 @@ function reluGradBias(args: Args): TensorInfo[] {
   return [out, sum];
 }
 
+/** Outputs [MaxPoolGrad(dy, x) * step(x), its sums over every axis but the last]. */
+function maxPoolReluGrad(args: Args): TensorInfo[] {
+  const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+  const backend = asWasmBackend(args.backend);
+  const simd = simdKernels(backend);
+  const [nb, h, w, c] = x.shape as [number, number, number, number];
+  if (simd == null || !poolFits(x)) throw new Error(`bstune kernels: ${MAX_POOL_RELU_GRAD} called outside its cases`);
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const sum = backend.makeOutput([c], 'float32');
+  const tmp = backend.makeOutput([c], 'float32');
+  try {
+    simd.max_pool_grad_2x2_relu_bias(tensorData(backend, x).memoryOffset, tensorData(backend, dy).memoryOffset,
+      tensorData(backend, dx).memoryOffset, tensorData(backend, sum).memoryOffset, tensorData(backend, tmp).memoryOffset,
+      nb, h, w, c, h / 2, w / 2);
+  } finally {
+    dispose(backend, tmp);
+  }
+  return [dx, sum];
+}
+
+/** A float32 NHWC x that 2x2 windows cover exactly, with 4, 8, 12 or 16 channels. */
+function poolFits(x: TensorInfo): boolean {
+  const [nb, h, w, c] = x.shape;
+  return x.dtype === 'float32' && x.shape.length === 4 && nb! > 0 && h! > 0 && w! > 0 && h! % 2 === 0 && w! % 2 === 0 &&
+    c! > 0 && c! <= 16 && c! % 4 === 0;
+}
+
+export const maxPoolReluGradKernelConfig: KernelConfig = {
+  kernelName: MAX_POOL_RELU_GRAD,
+  backendName: 'wasm',
+  kernelFunc: maxPoolReluGrad as unknown as tfc.KernelFunc,
+};
+
 export const convBiasReluKernelConfig: KernelConfig = {
   kernelName: CONV_BIAS_RELU,
   backendName: 'wasm',
@@ -101,11 +160,16 @@ export const convBiasReluGradConfig: tfc.GradConfig = {
     const { strides } = attrs as unknown as ConvBiasReluAttrs;
     let dyAct: tfc.Tensor;
     let db: tfc.Tensor;
-    if (nan!.dataSync()[0] === 0) {
+    const pooled = pooledBiasGrads.get(dy);
+    if (nan!.dataSync()[0] === 0 && pooled != null) {
+      dyAct = dy;
+      db = pooled;
+    } else if (nan!.dataSync()[0] === 0) {
       [dyAct, db] = run(RELU_GRAD_BIAS, { dy, y: y! }) as [tfc.Tensor, tfc.Tensor];
     } else {
       // A NaN pre-activation with its sign bit set became +0 in y, where the
-      // unfused gradient multiplies by that NaN: recompute it, as they would.
+      // unfused gradient multiplies by that NaN: recompute it, as they would
+      // (a pooled dy is already masked: masking again changes no bits).
       const pre = tf.add(tf.conv2d(x as tfc.Tensor4D, filter as tfc.Tensor4D, strides, 'valid'), bias!);
       dyAct = run(RELU_GRAD, { dy, x: pre }) as tfc.Tensor;
       db = tf.sum(dyAct, [0, 1, 2]);
@@ -119,3 +183,37 @@ export const convBiasReluGradConfig: tfc.GradConfig = {
     };
   },
 };
+
+const same = (v: unknown, n: number): boolean => (Array.isArray(v) ? v : [v, v]).every((d) => d === n);
+let stockMaxPoolGradient: tfc.GradConfig | undefined;
+
+// MaxPool's gradient: after our fused conv (x is its relu output), 2x2 stride-2
+// valid windows run BstuneMaxPoolReluGrad; every other case runs tfjs's own.
+const maxPoolGradient: tfc.GradConfig = {
+  kernelName: tf.MaxPool,
+  inputsToSave: ['x'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved as tfc.Tensor[];
+    const a = attrs as unknown as { filterSize: unknown; strides: unknown; pad: unknown };
+    const g = dy as tfc.Tensor;
+    if (poolFusion && x != null && poolsOfRelu.has(attrs) && same(a.filterSize, 2) && same(a.strides, 2) &&
+        a.pad === 'valid' && poolFits(x) && g.dtype === 'float32' && tf.getBackend() === 'wasm' &&
+        simdKernels(asWasmBackend(tf.backend())) != null) {
+      const [dx, db] = run(MAX_POOL_RELU_GRAD, { dy: g, x }) as [tfc.Tensor, tfc.Tensor];
+      pooledBiasGrads.set(dx, db);
+      return { x: () => dx };
+    }
+    if (stockMaxPoolGradient == null) throw new Error('bstune kernels: stock MaxPool gradient missing');
+    return stockMaxPoolGradient.gradFunc(dy, saved, attrs);
+  },
+};
+
+/** Idempotent: registers the fused op's gradient and MaxPool's (above). */
+export function installConvBiasReluGradients(): void {
+  if (tf.getGradient(CONV_BIAS_RELU) !== convBiasReluGradConfig) tf.registerGradient(convBiasReluGradConfig);
+  const current = tf.getGradient(tf.MaxPool);
+  if (current === maxPoolGradient) return;
+  stockMaxPoolGradient = current;
+  tf.registerGradient(maxPoolGradient);
+}

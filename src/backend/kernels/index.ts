@@ -9,7 +9,7 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { batchMatMulConfig, setStockBatchMatMul } from './batch-mat-mul.js';
 import { addConfig, setStockBiasKernels, sumConfig } from './bias.js';
 import { conv2DConfig, setStockConv2D } from './conv2d.js';
-import { convBiasReluGradConfig, convBiasReluKernelConfig, reluGradBiasKernelConfig } from './conv-bias-relu.js';
+import { convBiasReluKernelConfig, installConvBiasReluGradients, maxPoolReluGradKernelConfig, reluGradBiasKernelConfig } from './conv-bias-relu.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
@@ -35,6 +35,7 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   reluGradKernelConfig,
   convBiasReluKernelConfig,
   reluGradBiasKernelConfig,
+  maxPoolReluGradKernelConfig,
   batchMatMulConfig,
   addConfig,
   sumConfig,
@@ -56,7 +57,7 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel(config);
   }
   installReluGradient();
-  if (tf.getGradient(convBiasReluGradConfig.kernelName) !== convBiasReluGradConfig) tf.registerGradient(convBiasReluGradConfig);
+  installConvBiasReluGradients();
 }
 
 /** Loads @tensorflow/tfjs-backend-wasm, selects it and registers our kernels. */

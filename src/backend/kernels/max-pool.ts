@@ -6,6 +6,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../tfjs-require.js';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { noteMaxPoolInput } from './conv-bias-relu.js';
 import { simdKernels } from './simd/index.js';
 import { overStock, type KernelArgs, type Stock } from './stock.js';
 import { asWasmBackend, tensorData } from './wasm-internals.js';
@@ -27,6 +28,7 @@ export function setDirectMaxPool(on: boolean): void {
 function maxPool(args: KernelArgs, stock: Stock): TensorInfo {
   const { x } = args.inputs as { x: TensorInfo };
   const a = args.attrs as unknown as PoolAttrs;
+  noteMaxPoolInput(x, args.attrs);
   if (directEnabled && x.dtype === 'float32' && x.shape.length === 4) {
     const backend = asWasmBackend(args.backend);
     const simd = simdKernels(backend);

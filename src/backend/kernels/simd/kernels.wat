@@ -285,6 +285,121 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bLoop))))
 
+  ;; ------------------------------------------- max_pool_grad_2x2_relu_bias
+  ;; max_pool_grad_2x2 followed by the gradient of the relu before the pool and
+  ;; of the bias before that, for x = relu(conv + bias) that the 2x2 stride-2
+  ;; windows cover exactly (inH = 2 outH, inW = 2 outW), c = 4, 8, 12 or 16:
+  ;;   dx  = (dy at each window's first maximum, else 0) * step(x)
+  ;;         (max_pool_grad_2x2's value, then relu_grad's multiply: the same bits)
+  ;;   sum = column sums of dx[pixels, c] in sum_rows's 256-row blocks and order,
+  ;;         taken right after each pair of rows is written (still in cache).
+  ;; tmp: c floats of scratch (the open block's partial sums).
+  (func (export "max_pool_grad_2x2_relu_bias")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $sum i32) (param $tmp i32) (param $nb i32)
+    (param $inH i32) (param $inW i32) (param $c i32) (param $outH i32) (param $outW i32)
+    (local $b i32) (local $oh i32) (local $ow i32) (local $ch i32) (local $p i32) (local $q i32)
+    (local $rs i32) (local $c4 i32) (local $row i32) (local $r i32) (local $e i32) (local $nv i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $g0 v128) (local $g1 v128) (local $g2 v128) (local $g3 v128)
+    (local $best v128) (local $g v128) (local $rem v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $c4 (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rs (i32.mul (local.get $inW) (local.get $c4)))
+    (local.set $nv (i32.shr_u (local.get $c) (i32.const 2)))
+    (memory.fill (local.get $sum) (i32.const 0) (local.get $c4))
+    (memory.fill (local.get $tmp) (i32.const 0) (local.get $c4))
+    (block $bDone (loop $bLoop
+      (br_if $bDone (i32.ge_s (local.get $b) (local.get $nb)))
+      (local.set $oh (i32.const 0))
+      (block $ohDone (loop $ohLoop
+        (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $outH)))
+        (local.set $row (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH))
+          (i32.shl (local.get $oh) (i32.const 1))) (local.get $rs)))
+        (local.set $ow (i32.const 0))
+        (block $owDone (loop $owLoop
+          (br_if $owDone (i32.ge_s (local.get $ow) (local.get $outW)))
+          (local.set $p (i32.add (local.get $row) (i32.mul (i32.shl (local.get $ow) (i32.const 1)) (local.get $c4))))
+          (local.set $ch (i32.const 0))
+          (block $vDone (loop $vLoop
+            (br_if $vDone (i32.ge_s (local.get $ch) (local.get $c)))
+            (local.set $q (i32.add (local.get $p) (i32.shl (local.get $ch) (i32.const 2))))
+            (local.set $v0 (v128.load (i32.add (local.get $x) (local.get $q))))
+            (local.set $v1 (v128.load (i32.add (i32.add (local.get $x) (local.get $q)) (local.get $c4))))
+            (local.set $v2 (v128.load (i32.add (i32.add (local.get $x) (local.get $q)) (local.get $rs))))
+            (local.set $v3 (v128.load (i32.add (i32.add (i32.add (local.get $x) (local.get $q)) (local.get $rs)) (local.get $c4))))
+            (local.set $g0 (f32x4.gt (local.get $v0) (v128.const f32x4 -inf -inf -inf -inf)))
+            (local.set $best (v128.bitselect (local.get $v0) (v128.const f32x4 -inf -inf -inf -inf) (local.get $g0)))
+            (local.set $g1 (f32x4.gt (local.get $v1) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $v1) (local.get $best) (local.get $g1)))
+            (local.set $g2 (f32x4.gt (local.get $v2) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $v2) (local.get $best) (local.get $g2)))
+            (local.set $g3 (f32x4.gt (local.get $v3) (local.get $best)))
+            (local.set $g (v128.load (local.get $dy)))
+            (v128.store (i32.add (i32.add (i32.add (local.get $dx) (local.get $q)) (local.get $rs)) (local.get $c4))
+              (f32x4.mul (v128.and (local.get $g) (local.get $g3)) (v128.bitselect (local.get $v3) (v128.and (f32x4.gt (local.get $v3) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)) (f32x4.ne (local.get $v3) (local.get $v3)))))
+            (local.set $rem (v128.andnot (local.get $g) (local.get $g3)))
+            (v128.store (i32.add (i32.add (local.get $dx) (local.get $q)) (local.get $rs))
+              (f32x4.mul (v128.and (local.get $rem) (local.get $g2)) (v128.bitselect (local.get $v2) (v128.and (f32x4.gt (local.get $v2) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)) (f32x4.ne (local.get $v2) (local.get $v2)))))
+            (local.set $rem (v128.andnot (local.get $rem) (local.get $g2)))
+            (v128.store (i32.add (i32.add (local.get $dx) (local.get $q)) (local.get $c4))
+              (f32x4.mul (v128.and (local.get $rem) (local.get $g1)) (v128.bitselect (local.get $v1) (v128.and (f32x4.gt (local.get $v1) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)) (f32x4.ne (local.get $v1) (local.get $v1)))))
+            (local.set $rem (v128.andnot (local.get $rem) (local.get $g1)))
+            (v128.store (i32.add (local.get $dx) (local.get $q))
+              (f32x4.mul (v128.and (local.get $rem) (local.get $g0)) (v128.bitselect (local.get $v0) (v128.and (f32x4.gt (local.get $v0) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)) (f32x4.ne (local.get $v0) (local.get $v0)))))
+            (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
+            (br $vLoop)))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $owLoop)))
+        ;; the two rows just written, pixel by pixel, into the block sums
+        (local.set $t0 (v128.load (local.get $tmp)))
+        (if (i32.gt_u (local.get $nv) (i32.const 1)) (then (local.set $t1 (v128.load offset=16 (local.get $tmp)))))
+        (if (i32.gt_u (local.get $nv) (i32.const 2)) (then (local.set $t2 (v128.load offset=32 (local.get $tmp)))))
+        (if (i32.gt_u (local.get $nv) (i32.const 3)) (then (local.set $t3 (v128.load offset=48 (local.get $tmp)))))
+        (local.set $q (i32.add (local.get $dx) (local.get $row)))
+        (local.set $e (i32.add (local.get $q) (i32.shl (local.get $rs) (i32.const 1))))
+        (block $sDone (loop $sLoop
+          (br_if $sDone (i32.ge_u (local.get $q) (local.get $e)))
+          (local.set $t0 (f32x4.add (local.get $t0) (v128.load (local.get $q))))
+          (if (i32.gt_u (local.get $nv) (i32.const 1)) (then
+            (local.set $t1 (f32x4.add (local.get $t1) (v128.load offset=16 (local.get $q))))
+            (if (i32.gt_u (local.get $nv) (i32.const 2)) (then
+              (local.set $t2 (f32x4.add (local.get $t2) (v128.load offset=32 (local.get $q))))
+              (if (i32.gt_u (local.get $nv) (i32.const 3)) (then
+                (local.set $t3 (f32x4.add (local.get $t3) (v128.load offset=48 (local.get $q))))))))))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (if (i32.eqz (i32.and (local.get $r) (i32.const 255))) (then
+            (v128.store (local.get $sum) (f32x4.add (v128.load (local.get $sum)) (local.get $t0)))
+            (if (i32.gt_u (local.get $nv) (i32.const 1)) (then
+              (v128.store offset=16 (local.get $sum) (f32x4.add (v128.load offset=16 (local.get $sum)) (local.get $t1)))))
+            (if (i32.gt_u (local.get $nv) (i32.const 2)) (then
+              (v128.store offset=32 (local.get $sum) (f32x4.add (v128.load offset=32 (local.get $sum)) (local.get $t2)))))
+            (if (i32.gt_u (local.get $nv) (i32.const 3)) (then
+              (v128.store offset=48 (local.get $sum) (f32x4.add (v128.load offset=48 (local.get $sum)) (local.get $t3)))))
+            (local.set $t0 (v128.const i32x4 0 0 0 0))
+            (local.set $t1 (v128.const i32x4 0 0 0 0))
+            (local.set $t2 (v128.const i32x4 0 0 0 0))
+            (local.set $t3 (v128.const i32x4 0 0 0 0))))
+          (local.set $q (i32.add (local.get $q) (local.get $c4)))
+          (br $sLoop)))
+        (v128.store (local.get $tmp) (local.get $t0))
+        (if (i32.gt_u (local.get $nv) (i32.const 1)) (then (v128.store offset=16 (local.get $tmp) (local.get $t1))))
+        (if (i32.gt_u (local.get $nv) (i32.const 2)) (then (v128.store offset=32 (local.get $tmp) (local.get $t2))))
+        (if (i32.gt_u (local.get $nv) (i32.const 3)) (then (v128.store offset=48 (local.get $tmp) (local.get $t3))))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $ohLoop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bLoop)))
+    ;; the last, partial block
+    (if (i32.and (local.get $r) (i32.const 255)) (then
+      (v128.store (local.get $sum) (f32x4.add (v128.load (local.get $sum)) (v128.load (local.get $tmp))))
+      (if (i32.gt_u (local.get $nv) (i32.const 1)) (then
+        (v128.store offset=16 (local.get $sum) (f32x4.add (v128.load offset=16 (local.get $sum)) (v128.load offset=16 (local.get $tmp))))))
+      (if (i32.gt_u (local.get $nv) (i32.const 2)) (then
+        (v128.store offset=32 (local.get $sum) (f32x4.add (v128.load offset=32 (local.get $sum)) (v128.load offset=32 (local.get $tmp))))))
+      (if (i32.gt_u (local.get $nv) (i32.const 3)) (then
+        (v128.store offset=48 (local.get $sum) (f32x4.add (v128.load offset=48 (local.get $sum)) (v128.load offset=48 (local.get $tmp)))))))))
+
   ;; -------------------------------------------------------- max_pool_grad
   ;; Any window/stride/padding/dilation: zeroes dx, then scatter-adds dy to
   ;; the first maximum of each window, four channels at a time. fh/fw are
