@@ -289,6 +289,9 @@ const cases: Case[] = [
     name: 'a flag that breaks a rule with the file names the flag', files: { 'ok.yaml': 'search:\n  start: 64\n' },
     args: ['find-max', '--config', '@/ok.yaml', '--min', '128', '--json'], names: both(/search\.min/, /\(--min\)$/),
   },
+  // Named where the size came from: the file's sweep.sizes was reported as --sizes, a flag the user never gave.
+  { name: 'sweep.sizes above the training set', files: { [F]: 'sweep:\n  sizes: [16, 200]\n' }, args: ['sweep', '--config', `@/${F}`, '--train-limit', '100', '--json'], names: both(/batch size 200 is larger than the training set \(100 samples/, /\(sweep\.sizes\)$/) },
+  flag('sweep --sizes above the training set', ['sweep', '--sizes', '16,200', '--train-limit', '100'], both(/batch size 200 is larger/, /\(--sizes\)$/)),
   flag('train --batch-size larger than the training set', ['train', '--train-limit', '100', '--batch-size', '200'], both(/200/, /\(--batch-size\)$/)),
   // bstune report: results files it cannot use
   { name: 'report: a missing results file', args: ['report', '@/gone.jsonl', '--json'], names: both(/not found/, /\/gone\.jsonl\)$/) },

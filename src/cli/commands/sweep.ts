@@ -40,7 +40,11 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const { config } = p;
   const { sizes, repeats } = config.sweep;
   const tooBig = sizes.find((b) => b > p.trainCount);
-  if (tooBig !== undefined) throw new BstuneError('BSTUNE_USAGE', `batch size ${tooBig} is larger than the training set (${p.trainCount} samples)`, '--sizes');
+  if (tooBig !== undefined) {
+    // Named where the size came from: the flag, else the file's sweep.sizes (as train names optimizer.baseBatchSize).
+    const from = ctx.args.overrides.some((o) => o.flag === '--sizes') ? '--sizes' : 'sweep.sizes';
+    throw new BstuneError('BSTUNE_USAGE', `batch size ${tooBig} is larger than the training set (${p.trainCount} samples${config.data.trainLimit !== undefined ? `, data.trainLimit / --train-limit ${config.data.trainLimit}` : ''})`, from);
+  }
   const warnings = warmupWarnings(ctx, p, sizes);
   // The model and data files' contents are part of what a resume must match.
   const files = await inputFileHashes(config);
