@@ -262,6 +262,9 @@ const cases: Case[] = [
   flag('unknown command', ['frobnicate'], /\(frobnicate\)$/),
   flag('a positional file where --config is needed', ['find-max', 'my.yaml'], both(/--config/, /\(find-max\)$/)),
   { name: 'missing option argument (--epochs at the end)', args: ['find-max', '--json', '--epochs'], names: /\(--epochs\)$/ },
+  // A whole number >= 0 that is too large was told it must be "a whole number >= 0".
+  flag('--seed above 2^31 - 1', ['train', '--seed', '99999999999'], both(/seed must be at most 2147483647/, /\(--seed\)$/)),
+  flag('--sizes with a size above 2^31 - 1', ['sweep', '--sizes', '16,99999999999'], both(/99999999999 is too large: at most 2147483647/, /\(--sizes\)$/)),
   flag('--epochs 0', ['train', '--epochs', '0'], /\(--epochs\)$/),
   flag('--epochs 1.5', ['train', '--epochs', '1.5'], /\(--epochs\)$/),
   flag('--seed -1', ['train', '--seed', '-1'], /\(--seed\)$/),

@@ -54,9 +54,9 @@ export type ParsedArgs = RunArgs | { kind: 'output'; text: string };
 const MAX_INT = 2 ** 31 - 1;
 function intParser(what: string, min: number) {
   return (v: string): number => {
-    if (!/^\s*\d+\s*$/.test(v) || Number(v) < min || Number(v) > MAX_INT) {
-      throw new InvalidArgumentError(`${what} must be a whole number >= ${min}`);
-    }
+    if (!/^\s*\d+\s*$/.test(v) || Number(v) < min) throw new InvalidArgumentError(`${what} must be a whole number >= ${min}`);
+    // "must be a whole number >= 1" read wrong for 99999999999, which is one.
+    if (Number(v) > MAX_INT) throw new InvalidArgumentError(`${what} must be at most ${MAX_INT}`);
     return Number(v);
   };
 }
@@ -124,7 +124,8 @@ export function parseSizes(v: string): number[] {
   if (v.trim() === '' || parts.some((p) => p === '')) throw new InvalidArgumentError('expected a comma-separated list like 16,32,64,128');
   const seen = new Set<number>();
   return parts.map((p) => {
-    if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > MAX_INT) throw new InvalidArgumentError(`"${p}" is not a positive whole number`);
+    if (!/^\d+$/.test(p) || Number(p) < 1) throw new InvalidArgumentError(`"${p}" is not a positive whole number`);
+    if (Number(p) > MAX_INT) throw new InvalidArgumentError(`${p} is too large: at most ${MAX_INT}`);
     const n = Number(p);
     if (seen.has(n)) throw new InvalidArgumentError(`${n} is listed twice`);
     seen.add(n);
