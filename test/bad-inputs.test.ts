@@ -260,6 +260,7 @@ const cases: Case[] = [
   { name: 'report --csv with an option for its value', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--csv', '--json'], names: both(/needs a value, got the option --json/, /\(--csv\)$/) },
   flag('misspelt option gets a suggestion', ['train', '--epoch', '2'], both(/--epochs/, /\(--epoch\)$/)),
   flag('unknown command', ['frobnicate'], /\(frobnicate\)$/),
+  flag('help for an unknown command', ['help', 'sweeep'], both(/unknown command; did you mean sweep\?/, /\(sweeep\)$/)),
   flag('a positional file where --config is needed', ['find-max', 'my.yaml'], both(/--config/, /\(find-max\)$/)),
   { name: 'missing option argument (--epochs at the end)', args: ['find-max', '--json', '--epochs'], names: /\(--epochs\)$/ },
   // A whole number >= 0 that is too large was told it must be "a whole number >= 0".

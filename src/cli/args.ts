@@ -410,6 +410,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .addHelpText('after', examples(['bstune config schema > bstune.schema.json   # then: # yaml-language-server: $schema=./bstune.schema.json']))
     .action((opts: Record<string, unknown>) => finish('config-schema', opts));
 
+  // Commander answers `help sweeep` with the root help and exit 0: say the command is unknown, as `bstune sweeep` does.
+  if (argv[0] === 'help' && argv[1] !== undefined && !argv[1].startsWith('-') && !program.commands.some((c) => c.name() === argv[1])) return parseArgs(argv.slice(1));
   try {
     program.parse(argv, { from: 'user' });
   } catch (e) {
