@@ -132,6 +132,24 @@ describe('shards filled in place', () => {
   }, 120_000);
 });
 
+// The applier (worker 1) applies each update while the main thread returns to the loop;
+// the main thread's model takes its weights at the next step, and before validation.
+describe("the main thread's model between steps", () => {
+  it('validation after each epoch sees every update: 2 epochs, the same losses as one thread', async () => {
+    const one = await run('cnn', 'adam', 1, { maxSteps: undefined, epochs: 2 });
+    const two = await run('cnn', 'adam', 2, { maxSteps: undefined, epochs: 2 });
+    expect(two.result.history).toHaveLength(2);
+    expect(two.result.steps).toBe(one.result.steps);
+    expect(one.result.steps).toBeGreaterThan(20);
+    two.result.history.forEach((h, i) => {
+      const o = one.result.history[i]!;
+      expect(h.valLoss).toBeCloseTo(o.valLoss, 5);
+      expect(h.trainEvalLoss!).toBeCloseTo(o.trainEvalLoss!, 5);
+    });
+    expect(Buffer.from(two.replicas[1]!.buffer).equals(Buffer.from(two.replicas[0]!.buffer))).toBe(true);
+  }, 120_000);
+});
+
 describe('a failing worker thread', () => {
   it('ends the run with its message (no hang)', async () => {
     const t0 = performance.now();

@@ -362,6 +362,8 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
           if (stopped) return finish(result);
         }
       }
+      // With training threads this thread's model is one update behind until it settles (see parallel/pool.ts).
+      await replicas?.settle();
       await flush();
       if (stopped) return finish(result);
       if (!more() || epoch === epochs) o.onTimed?.();

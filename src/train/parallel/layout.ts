@@ -1,10 +1,11 @@
 /**
  * Data parallelism inside a trial (pure part): how a batch is cut into shards, and the
  * shared-memory layout the replicas talk through. Every replica (the trial's main thread
- * and each worker thread) holds the same model and optimizer; per step each computes
- * the gradient of its shard, weighted by its share of the batch, into its own slot; after
- * a barrier each sums the slots in the same fixed order and applies the same update, so
- * the replicas stay bit-identical.
+ * and each worker thread) holds the same model; per step each computes the gradient of
+ * its shard, weighted by its share of the batch, into its own slot. After a barrier one
+ * replica (the applier, rank 1) sums the slots in rank order, applies the update through
+ * its optimizer and publishes the new weights; the others copy them before their next
+ * gradient, so the replicas stay bit-identical.
  */
 
 /** Rows [start, end) of a batch of `batch` that replica `rank` of `count` trains on: sizes differ by at most one. */
@@ -26,6 +27,8 @@ export const CTRL = {
   profile: 4,
   /** Bytes of the failure message in the text buffer. */
   errorLength: 5,
+  /** The op whose updated weights the applier has written into the weights buffer (0: none yet). */
+  published: 6,
   size: 8,
 } as const;
 
@@ -50,7 +53,12 @@ export interface SharedBuffers {
   yFloat: boolean;
   /** 2 × count × weights float32: each replica's weighted gradient (trainable) and weighted state (non-trainable). */
   slots: SharedArrayBuffer;
+  /** weights float32: the applier's weights after the op in CTRL.published, in slot order. */
+  weights: SharedArrayBuffer;
 }
+
+/** The replica that applies each update (the others copy its weights): a worker, so the main thread's loop work between steps overlaps the update. */
+export const APPLIER = 1;
 
 export function allocateShared(o: { count: number; batch: number; accumulate: number; sampleSize: number; labelSize: number; yFloat: boolean; weights: number }): SharedBuffers {
   const rows = o.batch * o.accumulate;
@@ -62,11 +70,12 @@ export function allocateShared(o: { count: number; batch: number; accumulate: nu
     y: new SharedArrayBuffer(rows * o.labelSize * 4),
     yFloat: o.yFloat,
     slots: new SharedArrayBuffer(2 * o.count * o.weights * 4),
+    weights: new SharedArrayBuffer(o.weights * 4),
   };
 }
 
 export function sharedBytes(s: SharedBuffers): number {
-  return s.ctrl.byteLength + s.f64.byteLength + s.error.byteLength + s.x.byteLength + s.y.byteLength + s.slots.byteLength;
+  return s.ctrl.byteLength + s.f64.byteLength + s.error.byteLength + s.x.byteLength + s.y.byteLength + s.slots.byteLength + s.weights.byteLength;
 }
 
 /** The slot replica `rank` writes for op number `op` (1-based), alternating buffers so a fast replica never overwrites what a slow one still reads. */

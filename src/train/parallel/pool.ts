@@ -1,10 +1,13 @@
 /**
  * The main thread's side of data parallelism inside a trial: it is replica 0 and starts
  * count − 1 worker threads (worker.ts), each a replica with its own backend. Per step it
- * writes the batch into shared memory, posts the step, trains its own shard, waits at
- * the barrier and applies the same summed update as every worker. A failed worker sets
- * the abort word (or its thread exits): the step then throws with the worker's message,
- * never hangs.
+ * writes the batch into shared memory, posts the step, takes the weights the applier
+ * (worker 1) published after the last step, trains its own shard and waits at the
+ * barrier; the applier then sums the shards' gradients and applies the update while this
+ * thread returns to the training loop (its bookkeeping and the next batch overlap the
+ * update). So this thread's model is one update behind until the next step or settle().
+ * A failed worker sets the abort word (or its thread exits): the step then throws with
+ * the worker's message, never hangs.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +18,7 @@ import type { ModelConfig, OptimizerConfig } from '../../config/schema.js';
 import type { DataShape } from '../../model/shapes.js';
 import type { ConcreteBackend } from '../../backend/resolve.js';
 import { Replica, type ShardRows } from './replica.js';
-import { CTRL, OP, allocateShared, f64Index, shardOf, sharedBytes, slotOf, sumSlots, type SharedBuffers } from './layout.js';
+import { CTRL, OP, allocateShared, f64Index, shardOf, sharedBytes, slotOf, type SharedBuffers } from './layout.js';
 
 /** How a worker thread builds the same model as the main thread (its weights then come from the main thread). */
 export interface ReplicaRecipe {
@@ -49,8 +52,6 @@ function workerPath(): string {
   return fileURLToPath(new URL('../../../dist/train/parallel/worker.js', import.meta.url));
 }
 
-const TRACE = process.env.BSTUNE_DP_TRACE ? { grad: 0, wait: 0, apply: 0, n: -31 } : null;
-
 /**
  * Where a step's samples come from: `fill(k)` loads micro-batch k whole; `rows`, where the
  * data set allows (in memory), writes samples start .. start + n of micro-batch k straight
@@ -75,11 +76,16 @@ export class Replicas {
   private readonly x: Float32Array;
   private readonly y: Int32Array | Float32Array;
   private readonly slots: Float32Array;
+  /** The applier's weights after step op `lastStep` (once CTRL.published reaches it). */
+  private readonly published: Float32Array;
   private readonly workers: Worker[] = [];
   private readonly replica: Replica;
   /** This replica's shard, copied out of the shared batch (when a step's source has no `rows`). */
   private readonly shared: ShardRows;
   private op = 0;
+  /** The op of the last training step, and the step whose update this thread's model holds. */
+  private lastStep = 0;
+  private synced = 0;
   private failure: Error | null = null;
   private closed = false;
 
@@ -90,6 +96,7 @@ export class Replicas {
     this.x = new Float32Array(buffers.x);
     this.y = buffers.yFloat ? new Float32Array(buffers.y) : new Int32Array(buffers.y);
     this.slots = new Float32Array(buffers.slots);
+    this.published = new Float32Array(buffers.weights);
     this.shared = replica.fromShared(this.x, this.y, batch, accumulate);
   }
 
@@ -173,18 +180,34 @@ export class Replicas {
 
   /**
    * Waits (blocking in short slices, yielding to the event loop now and then so a
-   * worker's 'error'/'exit' is seen) until every replica has arrived for the current op.
+   * worker's 'error'/'exit' is seen) until ctrl[index] reaches target.
    */
-  private async barrier(): Promise<void> {
-    const target = this.op * this.count;
+  private async waitFor(index: number, target: number): Promise<void> {
     let slices = 0;
     for (;;) {
       this.throwIfAborted();
-      const v = Atomics.load(this.ctrl, CTRL.arrived);
+      const v = Atomics.load(this.ctrl, index);
       if (v >= target) return;
-      Atomics.wait(this.ctrl, CTRL.arrived, v, 5);
+      Atomics.wait(this.ctrl, index, v, 5);
       if (++slices % 20 === 0) await new Promise((r) => setImmediate(r));
     }
+  }
+
+  /** Until every replica has arrived for the current op. */
+  private barrier(): Promise<void> {
+    return this.waitFor(CTRL.arrived, this.op * this.count);
+  }
+
+  /**
+   * Brings this thread's model up to date: the applier's weights after the last step.
+   * The loop calls it before using the model between steps (validation, noise scale);
+   * each step calls it itself, after posting, so the copy overlaps the workers' shards.
+   */
+  async settle(): Promise<void> {
+    if (this.synced >= this.lastStep) return;
+    await this.waitFor(CTRL.published, this.lastStep);
+    this.replica.setWeights(this.published);
+    this.synced = this.lastStep;
   }
 
   private post(kind: number, profile = false): void {
@@ -209,7 +232,6 @@ export class Replicas {
    * reach the same replicas either way.
    */
   async step(source: StepSource, learningRate: number, profile: boolean): Promise<StepOutcome> {
-    const t0 = performance.now();
     const sampleSize = this.x.length / (this.batch * this.accumulate);
     const labelSize = this.y.length / (this.batch * this.accumulate);
     let own = this.shared;
@@ -235,8 +257,9 @@ export class Replicas {
       }
     }
     this.f64[0] = learningRate;
-    // The main replica's optimizer already has this rate (the loop sets it); workers set theirs.
+    // The applier's optimizer takes the rate from f64[0] (this thread's optimizer applies nothing).
     this.post(OP.step, profile);
+    await this.settle();
     const slot = slotOf(this.slots, this.count, this.replica.weights, this.op, 0);
     let r = { loss: 0, correct: 0 };
     let peak = 0;
@@ -250,13 +273,10 @@ export class Replicas {
     }
     this.f64[f64Index(0, 'loss')] = r.loss;
     this.f64[f64Index(0, 'correct')] = r.correct;
-    const tA = performance.now();
     this.arrive();
+    // Every shard done: the losses are in, and the shared batch may be refilled.
     await this.barrier();
-    const tB = performance.now();
-    this.replica.apply(sumSlots(this.slots, this.count, this.replica.weights, this.op, this.replica.scratch));
-    const tC = performance.now();
-    if (TRACE) { if (TRACE.n === -1) { TRACE.grad = TRACE.wait = TRACE.apply = 0; } TRACE.grad += tA - t0; TRACE.wait += tB - tA; TRACE.apply += tC - tB; TRACE.n++; if (TRACE.n > 0 && TRACE.n % 50 === 0) console.error(`dp trace: grad ${(TRACE.grad / TRACE.n).toFixed(2)} wait ${(TRACE.wait / TRACE.n).toFixed(2)} apply ${(TRACE.apply / TRACE.n).toFixed(2)} ms/step`); }
+    this.lastStep = this.op;
     const out: StepOutcome = { loss: 0, correct: 0 };
     for (let rank = 0; rank < this.count; rank++) {
       out.loss += this.f64[f64Index(rank, 'loss')]!;
@@ -275,6 +295,7 @@ export class Replicas {
 
   /** Every replica's weights, flattened (tests: they must stay identical). */
   async replicaWeights(): Promise<Float32Array[]> {
+    await this.settle();
     this.post(OP.dumpWeights);
     this.replica.flatWeights(slotOf(this.slots, this.count, this.replica.weights, this.op, 0));
     this.arrive();
@@ -284,6 +305,8 @@ export class Replicas {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // The model goes back to the caller with the last update (a failure here was already thrown by the loop's settle, or is not the first).
+    await this.settle().catch(() => {});
     this.closed = true;
     if (Atomics.load(this.ctrl, CTRL.abort) === 0) {
       this.op++;

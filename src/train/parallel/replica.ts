@@ -1,7 +1,8 @@
 /**
  * One replica's share of a data-parallel step, the same code on the main thread and in
- * each worker: the weighted gradient of its shard into its slot, then (after the
- * barrier) the sum of every slot applied through its own optimizer.
+ * each worker: the weighted gradient of its shard into its slot; then (after the
+ * barrier) the applier sums every slot and applies it through its optimizer, and the
+ * others take its published weights (setWeights) before their next gradient.
  */
 import type { Tf, Tensor, LayersModel, Optimizer } from '../../tf.js';
 import type { IoPlan } from '../../model/shapes.js';
@@ -117,6 +118,18 @@ export class Replica {
     tf.dispose(Object.values(grads));
     for (const v of this.state) {
       const t = tf.tensor(summed.slice(off, off + v.size), v.shape, v.dtype);
+      v.assign(t);
+      t.dispose();
+      off += v.size;
+    }
+  }
+
+  /** The applier's published weights (flatWeights' layout) into this replica's variables: the same bits. */
+  setWeights(flat: Float32Array): void {
+    const tf = this.tf;
+    let off = 0;
+    for (const v of [...this.trainable, ...this.state]) {
+      const t = tf.tensor(flat.subarray(off, off + v.size), v.shape, v.dtype);
       v.assign(t);
       t.dispose();
       off += v.size;

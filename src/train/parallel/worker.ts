@@ -2,13 +2,15 @@
  * A worker thread of a data-parallel trial: its own single-threaded backend (wasm with
  * bstune's kernels), a replica of the model with the main thread's weights, its own
  * optimizer; it trains its shard of every step the main thread posts (see pool.ts).
+ * The applier (rank 1) then sums the shards and applies the update, and publishes its
+ * weights; every other replica copies them before its next gradient.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { setupBackend } from '../../backend/setup.js';
 import { createModel } from '../../model/create.js';
 import { createOptimizer, setLearningRate } from '../loop.js';
 import { Replica } from './replica.js';
-import { CTRL, ERROR_BYTES, OP, f64Index, slotOf, sumSlots } from './layout.js';
+import { APPLIER, CTRL, ERROR_BYTES, OP, f64Index, slotOf, sumSlots } from './layout.js';
 import type { WorkerInit } from './pool.js';
 import type { Dataset } from '../../data/types.js';
 
@@ -18,6 +20,7 @@ const f64 = new Float64Array(init.shared.f64);
 const x = new Float32Array(init.shared.x);
 const y = init.shared.yFloat ? new Float32Array(init.shared.y) : new Int32Array(init.shared.y);
 const slots = new Float32Array(init.shared.slots);
+const published = new Float32Array(init.shared.weights);
 
 /** Waits until ctrl[i] reaches `target`; false when a replica failed. Short waits, so an abort is seen promptly. */
 function waitFor(i: number, target: number): boolean {
@@ -55,11 +58,20 @@ async function main(): Promise<void> {
     const optimizer = createOptimizer(tf, init.optimizer, 0);
     const replica = new Replica(tf, model, init.io, optimizer, init.rank, init.count);
     const rows = replica.fromShared(x, y, init.batch, init.accumulate);
+    const applier = init.rank === APPLIER;
+    // The op of the last step, and the step whose update this replica's model holds (the applier's is always current).
+    let lastStep = 0;
+    let synced = 0;
     parentPort!.postMessage({ type: 'ready' });
     for (let op = 1; ; op++) {
       if (!waitFor(CTRL.posted, op)) return;
       const kind = Atomics.load(ctrl, CTRL.op);
       if (kind === OP.stop) return;
+      if (!applier && synced < lastStep) {
+        if (!waitFor(CTRL.published, lastStep)) return;
+        replica.setWeights(published);
+        synced = lastStep;
+      }
       const slot = slotOf(slots, init.count, replica.weights, op, init.rank);
       if (kind === OP.dumpWeights) {
         replica.flatWeights(slot);
@@ -84,8 +96,13 @@ async function main(): Promise<void> {
       f64[f64Index(init.rank, 'correct')] = r.correct;
       Atomics.add(ctrl, CTRL.arrived, 1);
       Atomics.notify(ctrl, CTRL.arrived);
+      lastStep = op;
+      if (!applier) continue;
       if (!waitFor(CTRL.arrived, op * init.count)) return;
       replica.apply(sumSlots(slots, init.count, replica.weights, op, replica.scratch));
+      replica.flatWeights(published);
+      Atomics.store(ctrl, CTRL.published, op);
+      Atomics.notify(ctrl, CTRL.published);
     }
   } catch (e) {
     fail(e, heap());
