@@ -227,7 +227,7 @@ export class Replicas {
   /**
    * One optimizer step over accumulate micro-batches of `batch` samples. With `source.rows`
    * the workers' shards are written into shared memory, the step is posted, and this
-   * thread fills its own shard while they train; otherwise `source.fill(k)` loads whole
+   * thread fills its own shard while they train (before it takes the published weights); otherwise `source.fill(k)` loads whole
    * micro-batches, which are copied into shared memory before the post. The same samples
    * reach the same replicas either way.
    */
@@ -244,11 +244,6 @@ export class Replicas {
           rows(k, start, end - start, this.x.subarray(row * sampleSize, (row + end - start) * sampleSize), this.y.subarray(row * labelSize, (row + end - start) * labelSize));
         }
       }
-      own = (k, start, n) => {
-        const b = this.replica.buffers(n, sampleSize, labelSize, this.y instanceof Float32Array);
-        rows(k, start, n, b.x, b.y);
-        return b;
-      };
     } else {
       for (let k = 0; k < this.accumulate; k++) {
         const b = source.fill(k);
@@ -259,6 +254,14 @@ export class Replicas {
     this.f64[0] = learningRate;
     // The applier's optimizer takes the rate from f64[0] (this thread's optimizer applies nothing).
     this.post(OP.step, profile);
+    if (rows) {
+      // This shard's rows while the applier may still be publishing the last update.
+      const { start, end } = shardOf(this.batch, this.count, 0);
+      const n = end - start;
+      const b = this.replica.buffers(n * this.accumulate, sampleSize, labelSize, this.y instanceof Float32Array);
+      for (let k = 0; k < this.accumulate; k++) rows(k, start, n, b.x.subarray(k * n * sampleSize, (k + 1) * n * sampleSize), b.y.subarray(k * n * labelSize, (k + 1) * n * labelSize));
+      own = (k, _start, m) => ({ x: b.x.subarray(k * m * sampleSize, (k + 1) * m * sampleSize), y: b.y.subarray(k * m * labelSize, (k + 1) * m * labelSize) });
+    }
     await this.settle();
     const slot = slotOf(this.slots, this.count, this.replica.weights, this.op, 0);
     let r = { loss: 0, correct: 0 };
