@@ -205,6 +205,16 @@ describe('parseArgs: help as a command', () => {
     expect([...new Set(listed)]).toEqual(helped.filter((c) => c !== 'help'));
   });
 
+  it('the examples\' comments start in one column in every help (sweep\'s were at three)', () => {
+    const helps = ['find-max', 'sweep', 'train', 'recommend', 'report', 'doctor', 'worker', 'config', 'config check', 'config schema'].map((c) => [c.split(' '), (parseArgs([...c.split(' '), '--help']) as { text: string }).text] as const);
+    const columns = new Set<number>();
+    for (const [, text] of [[[], (parseArgs(['--help']) as { text: string }).text] as const, ...helps]) {
+      // A command too long for the column keeps its comment two spaces after it.
+      for (const l of text.split('\n').filter((x) => x.startsWith('  $ ') && x.includes('  # '))) if (l.indexOf('  # ') < 52) columns.add(l.indexOf('#'));
+    }
+    expect([...columns]).toEqual([53]);
+  });
+
   it('recommend, like find-max, trains steps: --epochs is refused with the flag to use instead', () => {
     expect(() => parseArgs(['recommend', '--epochs', '3'])).toThrow(/^recommend trains every run for the same number of steps, not epochs: use --probe-steps N/);
     expect(() => parseArgs(['find-max', '--epochs', '3'])).toThrow(/^find-max trains each trial for search\.stepsPerTrial steps, not epochs: use --steps N/);

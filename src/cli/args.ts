@@ -310,8 +310,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .option('--queue <url>', 'send the runs to bstune workers through this Redis (redis://HOST:PORT) instead of running them here', queueUrl)
     .addHelpText('after', examples([
       'bstune sweep --sizes 16,32,64,128 --epochs 3',
-      'bstune sweep --sizes 32,128,512 --budget steps  # large batches get as many steps as the base size',
-      'bstune sweep --sizes 16,32,64,128 --parallel 2                # two trials at once',
+      'bstune sweep --sizes 32,128,512 --budget steps   # large batches get as many steps as the base size',
+      'bstune sweep --sizes 16,32,64,128 --parallel 2   # two trials at once',
       'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --out cnn.jsonl',
       'bstune sweep -c configs/mnist-cnn.yaml --repeats 3 --resume cnn.jsonl',
       'bstune sweep --sizes 64,128,256,512 --queue redis://10.0.0.5:6379  # run on `bstune worker` machines',
@@ -407,7 +407,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
   // It prints one fixed document: no config to read, nothing to report on.
   config.command('schema')
     .description('print the JSON Schema of the config file')
-    .addHelpText('after', examples(['bstune config schema > bstune.schema.json   # then: # yaml-language-server: $schema=./bstune.schema.json']))
+    .addHelpText('after', examples(['bstune config schema > bstune.schema.json        # then: # yaml-language-server: $schema=./bstune.schema.json']))
     .action((opts: Record<string, unknown>) => finish('config-schema', opts));
 
   // Commander answers `help sweeep` with the root help and exit 0: say the command is unknown, as `bstune sweeep` does.
