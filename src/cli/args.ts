@@ -247,7 +247,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .showSuggestionAfterError(true)
     .addHelpText('after', examples([
       'bstune find-max                                  # largest batch that fits (embedded MNIST, MLP)',
-      'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --refine',
+      'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 32MiB --refine',
       'bstune sweep --sizes 16,32,64,128 --epochs 3     # compare memory, speed, validation accuracy',
       'bstune train --batch-size 64 --json > run.json',
       'bstune config check configs/mnist-cnn.yaml',
@@ -286,7 +286,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       'bstune find-max',
       'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --device-memory 16GiB',
       'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --target-batch 1024',
-      'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 64MiB --refine',
+      'bstune find-max -c configs/mnist-cnn.yaml --memory-limit 32MiB --refine',
       'bstune find-max --backend tensorflow-gpu --margin 0.1 --json',
       'bstune find-max -c configs/mnist-cnn.yaml --resume .bstune/mnist-cnn-find-max-….jsonl',
     ]))
