@@ -178,6 +178,9 @@ describe('parseArgs: help as a command', () => {
     expect((all as { text: string }).text).toMatch(/^Usage: bstune \[options\] \[command\]/);
     const sweep = parseArgs(['help', 'sweep']);
     expect((sweep as { text: string }).text).toMatch(/^Usage: bstune sweep \[options\]/);
+    // A subcommand's help, not its parent's (`help config check` printed config's).
+    expect((parseArgs(['help', 'config', 'check']) as { text: string }).text).toMatch(/^Usage: bstune config check \[options\] \[file\]/);
+    expect((parseArgs(['help', 'config']) as { text: string }).text).toMatch(/^Usage: bstune config \[options\] \[command\]/);
   });
 
   it('`config` alone names its two subcommands', () => {

@@ -411,7 +411,11 @@ export function parseArgs(argv: string[]): ParsedArgs {
     .action((opts: Record<string, unknown>) => finish('config-schema', opts));
 
   // Commander answers `help sweeep` with the root help and exit 0: say the command is unknown, as `bstune sweeep` does.
-  if (argv[0] === 'help' && argv[1] !== undefined && !argv[1].startsWith('-') && !program.commands.some((c) => c.name() === argv[1])) return parseArgs(argv.slice(1));
+  // And `help config check` with config's help: `help A B` is `A B --help`.
+  if (argv[0] === 'help' && argv[1] !== undefined && !argv[1].startsWith('-')) {
+    if (!program.commands.some((c) => c.name() === argv[1])) return parseArgs(argv.slice(1));
+    return parseArgs([...argv.slice(1).filter((w) => !w.startsWith('-')), '--help']);
+  }
   try {
     program.parse(argv, { from: 'user' });
   } catch (e) {
