@@ -230,6 +230,35 @@ describe('which layers take the fused op', () => {
     expect(step(m, x).names).not.toContain(CONV_BIAS_RELU);
   });
 
+  it('a Conv2D whose call is not tfjs-layers\' own (a model module\'s subclass, or an instance\'s override) keeps that call', () => {
+    // What a createModel() module can write: a subclass of tfjs-layers' Conv2D (getClassName still says 'Conv2D').
+    const Conv2D = tf.layers.conv2d(base).constructor as new (a: typeof base & { inputShape: number[] }) => tf.layers.Layer;
+    class Doubled extends Conv2D {
+      override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+        return tf.mul(super.call(inputs, kwargs) as tf.Tensor, 2);
+      }
+    }
+    const sub = tf.sequential();
+    sub.add(new Doubled({ ...base, inputShape: [10, 10, 1] }));
+    sub.add(tf.layers.flatten());
+    const inst = convModel(base, [10, 10, 1]);
+    const layer = inst.layers[0] as unknown as { call: (i: tf.Tensor | tf.Tensor[], k: Record<string, unknown>) => tf.Tensor | tf.Tensor[] };
+    const own = layer.call.bind(layer);
+    layer.call = (i, k) => tf.mul(own(i, k) as tf.Tensor, 2);
+    for (const [label, m] of [['subclass', sub], ['instance', inst]] as const) {
+      expect(m.layers[0]!.getClassName(), label).toBe('Conv2D');
+      const x = tf.tensor4d(values(2 * 100), [2, 10, 10, 1]);
+      setConvBiasReluFusion(false);
+      const plain = step(m, x);
+      setConvBiasReluFusion(true);
+      expect(fuseConvBiasRelu(m), label).toBe(0);
+      const fused = step(m, x);
+      expect(fused.names, label).toContain('Multiply');
+      expect(fused.names, label).not.toContain(CONV_BIAS_RELU);
+      expectSameBits(fused.loss, plain.loss, label);
+    }
+  });
+
   it('shapes, backends and switches the kernel does not take run tfjs-layers\' call with its bits', async () => {
     const cases: Array<[string, () => tf.Sequential, () => void | Promise<void>]> = [
       ['32 input channels', () => convModel(base, [8, 8, 32]), () => {}],

@@ -1,6 +1,7 @@
 // Which Conv2D layers train through BstuneConv2DBiasRelu (conv-bias-relu.ts).
 // fuseConvBiasRelu(model) gives each 2-D, channels-last, relu, biased, unpadded,
-// undilated Conv2D layer of the model (nested models included) its own `call`:
+// undilated Conv2D layer of the model (nested models included) that runs
+// tfjs-layers' own call (not a subclass's or an instance's) its own `call`:
 // while gradients are recorded on the wasm backend with our SIMD kernels, and
 // the input fits our direct conv, the layer runs the fused kernel; in every
 // other case (inference, other backends, no SIMD, other shapes or dtypes) it
@@ -46,6 +47,20 @@ function fusable(l: LayerLike): boolean {
     l.activation?.getClassName() === 'relu' && Array.isArray(l.strides) && l.strides.length === 2;
 }
 
+/**
+ * Whether the layer runs tfjs-layers' own Conv2D call: a createModel() module may subclass
+ * Conv2D (getClassName still says 'Conv2D') or set a layer's call, and fusing would skip it.
+ * tfjs-layers' Conv2D is the deepest class in the chain whose own className is 'Conv2D'.
+ */
+function ownCall(l: LayerLike): boolean {
+  let conv2d: { call?: unknown } | null = null;
+  for (let p = Object.getPrototypeOf(l) as { constructor?: unknown } | null; p != null; p = Object.getPrototypeOf(p) as typeof p) {
+    const c = p.constructor as { className?: unknown } | undefined;
+    if (c != null && Object.prototype.hasOwnProperty.call(c, 'className') && c.className === 'Conv2D') conv2d = p as { call?: unknown };
+  }
+  return conv2d != null && l.call === conv2d.call;
+}
+
 /** The fused op's output when it applies to this call, else null. */
 function fusedCall(l: LayerLike, inputs: tfc.Tensor | tfc.Tensor[]): tfc.Tensor | null {
   if (!enabled || !directConv2DEnabled() || tf.engine().state.gradientDepth === 0) return null;
@@ -68,8 +83,9 @@ export function fuseConvBiasRelu(model: unknown): number {
   const visit = (l: LayerLike): void => {
     if (Array.isArray(l.layers)) l.layers.forEach(visit);
     if (!fusable(l)) return;
-    count++;
     const own = l as LayerLike & { [FUSED]?: true };
+    if (!own[FUSED] && !ownCall(l)) return;
+    count++;
     if (own[FUSED]) return;
     const layersCall = l.call.bind(l);
     own[FUSED] = true;
