@@ -6,8 +6,9 @@
  *
  * BSTUNE_CACHE_DIR takes any path and is read by data/cache-dir.ts. Not checked, because they
  * are for bstune's own tests, benches and processes, not users: BSTUNE_TEST_FAULT (fault
- * injection), BSTUNE_NPY_TRACE and BSTUNE_DP_TRACE (timing traces on stderr),
- * BSTUNE_SIMD_KERNELS=0 (the JS kernel fallbacks), BSTUNE_WEBGPU_ADAPTER (set by the local pool
+ * injection), BSTUNE_NPY_TRACE (a timing trace on stderr), BSTUNE_SIMD_KERNELS=0 (the JS
+ * kernel fallbacks), BSTUNE_FUSE_CONV=0 (conv + bias + relu unfused) and BSTUNE_FUSE_POOL=0 (the max pool after
+ * it keeps its stock gradient), BSTUNE_WEBGPU_ADAPTER (set by the local pool
  * for a trial under --gpus, and checked where it is read), BSTUNE_LAVAPIPE_DIR (tests and CI).
  */
 import { BstuneError } from './errors.js';
