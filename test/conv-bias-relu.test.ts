@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initWasmBackend } from '../src/backend/kernels/index.js';
-import { CONV_BIAS_RELU, MAX_POOL_RELU_GRAD, RELU_GRAD_BIAS, setPoolReluFusion } from '../src/backend/kernels/conv-bias-relu.js';
+import { CONV_BIAS_RELU, MAX_POOL_RELU_GRAD, RELU_GRAD_BIAS, pooledForwardCount, setPoolForwardFusion, setPoolReluFusion } from '../src/backend/kernels/conv-bias-relu.js';
 import { fuseConvBiasRelu, setConvBiasReluFusion } from '../src/backend/kernels/fuse-conv-layers.js';
 import { setSimdKernelsEnabled } from '../src/backend/kernels/simd/index.js';
 import { setDirectConv2D } from '../src/backend/kernels/conv2d.js';
@@ -27,6 +27,7 @@ beforeAll(async () => {
 afterEach(async () => {
   setConvBiasReluFusion(true);
   setPoolReluFusion(true);
+  setPoolForwardFusion(true);
   setSimdKernelsEnabled(true);
   setDirectConv2D(true);
   await tf.setBackend('wasm');
@@ -287,6 +288,70 @@ describe('which layers take the fused op', () => {
   });
 });
 
+describe('the 2x2 max pool computed with the fused conv (chunks of images pooled while in cache)', () => {
+  function poolModel(filters: number, kernelSize: number, inputShape: number[], pool: { poolSize: number; strides: number }): tf.Sequential {
+    const m = tf.sequential();
+    m.add(tf.layers.conv2d({ inputShape, filters, kernelSize, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }), biasInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 4 }) }));
+    m.add(tf.layers.maxPooling2d(pool));
+    m.add(tf.layers.flatten());
+    m.add(tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }));
+    return m;
+  }
+  /** Pool output, loss and gradients of one step (pool output taken inside the same tape). */
+  function poolStep(m: tf.LayersModel, x: tf.Tensor) {
+    const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+    let pooled!: tf.Tensor;
+    let out!: { value: tf.Scalar; grads: tf.NamedTensorMap };
+    out = tf.variableGrads(() => {
+      const p = m.layers[1]!.apply(m.layers[0]!.apply(x)) as tf.Tensor;
+      pooled = tf.keep(p.clone());
+      return tf.mean(tf.square(m.layers[3]!.apply(m.layers[2]!.apply(p)) as tf.Tensor));
+    }, vars);
+    return { pooled, loss: out.value, grads: vars.map((v) => out.grads[v.name]!) };
+  }
+
+  it.each([
+    ['MNIST layer 1 shape, batch 7 (chunks of 3 images, a short last chunk)', 8, 5, [28, 28, 1], 7],
+    ['odd conv output 11x11 (last row and column not pooled), 16 filters', 16, 3, [13, 13, 2], 5],
+    ['many images per chunk, batch 40', 8, 3, [6, 6, 1], 40],
+  ])('%s: pool, loss and gradients bit-equal to the separate MaxPool', (_label, filters, k, shape, batch) => {
+    const m = poolModel(filters as number, k as number, shape as number[], { poolSize: 2, strides: 2 });
+    const s = shape as number[];
+    const n = (batch as number) * s[0]! * s[1]! * s[2]!;
+    const v = values(n);
+    v[5] = NaN; v[n - 9] = -0; v[17] = Infinity;
+    const x = tf.tensor4d(v, [batch as number, s[0]!, s[1]!, s[2]!]);
+    expect(fuseConvBiasRelu(m)).toBe(1);
+    setPoolForwardFusion(false);
+    const before0 = pooledForwardCount();
+    const plain = poolStep(m, x);
+    expect(pooledForwardCount()).toBe(before0);
+    setPoolForwardFusion(true);
+    const fused = poolStep(m, x);
+    expect(pooledForwardCount()).toBe(before0 + 1);
+    expectSameBits(fused.pooled, plain.pooled, 'pooled');
+    expectSameBits(fused.loss, plain.loss, 'loss');
+    fused.grads.forEach((g, i) => expectSameBits(g, plain.grads[i]!, m.trainableWeights[i]!.name));
+    setConvBiasReluFusion(false);
+    const unfused = poolStep(m, x);
+    expectSameBits(fused.pooled, unfused.pooled, 'pooled vs unfused conv');
+    fused.grads.forEach((g, i) => expectSameBits(g, unfused.grads[i]!, `${m.trainableWeights[i]!.name} vs unfused conv`));
+  });
+
+  it('a pool that is not 2x2 stride 2: no pool with the conv, same bits', () => {
+    const m = poolModel(8, 3, [10, 10, 1], { poolSize: 3, strides: 2 });
+    const x = tf.tensor4d(values(3 * 100), [3, 10, 10, 1]);
+    expect(fuseConvBiasRelu(m)).toBe(1);
+    const before = pooledForwardCount();
+    const fused = poolStep(m, x);
+    expect(pooledForwardCount()).toBe(before);
+    setConvBiasReluFusion(false);
+    const plain = poolStep(m, x);
+    expectSameBits(fused.pooled, plain.pooled, 'pooled');
+    fused.grads.forEach((g, i) => expectSameBits(g, plain.grads[i]!, m.trainableWeights[i]!.name));
+  });
+});
+
 describe('training with the fused op (wasm, the CNN with 8 and 16 filters)', () => {
   const data = loadDataset({ source: 'embedded', validationSplit: 0.02, trainLimit: 300 }, { seed: 3 });
   const cnn: ModelConfig = { kind: 'cnn', filters: [8, 16], kernelSize: 5, poolSize: 2, dense: [] };
@@ -313,10 +378,12 @@ describe('training with the fused op (wasm, the CNN with 8 and 16 filters)', () 
 
   it('one thread: the same losses, history and weights, bit for bit, as unfused', async () => {
     const plain = await run(false, 1);
+    const pooledBefore = pooledForwardCount();
     const fused = await run(true, 1);
     expect(plain.names).not.toContain(CONV_BIAS_RELU);
     expect(fused.names.filter((n) => n === CONV_BIAS_RELU)).toHaveLength(2 * 4);
     expect(fused.names.filter((n) => n === MAX_POOL_RELU_GRAD)).toHaveLength(2 * 4);
+    expect(pooledForwardCount() - pooledBefore).toBe(2 * 4);
     expect(fused.losses).toEqual(plain.losses);
     expect(fused.history).toEqual(plain.history.map((h) => ({ ...h, seconds: expect.any(Number) })));
     fused.weights.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(plain.weights[i]!.buffer)), `weight ${i}`).toBe(true));

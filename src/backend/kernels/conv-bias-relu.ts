@@ -30,6 +30,40 @@ export const MAX_POOL_RELU_GRAD = 'BstuneMaxPoolReluGrad';
 const reluOutputs = new WeakSet<object>();
 const poolsOfRelu = new WeakSet<object>();
 const pooledBiasGrads = new WeakMap<tfc.Tensor, tfc.Tensor>();
+/**
+ * Forward pool fusion: when fuse-conv-layers sees a 2x2 stride-2 valid MaxPooling2D right after the
+ * fused conv (attr pool2x2), the conv runs in chunks of images (~64 KB of output) and pools each chunk
+ * with max_pool_2x2_c8 while it is in cache; the next MaxPool call on that output returns the stashed
+ * result (the same pmax operations, so the same bits). At most one stash waits: a new one frees an
+ * unclaimed one. Switch: BSTUNE_FUSE_POOLFWD=0 / setPoolForwardFusion(false).
+ */
+let poolForward = !(typeof process !== 'undefined' && process.env?.BSTUNE_FUSE_POOLFWD === '0');
+let pendingPool: { key: object; out: TensorInfo; backend: ReturnType<typeof asWasmBackend> } | null = null;
+
+let pooledTaken = 0;
+/** Tests: how many MaxPool calls returned a pool computed with the conv. */
+export function pooledForwardCount(): number {
+  return pooledTaken;
+}
+
+/** Tests and benches: off runs the conv in one call and MaxPool on its own (today's path). */
+export function setPoolForwardFusion(on: boolean): void {
+  poolForward = on;
+}
+
+/** Called by the wasm MaxPool kernel (2x2 stride 2 valid, float32): the pooled y computed with x, or null. */
+export function takePooled(x: TensorInfo, outShape: number[]): TensorInfo | null {
+  const p = pendingPool;
+  if (p == null || p.key !== x.dataId) return null;
+  pendingPool = null;
+  if (tf.util.arraysEqual(p.out.shape, outShape)) {
+    pooledTaken++;
+    return p.out;
+  }
+  dispose(p.backend, p.out);
+  return null;
+}
+
 let poolFusion = !(typeof process !== 'undefined' && process.env?.BSTUNE_FUSE_POOL === '0');
 
 /** Called by the wasm MaxPool kernel with each call's input and attrs. */
@@ -45,6 +79,8 @@ export function setPoolReluFusion(on: boolean): void {
 /** Attributes of BstuneConv2DBiasRelu: always NHWC, unpadded, dilation 1. */
 export interface ConvBiasReluAttrs {
   strides: [number, number];
+  /** A 2x2 stride-2 valid max pool takes this output next (fuse-conv-layers): pool it here too. */
+  pool2x2?: boolean;
 }
 
 const convAttrs = (strides: [number, number]): ConvAttrs => ({ strides, pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
@@ -54,7 +90,7 @@ type Args = { inputs: tfc.NamedTensorInfoMap; backend: unknown; attrs?: unknown 
 /** Outputs [y, nan]: nan (int32 [1]) is 1 when some conv + bias was NaN. */
 function convBiasRelu(args: Args): TensorInfo[] {
   const { x, filter, bias } = args.inputs as { x: TensorInfo; filter: TensorInfo; bias: TensorInfo };
-  const { strides } = args.attrs as ConvBiasReluAttrs;
+  const { strides, pool2x2 } = args.attrs as ConvBiasReluAttrs;
   const backend = asWasmBackend(args.backend);
   const simd = simdKernels(backend);
   const info = directConvInfo(x, filter, convAttrs(strides));
@@ -65,10 +101,35 @@ function convBiasRelu(args: Args): TensorInfo[] {
   const nan = backend.makeOutput([1], 'int32');
   const nanOffset = tensorData(backend, nan).memoryOffset;
   heapI32(backend)[nanOffset >>> 2] = 0;
-  simd.conv_fwd(tensorData(backend, x).memoryOffset, tensorData(backend, filter).memoryOffset,
-    tensorData(backend, out).memoryOffset, info.batchSize, info.inHeight, info.inWidth,
-    info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
-    info.strideHeight, info.strideWidth, info.outChannels, tensorData(backend, bias).memoryOffset, nanOffset);
+  const c = info.outChannels;
+  if (poolForward && pool2x2 === true && c % 8 === 0 && info.outHeight >= 2 && info.outWidth >= 2) {
+    if (pendingPool != null) {
+      dispose(pendingPool.backend, pendingPool.out);
+      pendingPool = null;
+    }
+    const ph = info.outHeight >> 1, pw = info.outWidth >> 1;
+    const pooled = backend.makeOutput([info.batchSize, ph, pw, c], 'float32');
+    const xImg = info.inHeight * info.inWidth * info.inChannels * 4;
+    const yImg = info.outHeight * info.outWidth * c * 4;
+    const pImg = ph * pw * c * 4;
+    const chunk = Math.max(1, Math.floor(65536 / yImg));
+    const x0 = tensorData(backend, x).memoryOffset, y0 = tensorData(backend, out).memoryOffset;
+    const p0 = tensorData(backend, pooled).memoryOffset, f0 = tensorData(backend, filter).memoryOffset;
+    const b0 = tensorData(backend, bias).memoryOffset;
+    for (let b = 0; b < info.batchSize; b += chunk) {
+      const nb = Math.min(chunk, info.batchSize - b);
+      simd.conv_fwd(x0 + b * xImg, f0, y0 + b * yImg, nb, info.inHeight, info.inWidth,
+        info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+        info.strideHeight, info.strideWidth, c, b0, nanOffset);
+      simd.max_pool_2x2_c8(y0 + b * yImg, p0 + b * pImg, nb, info.outHeight, info.outWidth, c, ph, pw);
+    }
+    pendingPool = { key: out.dataId, out: pooled, backend };
+  } else {
+    simd.conv_fwd(tensorData(backend, x).memoryOffset, tensorData(backend, filter).memoryOffset,
+      tensorData(backend, out).memoryOffset, info.batchSize, info.inHeight, info.inWidth,
+      info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+      info.strideHeight, info.strideWidth, c, tensorData(backend, bias).memoryOffset, nanOffset);
+  }
   reluOutputs.add(out.dataId);
   return [out, nan];
 }

@@ -30,6 +30,16 @@ interface LayerLike {
   activation?: { getClassName(): string } | null;
   kernel?: { read(): tfc.Tensor } | null;
   bias?: { read(): tfc.Tensor } | null;
+  poolSize?: number[];
+}
+
+/** Fused conv layers whose next sibling layer is a 2x2 stride-2 valid channels-last MaxPooling2D. */
+const poolNext = new WeakSet<LayerLike>();
+
+function isPool2x2(l: LayerLike | undefined): boolean {
+  const twos = (v: unknown): boolean => Array.isArray(v) && v.length === 2 && v[0] === 2 && v[1] === 2;
+  return l != null && l.getClassName() === 'MaxPooling2D' && twos(l.poolSize) && twos(l.strides) &&
+    l.padding === 'valid' && l.dataFormat === 'channelsLast';
 }
 
 const FUSED = Symbol('bstune.fusedConvBiasRelu');
@@ -72,7 +82,7 @@ function fusedCall(l: LayerLike, inputs: tfc.Tensor | tfc.Tensor[]): tfc.Tensor 
   const strides = l.strides as [number, number];
   if (bias.dtype !== 'float32' || bias.rank !== 1 ||
       directConvInfo(x, filter, { strides, pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] }) == null) return null;
-  const attrs: ConvBiasReluAttrs = { strides };
+  const attrs: ConvBiasReluAttrs = poolNext.has(l) ? { strides, pool2x2: true } : { strides };
   const [y] = tf.engine().runKernel(CONV_BIAS_RELU, { x, filter, bias }, attrs as unknown as tfc.NamedAttrMap) as tfc.Tensor[];
   return y!;
 }
@@ -81,7 +91,12 @@ function fusedCall(l: LayerLike, inputs: tfc.Tensor | tfc.Tensor[]): tfc.Tensor 
 export function fuseConvBiasRelu(model: unknown): number {
   let count = 0;
   const visit = (l: LayerLike): void => {
-    if (Array.isArray(l.layers)) l.layers.forEach(visit);
+    if (Array.isArray(l.layers)) {
+      l.layers.forEach((child, i) => {
+        if (isPool2x2(l.layers![i + 1])) poolNext.add(child);
+      });
+      l.layers.forEach(visit);
+    }
     if (!fusable(l)) return;
     const own = l as LayerLike & { [FUSED]?: true };
     if (!own[FUSED] && !ownCall(l)) return;

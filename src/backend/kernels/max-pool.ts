@@ -6,7 +6,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../tfjs-require.js';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { noteMaxPoolInput } from './conv-bias-relu.js';
+import { noteMaxPoolInput, takePooled } from './conv-bias-relu.js';
 import { simdKernels } from './simd/index.js';
 import { overStock, type KernelArgs, type Stock } from './stock.js';
 import { asWasmBackend, tensorData } from './wasm-internals.js';
@@ -39,6 +39,8 @@ function maxPool(args: KernelArgs, stock: Stock): TensorInfo {
         info.strideWidth === 2 && p.top === 0 && p.left === 0 && p.bottom === 0 && p.right === 0 &&
         2 * info.outHeight <= info.inHeight && 2 * info.outWidth <= info.inWidth &&
         tf.util.sizeFromShape(info.outShape) > 0) {
+      const pooled = takePooled(x, info.outShape);
+      if (pooled != null) return pooled;
       const out = backend.makeOutput(info.outShape, 'float32');
       simd.max_pool_2x2(tensorData(backend, x).memoryOffset, tensorData(backend, out).memoryOffset,
         info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth);

@@ -22,6 +22,8 @@ export interface SimdKernels {
   /** y = 2x2 stride-2 unpadded max pool of x (cpu's first-maximum, NaN-never-wins semantics). */
   max_pool_2x2(x: number, y: number, nb: number, inH: number, inW: number, c: number,
     outH: number, outW: number): void;
+  max_pool_2x2_c8(x: number, y: number, nb: number, inH: number, inW: number, c: number,
+    outH: number, outW: number): void;
   /** max_pool_grad_2x2 times step(x) for x = relu(...) covered exactly, and sum[c] its column sums (sum_rows's order); c 4-16, a multiple of 4; tmp: c floats. */
   max_pool_grad_2x2_relu_bias(x: number, dy: number, dx: number, sum: number, tmp: number, nb: number, inH: number,
     inW: number, c: number, outH: number, outW: number): void;

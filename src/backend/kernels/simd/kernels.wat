@@ -1303,6 +1303,55 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bLoop))))
 
+  ;; ------------------------------------------------------- max_pool_2x2_c8
+  ;; max_pool_2x2 for c a multiple of 8 (same results, bit for bit): each
+  ;; window is two adjacent pixels in each of two rows; walk its channels 8 at
+  ;; a time with pointer increments (two vectors per row pair and column).
+  (func (export "max_pool_2x2_c8")
+    (param $x i32) (param $y i32) (param $nb i32) (param $inH i32) (param $inW i32) (param $c i32)
+    (param $outH i32) (param $outW i32)
+    (local $r i32) (local $rows i32) (local $ow i32) (local $q i32) (local $e i32) (local $c4 i32) (local $rs i32)
+    (local $row i32)
+    (local.set $c4 (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rs (i32.mul (local.get $inW) (local.get $c4)))
+    (local.set $rows (i32.mul (local.get $nb) (local.get $outH)))
+    (block $rDone (loop $rLoop
+      (br_if $rDone (i32.ge_s (local.get $r) (local.get $rows)))
+      ;; input row 2*(r mod outH) of image r / outH
+      (local.set $row (i32.add (local.get $x) (i32.mul (local.get $rs)
+        (i32.add (i32.mul (i32.div_u (local.get $r) (local.get $outH)) (local.get $inH))
+          (i32.shl (i32.rem_u (local.get $r) (local.get $outH)) (i32.const 1))))))
+      (local.set $ow (i32.const 0))
+      (block $owDone (loop $owLoop
+        (br_if $owDone (i32.ge_s (local.get $ow) (local.get $outW)))
+        (local.set $q (local.get $row))
+        (local.set $e (i32.add (local.get $row) (local.get $c4)))
+        (loop $vLoop
+          (v128.store (local.get $y)
+            (f32x4.pmax
+              (f32x4.pmax
+                (f32x4.pmax
+                  (f32x4.pmax (v128.const f32x4 -inf -inf -inf -inf) (v128.load (local.get $q)))
+                  (v128.load (i32.add (local.get $q) (local.get $c4))))
+                (v128.load (i32.add (local.get $q) (local.get $rs))))
+              (v128.load (i32.add (i32.add (local.get $q) (local.get $rs)) (local.get $c4)))))
+          (v128.store offset=16 (local.get $y)
+            (f32x4.pmax
+              (f32x4.pmax
+                (f32x4.pmax
+                  (f32x4.pmax (v128.const f32x4 -inf -inf -inf -inf) (v128.load offset=16 (local.get $q)))
+                  (v128.load offset=16 (i32.add (local.get $q) (local.get $c4))))
+                (v128.load offset=16 (i32.add (local.get $q) (local.get $rs))))
+              (v128.load offset=16 (i32.add (i32.add (local.get $q) (local.get $rs)) (local.get $c4)))))
+          (local.set $y (i32.add (local.get $y) (i32.const 32)))
+          (local.set $q (i32.add (local.get $q) (i32.const 32)))
+          (br_if $vLoop (i32.lt_u (local.get $q) (local.get $e))))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $c4) (i32.const 1))))
+        (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+        (br $owLoop)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rLoop))))
+
   ;; ------------------------------------------------------------- relu_grad
   ;; out = dy * step(x) for n floats: step(x) = 1 when x > 0, NaN when x is
   ;; NaN, else 0 (tfjs's Step), then a real multiply, so the bits equal
