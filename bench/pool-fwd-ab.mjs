@@ -2,22 +2,17 @@
 //   A: max_pool_2x2 (any c)   B: max_pool_2x2_c8 (c % 8 == 0)
 // min and p25 of each, and whether the outputs' bits match (input has NaNs, -0, ties).
 //   node bench/pool-fwd-ab.mjs [batch] [reps]
-import { readFileSync } from 'node:fs';
+import { MB, quantile, rawKernels } from './lib/raw-kernels.mjs';
 
 const batch = Number(process.argv[2] ?? 128);
 const reps = Number(process.argv[3] ?? 200);
-const file = new URL('../src/backend/kernels/simd/kernels.wasm', import.meta.url);
-const memory = new WebAssembly.Memory({ initial: 2048 });
-const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(file)), { env: { memory } }).exports;
-const f32 = new Float32Array(memory.buffer);
+const { k, f32 } = rawKernels();
 let seed = 7;
-const MB = 1 << 20;
 const X = 0, YA = 40 * MB, YB = 64 * MB;
 for (let i = 0; i < (40 * MB) / 4; i++) {
   const r = (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   f32[i] = r < 0.01 ? NaN : r < 0.02 ? -0 : Math.max(0, r - 0.5);
 }
-const quantile = (v, p) => [...v].sort((x, y) => x - y)[Math.floor(v.length * p)];
 for (const [name, h, w, c] of [['L1 24x24x8', 24, 24, 8], ['L2 8x8x16', 8, 8, 16]]) {
   const oh = h >> 1, ow = w >> 1;
   const a = () => k.max_pool_2x2(X, YA, batch, h, w, c, oh, ow);
@@ -31,7 +26,7 @@ for (const [name, h, w, c] of [['L1 24x24x8', 24, 24, 8], ['L2 8x8x16', 8, 8, 16
     }
   }
   const n = batch * oh * ow * c;
-  const u = new Uint32Array(memory.buffer);
+  const u = new Uint32Array(f32.buffer);
   let same = true;
   for (let i = 0; i < n; i++) if (u[YA / 4 + i] !== u[YB / 4 + i]) { same = false; break; }
   const [minA, minB, qA, qB] = [Math.min(...ta), Math.min(...tb), quantile(ta, 0.25), quantile(tb, 0.25)];

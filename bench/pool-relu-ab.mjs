@@ -4,20 +4,15 @@
 //   B: max_pool_grad_2x2_relu_bias (one pass; sums each row pair while it is in cache)
 // min and p25 of each, and whether the outputs' bits match.
 //   node bench/pool-relu-ab.mjs [batch] [reps]
-import { readFileSync } from 'node:fs';
+import { MB, quantile, rawKernels } from './lib/raw-kernels.mjs';
 
 const batch = Number(process.argv[2] ?? 128);
 const reps = Number(process.argv[3] ?? 60);
-const file = new URL('../src/backend/kernels/simd/kernels.wasm', import.meta.url);
-const memory = new WebAssembly.Memory({ initial: 2048 });
-const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(file)), { env: { memory } }).exports;
-const f32 = new Float32Array(memory.buffer);
+const { k, f32 } = rawKernels();
 let seed = 7;
-const MB = 1 << 20;
 const X = 0, DY = 24 * MB, DXA = 40 * MB, DXB = 64 * MB, TMPA = 88 * MB, SUMA = 89 * MB, SUMB = 90 * MB, TMPB = 91 * MB;
 for (let i = 0; i < (24 * MB) / 4; i++) f32[i] = Math.max(0, ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5); // relu output
 for (let i = DY / 4; i < (40 * MB) / 4; i++) f32[i] = ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
-const quantile = (v, p) => [...v].sort((x, y) => x - y)[Math.floor(v.length * p)];
 for (const [name, h, w, c] of [['L1 24x24x8', 24, 24, 8], ['L2 8x8x16', 8, 8, 16]]) {
   const a = () => { k.max_pool_grad_2x2(X, DY, TMPA, batch, h, w, c, h / 2, w / 2); k.relu_grad_bias(TMPA, X, DXA, SUMA, batch * h * w, c); };
   const b = () => k.max_pool_grad_2x2_relu_bias(X, DY, DXB, SUMB, TMPB, batch, h, w, c, h / 2, w / 2);
@@ -30,7 +25,7 @@ for (const [name, h, w, c] of [['L1 24x24x8', 24, 24, 8], ['L2 8x8x16', 8, 8, 16
     }
   }
   const n = batch * h * w * c;
-  const same = (p, q, m) => { const u = new Uint32Array(memory.buffer); for (let i = 0; i < m; i++) if (u[p / 4 + i] !== u[q / 4 + i]) return false; return true; };
+  const same = (p, q, m) => { const u = new Uint32Array(f32.buffer); for (let i = 0; i < m; i++) if (u[p / 4 + i] !== u[q / 4 + i]) return false; return true; };
   const [minA, minB, qA, qB] = [Math.min(...ta), Math.min(...tb), quantile(ta, 0.25), quantile(tb, 0.25)];
   console.log(`${name} b${batch}: A min ${minA.toFixed(3)} p25 ${qA.toFixed(3)} ms | B min ${minB.toFixed(3)} p25 ${qB.toFixed(3)} ms | ` +
     `B/A ${(minB / minA).toFixed(3)} (p25 ${(qB / qA).toFixed(3)}) | dx bits ${same(DXA, DXB, n) ? 'equal' : 'DIFFER'}, sum bits ${same(SUMA, SUMB, c) ? 'equal' : 'DIFFER'}`);
