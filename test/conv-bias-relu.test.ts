@@ -338,6 +338,27 @@ describe('the 2x2 max pool computed with the fused conv (chunks of images pooled
     fused.grads.forEach((g, i) => expectSameBits(g, unfused.grads[i]!, `${m.trainableWeights[i]!.name} vs unfused conv`));
   });
 
+  it('a pool of a reshape of the conv output (same data, other shape, same pooled shape) pools that reshape, not the stash', () => {
+    const m = poolModel(8, 2, [6, 5, 1], { poolSize: 2, strides: 2 });
+    const x = tf.tensor4d(values(3 * 30), [3, 6, 5, 1]);
+    expect(fuseConvBiasRelu(m)).toBe(1);
+    // Conv output [3, 5, 4, 8] pools to [3, 2, 2, 8]; its reshape to [3, 4, 5, 8] pools to the same shape, other values.
+    const pooledOfReshape = () => {
+      let p!: tf.Tensor;
+      tf.variableGrads(() => {
+        const y = m.layers[0]!.apply(x) as tf.Tensor;
+        p = tf.keep(tf.maxPool(tf.reshape(y, [3, 4, 5, 8]) as tf.Tensor4D, 2, 2, 'valid'));
+        return tf.sum(p) as tf.Scalar;
+      }, m.trainableWeights.map((w) => w.read() as tf.Variable));
+      return p;
+    };
+    const before = pooledForwardCount();
+    const fused = pooledOfReshape();
+    expect(pooledForwardCount()).toBe(before);
+    setPoolForwardFusion(false);
+    expectSameBits(fused, pooledOfReshape(), 'pooled reshape');
+  });
+
   it('a pool that is not 2x2 stride 2: no pool with the conv, same bits', () => {
     const m = poolModel(8, 3, [10, 10, 1], { poolSize: 3, strides: 2 });
     const x = tf.tensor4d(values(3 * 100), [3, 10, 10, 1]);

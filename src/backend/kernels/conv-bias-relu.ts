@@ -38,7 +38,7 @@ const pooledBiasGrads = new WeakMap<tfc.Tensor, tfc.Tensor>();
  * unclaimed one. Switch: BSTUNE_FUSE_POOLFWD=0 / setPoolForwardFusion(false).
  */
 let poolForward = !(typeof process !== 'undefined' && process.env?.BSTUNE_FUSE_POOLFWD === '0');
-let pendingPool: { key: object; out: TensorInfo; backend: ReturnType<typeof asWasmBackend> } | null = null;
+let pendingPool: { key: object; shape: number[]; out: TensorInfo; backend: ReturnType<typeof asWasmBackend> } | null = null;
 
 let pooledTaken = 0;
 /** Tests: how many MaxPool calls returned a pool computed with the conv. */
@@ -56,7 +56,8 @@ export function takePooled(x: TensorInfo, outShape: number[]): TensorInfo | null
   const p = pendingPool;
   if (p == null || p.key !== x.dataId) return null;
   pendingPool = null;
-  if (tf.util.arraysEqual(p.out.shape, outShape)) {
+  // A reshape shares the conv output's data: only a pool of the conv output's own shape is the stash.
+  if (tf.util.arraysEqual(p.shape, x.shape) && tf.util.arraysEqual(p.out.shape, outShape)) {
     pooledTaken++;
     return p.out;
   }
@@ -123,7 +124,7 @@ function convBiasRelu(args: Args): TensorInfo[] {
         info.strideHeight, info.strideWidth, c, b0, nanOffset);
       simd.max_pool_2x2_c8(y0 + b * yImg, p0 + b * pImg, nb, info.outHeight, info.outWidth, c, ph, pw);
     }
-    pendingPool = { key: out.dataId, out: pooled, backend };
+    pendingPool = { key: out.dataId, shape: [...out.shape], out: pooled, backend };
   } else {
     simd.conv_fwd(tensorData(backend, x).memoryOffset, tensorData(backend, filter).memoryOffset,
       tensorData(backend, out).memoryOffset, info.batchSize, info.inHeight, info.inWidth,
