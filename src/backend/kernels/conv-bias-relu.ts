@@ -103,34 +103,31 @@ function convBiasRelu(args: Args): TensorInfo[] {
   const nanOffset = tensorData(backend, nan).memoryOffset;
   heapI32(backend)[nanOffset >>> 2] = 0;
   const c = info.outChannels;
-  if (poolForward && pool2x2 === true && c % 8 === 0 && info.outHeight >= 2 && info.outWidth >= 2) {
-    if (pendingPool != null) {
-      dispose(pendingPool.backend, pendingPool.out);
-      pendingPool = null;
-    }
-    const ph = info.outHeight >> 1, pw = info.outWidth >> 1;
-    const pooled = backend.makeOutput([info.batchSize, ph, pw, c], 'float32');
-    const xImg = info.inHeight * info.inWidth * info.inChannels * 4;
-    const yImg = info.outHeight * info.outWidth * c * 4;
-    const pImg = ph * pw * c * 4;
-    const chunk = Math.max(1, Math.floor(65536 / yImg));
-    const x0 = tensorData(backend, x).memoryOffset, y0 = tensorData(backend, out).memoryOffset;
-    const p0 = tensorData(backend, pooled).memoryOffset, f0 = tensorData(backend, filter).memoryOffset;
-    const b0 = tensorData(backend, bias).memoryOffset;
-    for (let b = 0; b < info.batchSize; b += chunk) {
-      const nb = Math.min(chunk, info.batchSize - b);
-      simd.conv_fwd(x0 + b * xImg, f0, y0 + b * yImg, nb, info.inHeight, info.inWidth,
-        info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
-        info.strideHeight, info.strideWidth, c, b0, nanOffset);
-      simd.max_pool_2x2_c8(y0 + b * yImg, p0 + b * pImg, nb, info.outHeight, info.outWidth, c, ph, pw);
-    }
-    pendingPool = { key: out.dataId, shape: [...out.shape], out: pooled, backend };
-  } else {
-    simd.conv_fwd(tensorData(backend, x).memoryOffset, tensorData(backend, filter).memoryOffset,
-      tensorData(backend, out).memoryOffset, info.batchSize, info.inHeight, info.inWidth,
-      info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
-      info.strideHeight, info.strideWidth, c, tensorData(backend, bias).memoryOffset, nanOffset);
+  const pool = poolForward && pool2x2 === true && c % 8 === 0 && info.outHeight >= 2 && info.outWidth >= 2;
+  if (pool && pendingPool != null) {
+    dispose(pendingPool.backend, pendingPool.out);
+    pendingPool = null;
   }
+  const ph = info.outHeight >> 1, pw = info.outWidth >> 1;
+  const pooled = pool ? backend.makeOutput([info.batchSize, ph, pw, c], 'float32') : null;
+  const xImg = info.inHeight * info.inWidth * info.inChannels * 4;
+  const yImg = info.outHeight * info.outWidth * c * 4;
+  const pImg = ph * pw * c * 4;
+  // Pooling: images in ~64 KB chunks of output, each pooled while in cache; else the whole batch at once.
+  const chunk = pool ? Math.max(1, Math.floor(65536 / yImg)) : info.batchSize;
+  const x0 = tensorData(backend, x).memoryOffset, y0 = tensorData(backend, out).memoryOffset;
+  const f0 = tensorData(backend, filter).memoryOffset, b0 = tensorData(backend, bias).memoryOffset;
+  for (let b = 0; b < info.batchSize; b += chunk) {
+    const nb = Math.min(chunk, info.batchSize - b);
+    simd.conv_fwd(x0 + b * xImg, f0, y0 + b * yImg, nb, info.inHeight, info.inWidth,
+      info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+      info.strideHeight, info.strideWidth, c, b0, nanOffset);
+    if (pooled != null) {
+      simd.max_pool_2x2_c8(y0 + b * yImg, tensorData(backend, pooled).memoryOffset + b * pImg, nb,
+        info.outHeight, info.outWidth, c, ph, pw);
+    }
+  }
+  if (pooled != null) pendingPool = { key: out.dataId, shape: [...out.shape], out: pooled, backend };
   reluOutputs.add(out.dataId);
   return [out, nan];
 }
