@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { setupBackend } from '../src/backend/setup.js';
-import { train, type TrainOptions } from '../src/train/loop.js';
+import { train, type StepEvent, type TrainOptions } from '../src/train/loop.js';
+import { learningRateAt } from '../src/train/schedule.js';
 import { buildModel } from '../src/model/build.js';
 import { loadDataset } from '../src/data/index.js';
 import { optimizerSchema, type ModelConfig } from '../src/config/schema.js';
@@ -147,6 +148,31 @@ describe("the main thread's model between steps", () => {
       expect(h.trainEvalLoss!).toBeCloseTo(o.trainEvalLoss!, 5);
     });
     expect(Buffer.from(two.replicas[1]!.buffer).equals(Buffer.from(two.replicas[0]!.buffer))).toBe(true);
+  }, 120_000);
+});
+
+// Under threads the applier (a worker) applies every update; this thread's optimizer applies
+// nothing and no longer takes the rate, so a trace of it would read step 0's rate throughout.
+describe('the learning-rate trace with training threads', () => {
+  it("reads the applier's optimizer: SGD warmup rising step by step, the same trace as one thread", async () => {
+    const sgd = optimizerSchema.parse({ name: 'sgd', momentum: 0.9, learningRate: 0.02, baseBatchSize: 8, scaling: 'linear', warmup: { steps: 4 } });
+    const trace = async (threads: number): Promise<StepEvent[]> => {
+      const events: StepEvent[] = [];
+      await run('mlp', 'sgd', threads, { optimizer: sgd, steps: 6, traceLearningRate: true, onStep: (e) => events.push(e) });
+      return events;
+    };
+    const one = await trace(1);
+    const two = await trace(2);
+    expect(two).toHaveLength(6);
+    const d = await data;
+    two.forEach((e, i) => {
+      const want = learningRateAt(sgd, { batchSize: 37, stepsPerEpoch: Math.floor(d.train.count / 37), totalSteps: 6, step: i });
+      expect(e.learningRate).toBe(want);
+      // SGD's update multiplies by a float32 scalar: the rate read back is that, rounded.
+      expect(Math.abs(e.optimizerLearningRate! - want)).toBeLessThanOrEqual(want * 1e-6);
+      expect(e.optimizerLearningRate).toBe(one[i]!.optimizerLearningRate);
+    });
+    for (let i = 1; i < 4; i++) expect(two[i]!.optimizerLearningRate!).toBeGreaterThan(two[i - 1]!.optimizerLearningRate!);
   }, 120_000);
 });
 

@@ -72,7 +72,10 @@ export interface TrainOptions {
   /** Bytes of peak tensor memory above which training stops (counted as out of memory). */
   memoryLimit: number | null;
   onStep?: (e: StepEvent) => void;
-  /** Read the rate back from the optimizer each step (a device read for SGD: tests only). */
+  /**
+   * Read the rate back from the optimizer that applied each step's update (a device read for
+   * SGD: tests only): this thread's, or with training threads the applier's.
+   */
   traceLearningRate?: boolean;
   onEpoch?: (r: EpochRecord) => void;
   /**
@@ -217,6 +220,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
     ? Replicas.start(tf, {
         count: threads.count, model, optimizer, io, optimizerConfig: o.optimizer, recipe: threads.recipe, batch: o.batchSize, accumulate,
         sampleSize: filler.sampleSize, labelSize: filler.labelSize, yFloat: filler.y instanceof Float32Array, ...(threads.failAt ? { failAt: threads.failAt } : {}),
+        ...(o.traceLearningRate ? { traceLearningRate: true } : {}),
       })
     : null;
   replicasStarting?.catch(() => {});
@@ -278,7 +282,8 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       let lr = 0;
       let s = 0;
       // Steps run but not yet read back (see readEvery); a threaded step's values are numbers already.
-      type Pending = { loss: Tensor | number; correct: Tensor | number; s: number; globalStep: number; lr: number };
+      // `applied`: the rate the applier's optimizer held (training threads, traceLearningRate).
+      type Pending = { loss: Tensor | number; correct: Tensor | number; s: number; globalStep: number; lr: number; applied?: number };
       let pending: Pending[] = [];
       let windowStart = 0;
       let stopped = false;
@@ -300,7 +305,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
           correctSum += correctValue;
           seen += effective;
           stepSeconds.push(seconds);
-          o.onStep?.({ epoch, step: p.s + 1, stepsPerEpoch: stepsInEpoch, globalStep: p.globalStep, loss: lossValue, learningRate: p.lr, ...(o.traceLearningRate ? { optimizerLearningRate: readLearningRate(optimizer) } : {}), seconds });
+          o.onStep?.({ epoch, step: p.s + 1, stepsPerEpoch: stepsInEpoch, globalStep: p.globalStep, loss: lossValue, learningRate: p.lr, ...(o.traceLearningRate ? { optimizerLearningRate: p.applied ?? readLearningRate(optimizer) } : {}), seconds });
           o.afterStep?.(p.globalStep);
         }
         if (o.memoryLimit !== null && result.peakMemoryBytes > o.memoryLimit) {
@@ -320,7 +325,8 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
           dataEpoch = Math.floor(globalStep / stepsPerEpoch) + 1;
           order = shuffledOrder(train.count, o.seed * 1000 + dataEpoch);
         }
-        setLearningRate(optimizer, lr);
+        // With training threads the applier's optimizer takes the rate (Replicas.step); this thread's applies nothing.
+        if (!replicas) setLearningRate(optimizer, lr);
         if (result.peakLearningRate === null || lr > result.peakLearningRate) result.peakLearningRate = lr;
         if (pending.length === 0) windowStart = performance.now();
         const epochOrder = order;
@@ -337,7 +343,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
             result.memoryBaselineBytes = r.baselineBytes!;
             result.peakMemoryBytes = r.peakBytes!;
           }
-          pending.push({ loss: r.loss, correct: r.correct, s, globalStep, lr });
+          pending.push({ loss: r.loss, correct: r.correct, s, globalStep, lr, ...(r.appliedLearningRate !== undefined ? { applied: r.appliedLearningRate } : {}) });
         } else {
           let out: { loss: Tensor; correct: Tensor };
           if (profiled) {

@@ -34,8 +34,12 @@ export const CTRL = {
 
 export const OP = { step: 0, dumpWeights: 1, stop: 2 } as const;
 
-/** Float64 words: the op's learning rate, then per replica its loss, correct count, peak and baseline tensor bytes, wasm heap bytes. */
-export const F64 = { learningRate: 0, perRank: 5, base: 4 } as const;
+/**
+ * Float64 words: the op's learning rate, the rate the applier's optimizer then held (read back
+ * with traceLearningRate only), then per replica its loss, correct count, peak and baseline
+ * tensor bytes, wasm heap bytes.
+ */
+export const F64 = { learningRate: 0, appliedLearningRate: 1, perRank: 5, base: 4 } as const;
 export const f64Index = (rank: number, field: 'loss' | 'correct' | 'peakBytes' | 'baselineBytes' | 'heapBytes'): number =>
   F64.base + rank * F64.perRank + ['loss', 'correct', 'peakBytes', 'baselineBytes', 'heapBytes'].indexOf(field);
 

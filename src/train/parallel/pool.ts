@@ -18,7 +18,7 @@ import type { ModelConfig, OptimizerConfig } from '../../config/schema.js';
 import type { DataShape } from '../../model/shapes.js';
 import type { ConcreteBackend } from '../../backend/resolve.js';
 import { Replica, type ShardRows } from './replica.js';
-import { CTRL, OP, allocateShared, f64Index, shardOf, sharedBytes, slotOf, type SharedBuffers } from './layout.js';
+import { CTRL, F64, OP, allocateShared, f64Index, shardOf, sharedBytes, slotOf, type SharedBuffers } from './layout.js';
 
 /** How a worker thread builds the same model as the main thread (its weights then come from the main thread). */
 export interface ReplicaRecipe {
@@ -43,6 +43,8 @@ export interface WorkerInit {
   shared: SharedBuffers;
   /** Tests: this worker throws at this step (1-based). */
   failAtStep?: number;
+  /** The applier reads its optimizer's rate back each step (StepOutcome.appliedLearningRate). */
+  traceLearningRate?: boolean;
 }
 
 /** dist/ holds the worker's JavaScript; tests import src/ (TypeScript) but the thread runs the build. */
@@ -68,6 +70,8 @@ export interface StepOutcome {
   /** Profiled steps: the sum over replicas of peak and baseline tensor bytes, plus the shared buffers. */
   peakBytes?: number;
   baselineBytes?: number;
+  /** With traceLearningRate: the rate the applier's optimizer held for this step's update (this thread's applies nothing). */
+  appliedLearningRate?: number;
 }
 
 export class Replicas {
@@ -88,6 +92,7 @@ export class Replicas {
   private synced = 0;
   private failure: Error | null = null;
   private closed = false;
+  private traceLearningRate = false;
 
   private constructor(private readonly tf: Tf, private readonly buffers: SharedBuffers, replica: Replica, readonly count: number, private readonly batch: number, private readonly accumulate: number) {
     this.replica = replica;
@@ -104,10 +109,12 @@ export class Replicas {
   static async start(tf: Tf, o: {
     count: number; model: LayersModel; optimizer: Optimizer; io: IoPlan; optimizerConfig: OptimizerConfig; recipe: ReplicaRecipe;
     batch: number; accumulate: number; sampleSize: number; labelSize: number; yFloat: boolean; failAt?: { rank: number; step: number };
+    traceLearningRate?: boolean;
   }): Promise<Replicas> {
     const replica = new Replica(tf, o.model, o.io, o.optimizer, 0, o.count);
     const shared = allocateShared({ count: o.count, batch: o.batch, accumulate: o.accumulate, sampleSize: o.sampleSize, labelSize: o.labelSize, yFloat: o.yFloat, weights: replica.weights });
     const group = new Replicas(tf, shared, replica, o.count, o.batch, o.accumulate);
+    group.traceLearningRate = o.traceLearningRate === true;
     const weights = o.model.getWeights().map((w) => Float32Array.from(w.dataSync() as Float32Array));
     const ready: Promise<void>[] = [];
     for (let rank = 1; rank < o.count; rank++) {
@@ -115,6 +122,7 @@ export class Replicas {
         rank, count: o.count, batch: o.batch, accumulate: o.accumulate, backend: o.recipe.backend, model: o.recipe.model, seed: o.recipe.seed,
         data: o.recipe.data, io: o.io, optimizer: o.optimizerConfig, weights, shared,
         ...(o.failAt && o.failAt.rank === rank ? { failAtStep: o.failAt.step } : {}),
+        ...(o.traceLearningRate ? { traceLearningRate: true } : {}),
       };
       const w = new Worker(workerPath(), { workerData: init });
       group.workers.push(w);
@@ -251,8 +259,8 @@ export class Replicas {
         this.y.set(b.y, k * b.y.length);
       }
     }
-    this.f64[0] = learningRate;
-    // The applier's optimizer takes the rate from f64[0] (this thread's optimizer applies nothing).
+    this.f64[F64.learningRate] = learningRate;
+    // The applier's optimizer takes the rate from there (this thread's optimizer applies nothing).
     this.post(OP.step, profile);
     if (rows) {
       // This shard's rows while the applier may still be publishing the last update.
@@ -281,6 +289,7 @@ export class Replicas {
     await this.barrier();
     this.lastStep = this.op;
     const out: StepOutcome = { loss: 0, correct: 0 };
+    if (this.traceLearningRate) out.appliedLearningRate = this.f64[F64.appliedLearningRate]!;
     for (let rank = 0; rank < this.count; rank++) {
       out.loss += this.f64[f64Index(rank, 'loss')]!;
       out.correct += this.f64[f64Index(rank, 'correct')]!;

@@ -8,9 +8,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { setupBackend } from '../../backend/setup.js';
 import { createModel } from '../../model/create.js';
-import { createOptimizer, setLearningRate } from '../loop.js';
+import { createOptimizer, readLearningRate, setLearningRate } from '../loop.js';
 import { Replica } from './replica.js';
-import { APPLIER, CTRL, ERROR_BYTES, OP, f64Index, slotOf, sumSlots } from './layout.js';
+import { APPLIER, CTRL, ERROR_BYTES, F64, OP, f64Index, slotOf, sumSlots } from './layout.js';
 import type { WorkerInit } from './pool.js';
 import type { Dataset } from '../../data/types.js';
 
@@ -80,8 +80,10 @@ async function main(): Promise<void> {
         continue;
       }
       const profile = Atomics.load(ctrl, CTRL.profile) === 1;
-      const lr = f64[0]!;
+      const lr = f64[F64.learningRate]!;
       setLearningRate(optimizer, lr);
+      // Before arriving, so the main thread reads it after the barrier (a device read for SGD: traces only).
+      if (applier && init.traceLearningRate) f64[F64.appliedLearningRate] = readLearningRate(optimizer);
       if (init.failAtStep === op) throw new Error(`injected failure in training thread ${init.rank + 1} at step ${op}`);
       const baseline = tf.memory().numBytes;
       let r = { loss: 0, correct: 0 };
