@@ -24,11 +24,14 @@ function raw(env: Env, name: string): string | undefined {
 const bad = (name: string, v: string, expected: string) =>
   new BstuneError('BSTUNE_USAGE', `invalid value ${JSON.stringify(v)}: expected ${expected}`, name);
 
+/** A decimal number (Number() alone also reads 0x40, 0b1 and 0o7). */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
 function number(env: Env, name: string, fallback: number, ok: (n: number) => boolean, expected: string): number {
   const v = raw(env, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isFinite(n) || !ok(n)) throw bad(name, v, expected);
+  if (!DECIMAL.test(v) || !Number.isFinite(n) || !ok(n)) throw bad(name, v, expected);
   return n;
 }
 

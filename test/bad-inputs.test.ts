@@ -315,6 +315,7 @@ const cases: Case[] = [
   flag('report without a results file', ['report'], /results/),
   // The tuning variables a user may set (src/env.ts): refused before anything loads, never a silent default.
   { name: 'BSTUNE_NPY_STREAM_MIB with a unit', args: ['train', '--json'], env: { BSTUNE_NPY_STREAM_MIB: '64MiB' }, names: both(/"64MiB": expected a number of MiB/, /\(BSTUNE_NPY_STREAM_MIB\)$/) },
+  { name: 'BSTUNE_NPY_STREAM_MIB in hex (Number() read 0x40 as 64)', args: ['find-max', '--json'], env: { BSTUNE_NPY_STREAM_MIB: '0x40' }, names: both(/"0x40": expected a number of MiB/, /\(BSTUNE_NPY_STREAM_MIB\)$/) },
   { name: 'BSTUNE_NPY_STREAM_MIB negative', args: ['sweep', '--sizes', '16', '--json'], env: { BSTUNE_NPY_STREAM_MIB: '-1' }, names: /\(BSTUNE_NPY_STREAM_MIB\)$/ },
   { name: 'BSTUNE_NPY_PREFETCH=off', args: ['sweep', '--sizes', '16', '--json'], env: { BSTUNE_NPY_PREFETCH: 'off' }, names: both(/"off": expected 0 \(no reader thread\) or 1/, /\(BSTUNE_NPY_PREFETCH\)$/) },
   { name: 'BSTUNE_HUGE_PAGES=no', args: ['find-max', '--json'], env: { BSTUNE_HUGE_PAGES: 'no' }, names: /\(BSTUNE_HUGE_PAGES\)$/ },

@@ -8,8 +8,8 @@ import { bstuneErrorFrom } from './helpers/thrown.js';
 
 describe('user environment variables', () => {
   it.each([
-    [npyStreamMiB, 'BSTUNE_NPY_STREAM_MIB', [['', 64], ['0', 0], ['1.5', 1.5], [' 128 ', 128], ['1e6', 1e6]], ['64MiB', '-1', 'lots', 'Infinity', 'NaN']],
-    [queueGraceSeconds, 'BSTUNE_QUEUE_GRACE_SECONDS', [['', 30], ['1', 1], ['0.5', 0.5]], ['0', '-3', '30s']],
+    [npyStreamMiB, 'BSTUNE_NPY_STREAM_MIB', [['', 64], ['0', 0], ['1.5', 1.5], [' 128 ', 128], ['1e6', 1e6]], ['64MiB', '-1', 'lots', 'Infinity', 'NaN', '0x40', '0b1', '1,5']],
+    [queueGraceSeconds, 'BSTUNE_QUEUE_GRACE_SECONDS', [['', 30], ['1', 1], ['0.5', 0.5], ['.5', 0.5], ['+2', 2]], ['0', '-3', '30s', '0x1e']],
     [npyPrefetch, 'BSTUNE_NPY_PREFETCH', [['', true], ['0', false], ['1', true]], ['off', 'false', 'no', '2']],
     [hugePages, 'BSTUNE_HUGE_PAGES', [['', true], ['0', false], ['1', true]], ['off', 'true']],
   ] as const)('reads $1', (read, name, good, badValues) => {
