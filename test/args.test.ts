@@ -25,6 +25,7 @@ const rows: Row[] = [
   ['find-max --memory-limit 700KiB', { overrides: [{ path: ['device', 'memoryLimit'], value: '700KiB', flag: '--memory-limit' }] }],
   ['train --epochs 3', { command: 'train', overrides: [{ path: ['training', 'epochs'], value: 3, flag: '--epochs' }] }],
   ['train --seed 0', { overrides: [{ path: ['training', 'seed'], value: 0, flag: '--seed' }] }],
+  ['train --seed 4294967295', { overrides: [{ path: ['training', 'seed'], value: 4294967295, flag: '--seed' }] }],
   ['train --train-limit 100', { overrides: [{ path: ['data', 'trainLimit'], value: 100, flag: '--train-limit' }] }],
   ['train --data-dir /data/mnist', {
     overrides: [

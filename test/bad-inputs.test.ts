@@ -264,7 +264,10 @@ const cases: Case[] = [
   flag('a positional file where --config is needed', ['find-max', 'my.yaml'], both(/--config/, /\(find-max\)$/)),
   { name: 'missing option argument (--epochs at the end)', args: ['find-max', '--json', '--epochs'], names: /\(--epochs\)$/ },
   // A whole number >= 0 that is too large was told it must be "a whole number >= 0".
-  flag('--seed above 2^31 - 1', ['train', '--seed', '99999999999'], both(/seed must be at most 2147483647/, /\(--seed\)$/)),
+  flag('--seed above 2^32 - 1', ['train', '--seed', '99999999999'], both(/seed must be at most 4294967295/, /\(--seed\)$/)),
+  // The config and the flag agree: 2^32 would split and shuffle as seed 0 (src/seed.ts); the file took up to 2^53 - 1, the flag up to 2^31 - 1.
+  flag('--seed 2^32', ['sweep', '--seed', '4294967296'], both(/seed must be at most 4294967295/, /\(--seed\)$/)),
+  cfg('training.seed 2^32', 'training:\n  seed: 4294967296\n', both(/training\.seed.*4294967295/, at(2, 9)), 'find-max'),
   flag('--sizes with a size above 2^31 - 1', ['sweep', '--sizes', '16,99999999999'], both(/99999999999 is too large: at most 2147483647/, /\(--sizes\)$/)),
   flag('--epochs 0', ['train', '--epochs', '0'], /\(--epochs\)$/),
   flag('--epochs 1.5', ['train', '--epochs', '1.5'], /\(--epochs\)$/),

@@ -6,6 +6,7 @@ import type { Override } from '../config/load.js';
 import { bstuneVersion } from '../version.js';
 import { parseGpus } from '../trial/slots.js';
 import { parseQueueUrl } from '../queue/url.js';
+import { MAX_SEED } from '../data/seed.js';
 
 export type CommandName = 'find-max' | 'sweep' | 'train' | 'recommend' | 'worker' | 'config-check' | 'config-schema' | 'report' | 'doctor';
 
@@ -52,11 +53,11 @@ export interface RunArgs {
 export type ParsedArgs = RunArgs | { kind: 'output'; text: string };
 
 const MAX_INT = 2 ** 31 - 1;
-function intParser(what: string, min: number) {
+function intParser(what: string, min: number, max = MAX_INT) {
   return (v: string): number => {
     if (!/^\s*\d+\s*$/.test(v) || Number(v) < min) throw new InvalidArgumentError(`${what} must be a whole number >= ${min}`);
     // "must be a whole number >= 1" read wrong for 99999999999, which is one.
-    if (Number(v) > MAX_INT) throw new InvalidArgumentError(`${what} must be at most ${MAX_INT}`);
+    if (Number(v) > max) throw new InvalidArgumentError(`${what} must be at most ${max}`);
     return Number(v);
   };
 }
@@ -167,7 +168,7 @@ function common(cmd: Command, training: boolean, epochs = true): Command {
     .option('--memory-limit <size>', 'count a trial as out of memory above this peak tensor memory (e.g. 512MiB, 2GiB)', size);
   if (epochs) cmd.option('--epochs <n>', 'training epochs', intParser('epochs', 1));
   return cmd
-    .option('--seed <n>', 'random seed (weights, shuffling, split)', intParser('seed', 0))
+    .option('--seed <n>', 'random seed (weights, shuffling, split)', intParser('seed', 0, MAX_SEED))
     .option('--accumulate <n>', 'gradient accumulation: average the gradients of N micro-batches per optimizer step (training.accumulate)', intParser('accumulate', 1))
     .option('--threads <n>', 'training threads per trial on wasm, each training a shard of every batch (training.threads; default: as many as the batch has work for, up to the cores per trial; find-max: 1)', intParser('threads', 1))
     .option('--train-limit <n>', 'use at most this many training samples (quick runs)', intParser('train-limit', 1))

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { lossNames } from '../model/shapes.js';
+import { MAX_SEED } from '../data/seed.js';
 
 /**
  * The experiment file. Every object is strict: an unknown key is almost always a
@@ -72,7 +73,8 @@ export const optimizerSchema = z.strictObject({
 
 export const trainingSchema = z.strictObject({
   epochs: positiveInt.default(5),
-  seed: z.number().int().nonnegative().default(42),
+  seed: z.number().int().nonnegative().max(MAX_SEED).default(42)
+    .describe('Seeds the initial weights, the validation split and the shuffles: 0 to 4294967295 (the split and shuffles draw from a 32-bit generator).'),
   accumulate: positiveInt.default(1)
     .describe('Gradient accumulation: each optimizer step averages the gradients of this many micro-batches of the batch size, so it trains like one batch accumulate times as large (the learning rate follows that effective batch).'),
   threads: positiveInt.nullable().default(null)

@@ -2,6 +2,7 @@ import { BstuneError } from '../errors.js';
 import type { Split } from './types.js';
 import { inputDtype, labelSize, rowOf, sampleSize, storedRows } from './types.js';
 import { NpyRows } from './npy-rows.js';
+import { MAX_SEED } from './seed.js';
 
 /** mulberry32: tiny, fast and good enough for shuffling; the same seed gives the same stream everywhere. */
 export function mulberry32(seed: number): () => number {
@@ -90,8 +91,8 @@ export function checkSplitOptions(validationSplit: number, trainLimit: number | 
       'data.trainLimit',
     );
   }
-  if (!Number.isSafeInteger(seed)) {
-    throw new BstuneError('BSTUNE_CONFIG_INVALID', `seed must be an integer, got ${seed}`, 'seed');
+  if (!(Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED)) {
+    throw new BstuneError('BSTUNE_CONFIG_INVALID', `seed must be a whole number from 0 to ${MAX_SEED}, got ${seed}`, 'seed');
   }
 }
 
