@@ -66,6 +66,30 @@ describe('model.json from disk', () => {
     expect(a).not.toEqual(c);
   });
 
+  // tfjs's normal initializers take a seed of 0 for none (`seed ? seed : Math.random()`), its
+  // uniform ones do not: with --seed 0 a HeNormal kernel came out different on every load.
+  it('seed 0: normal initializers are seeded too, uniform ones keep their weights', async () => {
+    const topology = (init: string) => ({ class_name: 'Sequential', config: { name: 's', layers: [
+      { class_name: 'Dense', config: { units: 4, batch_input_shape: [null, 3], kernel_initializer: { class_name: init, config: {} } } },
+    ] } });
+    const kernel = async (init: string, seed: number) => {
+      const file = join(dir, `seed-${init}.json`);
+      writeFileSync(file, JSON.stringify({ format: 'layers-model', modelTopology: topology(init) }));
+      const { model } = await loadLayersModelFile(T, file, seed);
+      const w = [...model.getWeights()[0]!.dataSync()];
+      model.dispose();
+      return w;
+    };
+    for (const init of ['HeNormal', 'TruncatedNormal', 'RandomNormal', 'GlorotNormal', 'LeCunNormal', 'Orthogonal']) {
+      expect(await kernel(init, 0), init).toEqual(await kernel(init, 0));
+      expect(await kernel(init, 0), init).not.toEqual(await kernel(init, 1));
+    }
+    // The uniform draw for seed 0 is the one tfjs always made (what the run's history holds).
+    const glorot = tf.initializers.glorotUniform({ seed: 0 }).apply([3, 4]);
+    expect(await kernel('GlorotUniform', 0)).toEqual([...glorot.dataSync()]);
+    glorot.dispose();
+  });
+
   it('loads a topology as tensorflowjs_converter writes it for a Keras 2 Sequential (InputLayer, Keras-only fields, training_config)', async () => {
     const layer = (class_name: string, config: Record<string, unknown>) => ({ class_name, config });
     const json = {

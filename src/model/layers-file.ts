@@ -105,6 +105,13 @@ export async function readLayersFile(path: string): Promise<LayersFile> {
 const SEEDED = new Set(['GlorotUniform', 'GlorotNormal', 'HeUniform', 'HeNormal', 'LeCunUniform', 'LeCunNormal', 'LecunUniform', 'LecunNormal',
   'RandomUniform', 'RandomNormal', 'TruncatedNormal', 'VarianceScaling', 'Orthogonal']);
 
+/**
+ * tfjs's normal draws (MPRandGauss) read a seed of 0 as none and draw from Math.random; its
+ * uniform draw seeds with String(seed) either way. So 0 goes in as '0': the same uniform
+ * draw as before, and a seeded normal one.
+ */
+const seedValue = (n: number): number => (n === 0 ? ('0' as unknown as number) : n);
+
 /** A copy of the topology whose random initializers all carry seeds seed, seed+1, ... in file order. */
 export function seedInitializers<T>(topology: T, seed: number): T {
   let next = seed;
@@ -114,7 +121,7 @@ export function seedInitializers<T>(topology: T, seed: number): T {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) out[k] = walk(x);
     if (typeof out.class_name === 'string' && SEEDED.has(out.class_name) && (out.config === undefined || isObj(out.config))) {
-      out.config = { ...(out.config as Record<string, unknown> | undefined), seed: next++ };
+      out.config = { ...(out.config as Record<string, unknown> | undefined), seed: seedValue(next++) };
     }
     return out;
   };
