@@ -15,6 +15,7 @@ import { setupBackend } from '../dist/backend/setup.js';
 import { buildModel } from '../dist/model/build.js';
 import { train } from '../dist/train/loop.js';
 import { runQueueWatch } from './lib/run-queue.mjs';
+import { setDirectStep, directStepEnabled } from '../dist/train/direct/runner.js';
 
 const option = (name) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : null; };
 const threadCount = option('--threads') ?? 1;
@@ -63,7 +64,7 @@ for (let r = 0; r < runs; r++) {
 const f = (a) => `${Math.round(median(a))} [${Math.round(Math.min(...a))}–${Math.round(Math.max(...a))}]`;
 const clean = watch.clean();
 const cleanText = clean.length > 0 ? `clean ${Math.round((batchSize * 1000) / median(clean))} samples/s (${median(clean).toFixed(2)} ms, ${clean.length}/${watch.all} steps)` : `clean - (0/${watch.all} steps)`;
-console.log(`${kind} b${batchSize} ${tf.getBackend()} threads ${threadCount}: wall ${f(wall)} samples/s; cpu-time ${f(cpu)} samples/s; ${cleanText}; median step ${median(stepMs).toFixed(2)} ms (${runs} runs x ${steps} steps)`);
+console.log(`${kind} b${batchSize} ${tf.getBackend()} threads ${threadCount}${directStepEnabled() ? '' : ' (tape)'}: wall ${f(wall)} samples/s; cpu-time ${f(cpu)} samples/s; ${cleanText}; median step ${median(stepMs).toFixed(2)} ms (${runs} runs x ${steps} steps)`);
 
 if (process.argv.includes('--profile')) {
   // Profile steps of the real loop by wrapping the engine's kernel dispatch
@@ -90,6 +91,11 @@ if (process.argv.includes('--profile')) {
     byKernel.set(name, e);
     return out;
   };
+  // The direct step (src/train/direct, BSTUNE_DIRECT_STEP) calls kernels past the engine: the
+  // profiled steps run on the tape, whose kernels are the same (the gap to the step time above
+  // is then partly the tape's own cost, which the direct step does not pay).
+  const wasDirect = directStepEnabled();
+  setDirectStep(false);
   // Later steps only: the first steps of a train() call run cold (JIT, slots).
   const reps = 20;
   const skip = 20;
@@ -98,6 +104,7 @@ if (process.argv.includes('--profile')) {
     onStep: (e) => { stepNo = e.globalStep + 1; on = e.globalStep >= skip - 1 && e.globalStep < skip - 1 + reps; },
   });
   on = false;
+  setDirectStep(wasDirect);
   // Median over steps per kernel name: contention spikes hit single steps.
   const rows = [...byKernel].map(([name, e]) => {
     const per = [...e.perStep.values()];

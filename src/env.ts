@@ -8,7 +8,7 @@
  * are for bstune's own tests, benches and processes, not users: BSTUNE_TEST_FAULT (fault
  * injection), BSTUNE_NPY_TRACE (a timing trace on stderr), BSTUNE_SIMD_KERNELS=0 (the JS
  * kernel fallbacks), BSTUNE_FUSE_CONV=0 (conv + bias + relu unfused) and BSTUNE_FUSE_POOL=0 (the max pool after
- * it keeps its stock gradient), BSTUNE_FUSE_POOLFWD=0 (that pool's forward not computed by the conv), BSTUNE_WEBGPU_ADAPTER (set by the local pool
+ * it keeps its stock gradient), BSTUNE_FUSE_POOLFWD=0 (that pool's forward not computed by the conv), BSTUNE_DIRECT_STEP=0 (every training step on tfjs's tape, read by train/direct/runner.ts), BSTUNE_WEBGPU_ADAPTER (set by the local pool
  * for a trial under --gpus, and checked where it is read), BSTUNE_LAVAPIPE_DIR (tests and CI).
  */
 import { BstuneError } from './errors.js';

@@ -14,6 +14,7 @@ import { fuseConvBiasRelu, setConvBiasReluFusion } from '../src/backend/kernels/
 import { setSimdKernelsEnabled } from '../src/backend/kernels/simd/index.js';
 import { setDirectConv2D } from '../src/backend/kernels/conv2d.js';
 import { setupBackend } from '../src/backend/setup.js';
+import { setDirectStep } from '../src/train/direct/runner.js';
 import { buildModel } from '../src/model/build.js';
 import { loadDataset } from '../src/data/index.js';
 import { optimizerSchema, type ModelConfig } from '../src/config/schema.js';
@@ -380,6 +381,9 @@ describe('training with the fused op (wasm, the CNN with 8 and 16 filters)', () 
 
   async function run(fused: boolean, threads: number) {
     setConvBiasReluFusion(fused);
+    // The tape's kernels, counted through the engine (the direct step, which replays them
+    // past the engine, has its own test: direct-step.test.ts).
+    setDirectStep(false);
     const tf2 = (await setupBackend('wasm')) as Tf;
     const d = await data;
     const m = buildModel(tf2, cnn, 11);
@@ -394,6 +398,7 @@ describe('training with the fused op (wasm, the CNN with 8 and 16 filters)', () 
     } finally {
       m.dispose();
       setConvBiasReluFusion(true);
+      setDirectStep(true);
     }
   }
 

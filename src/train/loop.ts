@@ -17,6 +17,7 @@ import { correctOf, labelTensor, lossOf } from './objective.js';
 import { readPair, readScalars } from './reads.js';
 import { Replicas, type ReplicaRecipe } from './parallel/pool.js';
 import { fuseConvBiasRelu } from '../backend/kernels/fuse-conv-layers.js';
+import { DirectStep } from './direct/runner.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -245,10 +246,15 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
       return r;
     };
 
+    // The tape's kernels without the tape, for the models it knows (same bits; null: the tape trains).
+    const direct = DirectStep.of(model, io);
     /** One optimizer step; `fill(k)` loads micro-batch k into the filler. */
-    const step = (fill: (k: number) => void): { loss: Tensor; correct: Tensor } => {
-      if (accumulate > 1) return accumulatedStep(tf, model, optimizer, filler, io, xShape, accumulate, fill);
+    const step = (fill: (k: number) => void): { loss: Tensor | number; correct: Tensor | number } => {
+      if (accumulate > 1) return accumulatedStep(tf, model, optimizer, filler, io, xShape, accumulate, fill, direct);
       fill(0);
+      // Not inside tf.profile (the profiled step below): that one runs on the tape.
+      const fast = direct?.step(optimizer, filler.x, filler.y, o.batchSize);
+      if (fast) return fast;
       const x = tf.tensor(filler.x, xShape(o.batchSize));
       const labels = labelTensor(tf, io, filler.y, o.batchSize);
       let correct: Tensor | null = null;
@@ -345,12 +351,12 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
           }
           pending.push({ loss: r.loss, correct: r.correct, s, globalStep, lr, ...(r.appliedLearningRate !== undefined ? { applied: r.appliedLearningRate } : {}) });
         } else {
-          let out: { loss: Tensor; correct: Tensor };
+          let out: { loss: Tensor | number; correct: Tensor | number };
           if (profiled) {
             const before = tf.memory().numBytes;
             let kept: { loss: Tensor; correct: Tensor } | null = null;
             const info = await tf.profile(() => {
-              kept = step(fill);
+              kept = step(fill) as { loss: Tensor; correct: Tensor };
               return [kept.loss, kept.correct];
             });
             out = kept!;
@@ -408,7 +414,7 @@ export async function train(tf: Tf, model: LayersModel, data: Dataset, o: TrainO
  */
 function accumulatedStep(
   tf: Tf, model: LayersModel, optimizer: Optimizer, filler: BatchFiller, io: IoPlan,
-  xShape: (b: number) => number[], accumulate: number, fill: (k: number) => void,
+  xShape: (b: number) => number[], accumulate: number, fill: (k: number) => void, direct: DirectStep | null,
 ): { loss: Tensor; correct: Tensor } {
   let sums: Record<string, Tensor> | null = null;
   let lossSum: Tensor | null = null;
@@ -421,19 +427,11 @@ function accumulatedStep(
   };
   for (let k = 0; k < accumulate; k++) {
     fill(k);
-    const x = tf.tensor(filler.x, xShape(filler.batchSize));
-    const labels = labelTensor(tf, io, filler.y, filler.batchSize);
-    let correct: Tensor | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const out = model.apply(x, { training: true }) as Tensor;
-      correct = tf.keep(correctOf(tf, io, labels, out));
-      return lossOf(tf, io, labels, out);
-    });
-    tf.dispose([x, labels]);
+    const { value, grads, correct } = microBatch(tf, model, filler, io, xShape, direct);
     if (sums === null) sums = grads;
     else for (const name of Object.keys(grads)) sums[name] = addInto(sums[name] ?? null, grads[name]!);
     lossSum = addInto(lossSum, value);
-    correctSum = addInto(correctSum, correct!);
+    correctSum = addInto(correctSum, correct);
   }
   const mean = tf.tidy(() => Object.fromEntries(Object.entries(sums!).map(([name, g]) => [name, tf.div(g, accumulate)])));
   tf.dispose(Object.values(sums!));
@@ -442,6 +440,24 @@ function accumulatedStep(
   const loss = tf.tidy(() => tf.div(lossSum!, accumulate));
   tf.dispose(lossSum!);
   return { loss, correct: correctSum! };
+}
+
+/** One micro-batch's loss, correct count and gradients (by variable name), direct when it can be (the same bits). */
+function microBatch(
+  tf: Tf, model: LayersModel, filler: BatchFiller, io: IoPlan, xShape: (b: number) => number[], direct: DirectStep | null,
+): { value: Tensor; grads: Record<string, Tensor>; correct: Tensor } {
+  const fast = direct?.gradientTensors(filler.x, filler.y, filler.batchSize);
+  if (fast) return { value: tf.scalar(fast.loss), grads: fast.grads, correct: tf.scalar(fast.correct) };
+  const x = tf.tensor(filler.x, xShape(filler.batchSize));
+  const labels = labelTensor(tf, io, filler.y, filler.batchSize);
+  let correct: Tensor | null = null;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.apply(x, { training: true }) as Tensor;
+    correct = tf.keep(correctOf(tf, io, labels, out));
+    return lossOf(tf, io, labels, out);
+  });
+  tf.dispose([x, labels]);
+  return { value, grads, correct: correct! };
 }
 
 function trainSubset(train: Split, count: number): Split {

@@ -9,6 +9,7 @@ import type { IoPlan } from '../model/shapes.js';
 import { labelTensor, lossOf } from './objective.js';
 import { readScalars } from './reads.js';
 import { fuseConvBiasRelu } from '../backend/kernels/fuse-conv-layers.js';
+import { DirectStep } from './direct/runner.js';
 
 /** The built-in models' batch shape and loss: MNIST digits, 10 logits, softmax cross-entropy. */
 const MNIST_LOGITS: IoPlan = { xShape: [784], outputSize: 10, loss: 'sparseCategoricalCrossentropy', fromLogits: true, labels: 'sparse', accuracy: 'argmax' };
@@ -40,6 +41,8 @@ export async function measureGradientNoise(
   const io = opts.io ?? (model.inputs[0]!.shape.length === 4 ? { ...MNIST_LOGITS, xShape: [28, 28, 1] } : MNIST_LOGITS);
   const xShape = [smallBatch, ...io.xShape];
   const vars = model.trainableWeights.map((w) => w.read() as Variable);
+  // The tape's kernels without the tape when it knows the model (the same gradients, bit for bit).
+  const direct = DirectStep.of(model, io);
   const measured: NoiseBatch[] = [];
   for (let b = 0; b < batches; b++) {
     let sum: Tensor[] | null = null;
@@ -50,9 +53,12 @@ export async function measureGradientNoise(
       filler.fill(order, b * bigBatch + p * smallBatch);
       const previous: Tensor[] | null = sum;
       const out: Tensor[] = tf.tidy((): Tensor[] => {
-        const x = tf.tensor(filler.x, xShape);
-        const labels = labelTensor(tf, io, filler.y, smallBatch);
-        const { grads } = tf.variableGrads(() => lossOf(tf, io, labels, model.apply(x, { training: true }) as Tensor), vars);
+        const tape = (): Record<string, Tensor> => {
+          const x = tf.tensor(filler.x, xShape);
+          const labels = labelTensor(tf, io, filler.y, smallBatch);
+          return tf.variableGrads(() => lossOf(tf, io, labels, model.apply(x, { training: true }) as Tensor), vars).grads;
+        };
+        const grads = direct?.gradientTensors(filler.x, filler.y, smallBatch)?.grads ?? tape();
         const g = vars.map((v) => grads[v.name]!);
         const sq = tf.addN(g.map((t) => tf.sum(tf.square(t))));
         return [sq, ...(previous ? g.map((t, i) => tf.add(previous[i]!, t)) : g)];

@@ -77,6 +77,11 @@ export function setPoolReluFusion(on: boolean): void {
   poolFusion = on;
 }
 
+/** Whether MaxPool's gradient after the fused conv is BstuneMaxPoolReluGrad (BSTUNE_FUSE_POOL, setPoolReluFusion). */
+export function poolReluFusionEnabled(): boolean {
+  return poolFusion;
+}
+
 /** Attributes of BstuneConv2DBiasRelu: always NHWC, unpadded, dilation 1. */
 export interface ConvBiasReluAttrs {
   strides: [number, number];
@@ -267,6 +272,11 @@ const maxPoolGradient: tfc.GradConfig = {
     return stockMaxPoolGradient.gradFunc(dy, saved, attrs);
   },
 };
+
+/** Whether the gradients above are the registered ones (src/train/direct replays what they run). */
+export function convBiasReluGradientsInstalled(): boolean {
+  return tf.getGradient(CONV_BIAS_RELU) === convBiasReluGradConfig && tf.getGradient(tf.MaxPool) === maxPoolGradient;
+}
 
 /** Idempotent: registers the fused op's gradient and MaxPool's (above). */
 export function installConvBiasReluGradients(): void {

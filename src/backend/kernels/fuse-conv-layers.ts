@@ -50,6 +50,16 @@ export function setConvBiasReluFusion(on: boolean): void {
   enabled = on;
 }
 
+/** Whether fused layers train through the fused op (BSTUNE_FUSE_CONV, setConvBiasReluFusion). */
+export function convBiasReluFusionEnabled(): boolean {
+  return enabled;
+}
+
+/** Whether fuseConvBiasRelu gave this layer the fused call (src/train/direct reads it). */
+export function isFusedConvLayer(layer: unknown): boolean {
+  return (layer as { [FUSED]?: true } | null)?.[FUSED] === true;
+}
+
 function fusable(l: LayerLike): boolean {
   const ones = (v: unknown): boolean => (Array.isArray(v) ? v : [v]).every((d) => d === 1);
   return l.getClassName() === 'Conv2D' && l.rank === 2 && l.dataFormat === 'channelsLast' &&

@@ -71,6 +71,11 @@ const reluGradGradient: tfc.GradConfig = {
   },
 };
 
+/** Whether Relu's registered gradient is the one above (src/train/direct replays it). */
+export function reluGradientInstalled(): boolean {
+  return tf.getGradient(tf.Relu) === reluGradient;
+}
+
 /** Idempotent: routes the Relu gradient through BstuneReluGrad on wasm. */
 export function installReluGradient(): void {
   const current = tf.getGradient(tf.Relu);

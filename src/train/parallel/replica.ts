@@ -9,6 +9,7 @@ import type { IoPlan } from '../../model/shapes.js';
 import { correctOf, labelTensor, lossOf } from '../objective.js';
 import { shardOf } from './layout.js';
 import { fuseConvBiasRelu } from '../../backend/kernels/fuse-conv-layers.js';
+import { DirectStep } from '../direct/runner.js';
 
 type Variable = import('@tensorflow/tfjs').Variable;
 
@@ -24,9 +25,12 @@ export class Replica {
   private readonly total: Float32Array;
   private xs: Float32Array | null = null;
   private ys: Int32Array | Float32Array | null = null;
+  /** The tape's kernels without the tape (src/train/direct), for the models it knows: the same bits. */
+  private readonly direct: DirectStep | null;
 
   constructor(private readonly tf: Tf, readonly model: LayersModel, private readonly io: IoPlan, readonly optimizer: Optimizer, private readonly rank: number, private readonly count: number) {
     fuseConvBiasRelu(model);
+    this.direct = DirectStep.of(model, io);
     this.trainable = model.trainableWeights.map((w) => w.read() as Variable);
     this.state = model.nonTrainableWeights.map((w) => w.read() as Variable);
     this.weights = [...this.trainable, ...this.state].reduce((a, v) => a + v.size, 0);
@@ -52,6 +56,13 @@ export class Replica {
     let correct = 0;
     for (let k = 0; k < accumulate && n > 0; k++) {
       const b = rows(k, start, n);
+      const fast = this.direct?.gradients(b.x, b.y, n);
+      if (fast) {
+        loss += fast.loss * share;
+        correct += fast.correct;
+        this.direct!.addScaled(fast.grads, acc, share);
+        continue;
+      }
       const xs = tf.tensor(b.x, [n, ...this.io.xShape]);
       const labels = labelTensor(this.tf, this.io, b.y, n);
       let c: Tensor | null = null;
