@@ -220,6 +220,15 @@ const cases: Case[] = [
     name: 'an unreadable config file (chmod 000)', files: { [F]: 'name: x\n' }, args: ['config', 'check', `@/${F}`, '--json'],
     names: /EACCES.*\/bad\.yaml\)$/, setup: (dir) => chmodSync(join(dir, F), 0o000), skip: rootReadsAnyway,
   },
+  // The other command's results file: the config diff listed every key ("training.epochs: 1 → unset; …"), not why.
+  {
+    name: 'find-max --resume with a sweep results file', files: { 'r.jsonl': `${JSON.stringify({ batchSize: 16, outcome: 'ok', seed: 42, configHash: 'aaaa1111', hashedConfig: { data: {}, training: { epochs: 1 } } })}\n` },
+    args: ['find-max', '--resume', '@/r.jsonl', '--train-limit', '100', '--json'], names: both(/results file was written by bstune sweep, not find-max/, /\/r\.jsonl:1\)$/),
+  },
+  {
+    name: 'sweep --resume with a find-max results file', files: { 'r.jsonl': `${JSON.stringify({ batchSize: 16, outcome: 'ok', seed: 42, configHash: 'aaaa1111', hashedConfig: { command: 'find-max', data: {} } })}\n` },
+    args: ['sweep', '--resume', '@/r.jsonl', '--sizes', '16', '--train-limit', '100', '--json'], names: both(/results file was written by bstune find-max, not sweep/, /\/r\.jsonl:1\)$/),
+  },
   { name: '--resume file that does not exist', args: ['sweep', '--resume', '@/gone.jsonl', '--sizes', '16', '--train-limit', '100', '--json'], names: /gone\.jsonl\)$/ },
   { name: '--data-dir pointing at a missing folder', args: ['find-max', '--data-dir', '@/no-such-dir', '--json'], names: /\/no-such-dir\)$/ },
   // Data files: small, broken IDX sets in the case's folder, read through --data-dir.

@@ -58,6 +58,12 @@ export function loadResults(path: string, hash: string, current?: unknown): { tr
       throw new BstuneError('BSTUNE_USAGE', `results file line ${i + 1} is not a bstune trial record`, `${path}:${i + 1}`);
     }
     if (t.configHash !== hash) {
+      // find-max's records hash `command: 'find-max'`, a sweep's hash no command: a file of the other command differs everywhere.
+      const made = commandOf(t.hashedConfig);
+      const now = commandOf(current);
+      if (made !== null && now !== null && made !== now) {
+        throw new BstuneError('BSTUNE_USAGE', `results file was written by bstune ${made}, not ${now}: --resume takes the file the interrupted ${now} wrote`, `${path}:${i + 1}`);
+      }
       const diff = t.hashedConfig !== undefined && current !== undefined ? configDiff(t.hashedConfig, current) : [];
       const what = diff.length > 0 ? `: ${diff.slice(0, 3).join('; ')}${diff.length > 3 ? `; and ${diff.length - 3} more` : ''}` : ` (hash ${t.configHash}, now ${hash})`;
       throw new BstuneError('BSTUNE_USAGE', `results file was made with a different config${what}; resume with the same config and flags`, `${path}:${i + 1}`);
@@ -79,6 +85,12 @@ export function loadResults(path: string, hash: string, current?: unknown): { tr
     }
   }
   return { trials: out, torn };
+}
+
+/** Which command a hashed config is from (see record.ts hashedConfig), or null when it cannot tell. */
+function commandOf(hashed: unknown): 'sweep' | 'find-max' | null {
+  if (hashed === null || typeof hashed !== 'object' || Array.isArray(hashed)) return null;
+  return (hashed as { command?: unknown }).command === 'find-max' ? 'find-max' : 'sweep';
 }
 
 /** The trials of a results file (see loadResults). */
