@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from './helpers/cli.js';
 import { bstuneErrorFrom } from './helpers/thrown.js';
 import { parseArgs, type RunArgs } from '../src/cli/args.js';
 
@@ -86,6 +89,31 @@ describe('parseArgs: argv in, options out', () => {
     const parsed = parseArgs(argv.split(' '));
     expect(parsed.kind).toBe('output');
     if (parsed.kind === 'output') expect(parsed.text.length).toBeGreaterThan(0);
+  });
+});
+
+// The README said every command takes -c, --json, -q and -v; worker, report and config schema do not all.
+describe('the README names the commands that take the common options', () => {
+  const commands = ['find-max', 'sweep', 'train', 'recommend', 'report', 'doctor', 'worker', 'config check', 'config schema'];
+  const takes = (command: string, flag: string): boolean => {
+    const parsed = parseArgs([...command.split(' '), '--help']);
+    if (parsed.kind !== 'output') throw new Error(`${command} --help was not output`);
+    return new RegExp(`^\\s+(-\\w, )?${flag} `, 'm').test(parsed.text);
+  };
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8').replace(/\s*\n\s*/g, ' ');
+  it('-c, --config', () => {
+    const listed = /(find-max(?:, [\w -]+)*) and ([\w -]+) take `-c, --config FILE`\./.exec(readme);
+    expect(listed).not.toBeNull();
+    const named = [...listed![1]!.split(', '), listed![2]!].map((c) => c.trim());
+    expect(named.sort()).toEqual(commands.filter((c) => takes(c, '--config')).sort());
+  });
+  it('--json, -q, -v', () => {
+    const without = (flag: string) => commands.filter((c) => !takes(c, flag));
+    expect(readme.includes('Every command takes `--json`, `-q, --quiet` and `-v, --verbose`, except worker (no `--json`: it runs until stopped) and config schema (no options: it prints the JSON Schema).'), 'the README sentence on --json, -q, -v').toBe(true);
+    expect(without('--json')).toEqual(['worker', 'config schema']);
+    expect(without('--quiet')).toEqual(['config schema']);
+    expect(without('--verbose')).toEqual(['config schema']);
+    expect(readme.includes('`--json` on every command but `worker` and `config schema` (JSON already)'), 'the README line on --json').toBe(true);
   });
 });
 
