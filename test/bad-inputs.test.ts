@@ -278,6 +278,10 @@ const cases: Case[] = [
   flag('--seed 2^32', ['sweep', '--seed', '4294967296'], both(/seed must be at most 4294967295/, /\(--seed\)$/)),
   cfg('training.seed 2^32', 'training:\n  seed: 4294967296\n', both(/training\.seed.*4294967295/, at(2, 9)), 'find-max'),
   flag('--sizes with a size above 2^31 - 1', ['sweep', '--sizes', '16,99999999999'], both(/99999999999 is too large: at most 2147483647/, /\(--sizes\)$/)),
+  // A percentage where a fraction is meant, and a space after a comma: the line says what to type.
+  flag('--target-accuracy 90 (a percentage)', ['sweep', '--target-accuracy', '90'], both(/expected an accuracy in \(0, 1\]: 0\.9 for 90%/, /\(--target-accuracy\)$/)),
+  flag('--margin 10%', ['find-max', '--margin', '10%'], both(/expected a fraction in \[0, 1\): 0\.1 for 10%/, /\(--margin\)$/)),
+  flag('--sizes 16, 32 (a space after the comma)', ['sweep', '--sizes', '16,', '32'], both(/"16,": ends with a comma \(a space ends the value\): write the list without spaces/, /\(--sizes\)$/)),
   flag('--epochs 0', ['train', '--epochs', '0'], /\(--epochs\)$/),
   flag('--epochs 1.5', ['train', '--epochs', '1.5'], /\(--epochs\)$/),
   flag('--seed -1', ['train', '--seed', '-1'], /\(--seed\)$/),

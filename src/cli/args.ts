@@ -70,15 +70,21 @@ const pathArg = (v: string): string => {
   if (/^--?[a-z]/i.test(v)) throw new InvalidArgumentError('a file or folder name, not an option');
   return v;
 };
+/** `90` or `90%` where a fraction was meant (10 to 100, or with %): the fraction it stands for, as a hint. */
+const percentHint = (v: string): string => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(v);
+  if (!m || (m[2] !== '%' && Number(m[1]) < 10) || Number(m[1]) > 100) return '';
+  return `: ${Number(m[1]) / 100} for ${m[1]}%`;
+};
 const fraction = (v: string): number => {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a fraction in [0, 1)');
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError(`expected a fraction in [0, 1)${percentHint(v)}`);
   return n;
 };
 /** Matches sweep.targetAccuracy in the schema: (0, 1], so 1.0 (every digit right) is allowed. */
 const accuracy = (v: string): number => {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected an accuracy in (0, 1]');
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError(`expected an accuracy in (0, 1]${percentHint(v)}`);
   return n;
 };
 const seconds = (v: string): number => {
@@ -122,6 +128,8 @@ const parallelExtra = (opts: Record<string, unknown>): Partial<RunArgs> => ({
 
 export function parseSizes(v: string): number[] {
   const parts = v.split(',').map((s) => s.trim());
+  // `--sizes 16, 32`: the shell ends the value at the space, so it arrives as "16,".
+  if (/^[\d,\s]*\d\s*,$/.test(v)) throw new InvalidArgumentError('ends with a comma (a space ends the value): write the list without spaces, e.g. --sizes 16,32,64,128');
   if (v.trim() === '' || parts.some((p) => p === '')) throw new InvalidArgumentError('expected a comma-separated list like 16,32,64,128');
   const seen = new Set<number>();
   return parts.map((p) => {
