@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rand, relErr, TOL, type Shape } from './helpers/numeric.js';
 import { initWasmBackend, registerWasmTrainingKernels } from '../src/backend/kernels/index.js';
-import { WasmFusedAdamOptimizer } from '../src/backend/kernels/fused-adam.js';
+import { WasmFusedAdamOptimizer, setInPlaceAdam } from '../src/backend/kernels/fused-adam.js';
 
 
 async function on<T>(backend: string, f: () => T): Promise<T> {
@@ -265,6 +265,46 @@ describe('fused Adam on wasm', () => {
     expect(relErr(got.w, ref.w)).toBeLessThanOrEqual(1e-5);
     expect(Array.from(got.w)).toEqual(Array.from(stockWasm.w));
     expect(got.losses).toEqual(stockWasm.losses);
+  });
+
+  it('updates in place when only the variable holds its buffer (the same bits; a matmul then reads the new weights), into fresh buffers when a clone shares it', async () => {
+    await tf.setBackend('wasm');
+    const step = (opt: WasmFusedAdamOptimizer, v: tf.Variable, g: tf.Tensor): void => opt.applyGradients({ [v.name]: g });
+    const u32 = (t: tf.Tensor): number[] => Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+    const g = tf.tensor2d([0.5, -1, 2, NaN, 0, 3, -0.25, 1, 1, 2, -2, 0.125], [4, 3]);
+    const init = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    const a = tf.variable(tf.tensor2d(init, [4, 3]), true, 'inplace_a');
+    const b = tf.variable(tf.tensor2d(init, [4, 3]), true, 'inplace_b');
+    const x = tf.tensor2d([1, -2, 3, 0.5, 2, 1, -1, 4], [2, 4]);
+    const optA = new WasmFusedAdamOptimizer(0.01, 0.9, 0.999);
+    const optB = new WasmFusedAdamOptimizer(0.01, 0.9, 0.999);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      // XNNPACK's _FusedMatMul keeps a packed copy of its weights per tensor id.
+      tf.fused.matMul({ a: x, b: a }).dispose();
+      const id = a.dataId;
+      setInPlaceAdam(true);
+      step(optA, a, g);
+      if (i > 0) expect(a.dataId).toBe(id); // the first step made the moments
+      setInPlaceAdam(false);
+      step(optB, b, g);
+      expect(u32(a)).toEqual(u32(b));
+      const fresh = tf.tensor2d(a.dataSync(), [4, 3]);
+      const [p, q] = [tf.fused.matMul({ a: x, b: a }), tf.fused.matMul({ a: x, b: fresh })];
+      expect(u32(p)).toEqual(u32(q));
+      tf.dispose([fresh, p, q]);
+    }
+    // Each optimizer's two moments and nothing else (the in-place steps allocated none).
+    expect(tf.memory().numTensors).toBe(before + 4);
+    setInPlaceAdam(true);
+    const held = a.clone();
+    const kept = u32(held);
+    step(optA, a, g);
+    expect(u32(held)).toEqual(kept);
+    expect(u32(a)).not.toEqual(kept);
+    tf.dispose([g, a, b, x, held]);
+    optA.dispose();
+    optB.dispose();
   });
 
   it('defers to the stock update off wasm', async () => {

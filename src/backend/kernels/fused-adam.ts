@@ -10,7 +10,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../tfjs-require.js';
 import type { AdamGradients, AdamInternals } from '../adam-internals.js';
-import { asWasmBackend, f32Offset, heapF32, type WasmBackendLike } from './wasm-internals.js';
+import { asWasmBackend, f32Offset, heapF32, tensorData, type WasmBackendLike } from './wasm-internals.js';
 
 export class WasmFusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: AdamGradients): void {
@@ -60,8 +60,8 @@ interface AdamConstants {
 
 /**
  * Writes new value/m/v into fresh buffers and assigns them, like the stock
- * optimizer's variable.assign (never in place: another tensor may share a
- * variable's data, e.g. a clone).
+ * optimizer's variable.assign, when another tensor may share a variable's
+ * data (a clone, a view); in place when nothing does.
  */
 function updateVariable(backend: WasmBackendLike, value: tfc.Variable, gradient: tfc.Tensor,
     m: tfc.Variable, v: tfc.Variable, k: AdamConstants): void {
@@ -70,17 +70,20 @@ function updateVariable(backend: WasmBackendLike, value: tfc.Variable, gradient:
     // An optimizer reused on other variables: refuse before allocating, as the stock one throws.
     throw new Error(`fused Adam: variable ${value.name} has ${n} values but its slots hold ${m.size}/${v.size}`);
   }
-  const outV = backend.makeOutput(value.shape, 'float32');
-  const outM = backend.makeOutput(value.shape, 'float32');
-  const outS = backend.makeOutput(value.shape, 'float32');
+  // Each buffer only its variable holds (no clone or view shares it): written in place, the
+  // same values, without three allocations and three assigns (engine bookkeeping) per variable.
+  const inPlace = inPlaceNow() && soleOwner(backend, value) && soleOwner(backend, m) && soleOwner(backend, v);
+  const outV = inPlace ? null : backend.makeOutput(value.shape, 'float32');
+  const outM = inPlace ? null : backend.makeOutput(value.shape, 'float32');
+  const outS = inPlace ? null : backend.makeOutput(value.shape, 'float32');
   const heap = heapF32(backend); // after allocating: malloc may grow memory
   const g0 = f32Offset(backend, gradient);
   const m0 = f32Offset(backend, m);
   const s0 = f32Offset(backend, v);
   const x0 = f32Offset(backend, value);
-  const om = f32Offset(backend, outM);
-  const os = f32Offset(backend, outS);
-  const ox = f32Offset(backend, outV);
+  const om = outM ? f32Offset(backend, outM) : m0;
+  const os = outS ? f32Offset(backend, outS) : s0;
+  const ox = outV ? f32Offset(backend, outV) : x0;
   const f = Math.fround;
   const { b1, omb1, b2, omb2, c1, c2, eps, negLr } = k;
   for (let i = 0; i < n; i++) {
@@ -94,9 +97,45 @@ function updateVariable(backend: WasmBackendLike, value: tfc.Variable, gradient:
     heap[os + i] = si;
     heap[ox + i] = f(step + heap[x0 + i]!);
   }
-  assignInfo(m, outM);
-  assignInfo(v, outS);
-  assignInfo(value, outV);
+  if (outM && outS && outV) {
+    assignInfo(m, outM);
+    assignInfo(v, outS);
+    assignInfo(value, outV);
+  } else {
+    for (const t of [m, v, value]) renewId(backend, t);
+  }
+}
+
+/**
+ * The backend's C++ side caches work per tensor id (XNNPACK operators holding a packed copy
+ * of a matmul's or conv's weights), forgotten when the id is disposed: an in-place write
+ * must do that too, or the next forward reads the old weights. The buffer stays.
+ */
+function renewId(backend: WasmBackendLike, t: tfc.Tensor): void {
+  const d = tensorData(backend, t);
+  backend.wasm.tfjs.disposeData(d.id);
+  backend.wasm.tfjs.registerTensor(d.id, t.size, d.memoryOffset);
+}
+
+let inPlaceUpdates = true;
+/** Tests and benches: off writes every update into fresh buffers (the assign path). */
+export function setInPlaceAdam(on: boolean): void {
+  inPlaceUpdates = on;
+}
+
+/**
+ * Not inside tf.profile: the training loop's memory figure is the profiled step's peak, which
+ * has always counted the fresh buffers; that step keeps them, so the figure stays what it was
+ * (an upper bound for the in-place steps).
+ */
+function inPlaceNow(): boolean {
+  return inPlaceUpdates && (tf.engine().state as { profiling?: boolean }).profiling !== true;
+}
+
+/** Only this variable holds its buffer: nothing else sees an in-place write. */
+function soleOwner(backend: WasmBackendLike, t: tfc.Tensor): boolean {
+  const b = backend as unknown as { refCount?(dataId: object): number };
+  return typeof b.refCount === 'function' && b.refCount(t.dataId) === 1;
 }
 
 function assignInfo(variable: tfc.Variable, info: tfc.TensorInfo): void {
@@ -106,6 +145,11 @@ function assignInfo(variable: tfc.Variable, info: tfc.TensorInfo): void {
 }
 
 function assignNew(backend: WasmBackendLike, variable: tfc.Variable, values: number[]): void {
+  if (inPlaceNow() && soleOwner(backend, variable)) {
+    heapF32(backend).set(values, f32Offset(backend, variable));
+    renewId(backend, variable);
+    return;
+  }
   const out = backend.makeOutput(variable.shape, 'float32');
   heapF32(backend).set(values, f32Offset(backend, out));
   assignInfo(variable, out);
