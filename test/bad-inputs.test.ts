@@ -185,6 +185,8 @@ const cases: Case[] = [
   cfg('memoryLimit "512" without a unit', 'device:\n  memoryLimit: "512"\n', both(/device\.memoryLimit.*512MiB/, at(2, 16))),
   cfg('min larger than start', 'search:\n  start: 64\n  min: 128\n', both(/search\.min/, at(3, 8)), 'find-max'),
   cfg('validationSplit 0', 'data:\n  validationSplit: 0\n', both(/data\.validationSplit/, at(2, 20))),
+  cfg('validationSplit 20 (a percentage)', 'data:\n  validationSplit: 20\n', both(/data\.validationSplit: must be < 1, got 20: 0\.2 for 20%/, at(2, 20))),
+  cfg('targetAccuracy 95 (a percentage)', 'sweep:\n  targetAccuracy: 95\n', both(/sweep\.targetAccuracy: must be <= 1, got 95: 0\.95 for 95%/, at(2, 19)), 'find-max'),
   cfg('validationSplit 1', 'data:\n  validationSplit: 1\n', both(/data\.validationSplit/, at(2, 20)), 'find-max'),
   cfg('stepsPerTrial 1', 'search:\n  stepsPerTrial: 1\n', both(/search\.stepsPerTrial/, at(2, 18))),
   cfg('unknown backend in the file', 'device:\n  backend: tpu\n', both(/device\.backend/, at(2, 12)), 'find-max'),

@@ -25,7 +25,9 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
       const op = issue.code === 'too_small' ? (i.inclusive ? '>=' : '>') : i.inclusive ? '<=' : '<';
       if (i.origin === 'array') return `must have ${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)} item${bound === 1 ? '' : 's'}`;
       if (i.origin === 'string') return 'must not be empty';
-      return `must be ${op} ${String(bound)}${typeof input === 'number' ? `, got ${input}` : ''}`;
+      // A fraction given as a percentage (validationSplit: 20, targetAccuracy: 95): say the fraction.
+      const percent = issue.code === 'too_big' && bound === 1 && typeof input === 'number' && input >= 10 && input <= 100 ? `: ${input / 100} for ${input}%` : '';
+      return `must be ${op} ${String(bound)}${typeof input === 'number' ? `, got ${input}${percent}` : ''}`;
     }
     default:
       return issue.message;
