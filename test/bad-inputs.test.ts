@@ -218,6 +218,9 @@ const cases: Case[] = [
   // Files
   { name: 'a directory as the config', files: { 'conf.d/x': '' }, args: ['config', 'check', '@/conf.d', '--json'], names: /directory.*\/conf\.d\)$/ },
   { name: 'a missing config file', args: ['find-max', '--config', '@/missing.yaml', '--json'], names: /not found.*\/missing\.yaml\)$/ },
+  // A near miss is named: the other extension, or a packaged config by its file name.
+  { name: 'a config .yml where the file is .yaml', args: ['train', '-c', 'configs/mnist-cnn.yml', '--json'], names: both(/config file not found; did you mean configs\/mnist-cnn\.yaml\?/, /\/configs\/mnist-cnn\.yml\)$/) },
+  { name: 'a packaged config by its file name', args: ['config', 'check', 'mnist-cnn.yaml', '--json'], names: both(/config file not found; did you mean configs\/mnist-cnn\.yaml\?/, /\/mnist-cnn\.yaml\)$/) },
   {
     name: 'an unreadable config file (chmod 000)', files: { [F]: 'name: x\n' }, args: ['config', 'check', `@/${F}`, '--json'],
     names: /EACCES.*\/bad\.yaml\)$/, setup: (dir) => chmodSync(join(dir, F), 0o000), skip: rootReadsAnyway,

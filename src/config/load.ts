@@ -50,8 +50,30 @@ export function resolveConfigPath(explicit: string | undefined, cwd: string): { 
 
 export function loadConfig(explicit: string | undefined, cwd: string, overrides: Override[] = []): LoadedConfig {
   const { path, chosenBy } = resolveConfigPath(explicit, cwd);
-  const text = readConfigText(path);
+  let text: string;
+  try {
+    text = readConfigText(path);
+  } catch (e) {
+    const near = e instanceof BstuneError && e.code === 'BSTUNE_CONFIG_NOT_FOUND' && explicit !== undefined ? nearConfig(explicit, cwd) : null;
+    if (near !== null) throw new BstuneError('BSTUNE_CONFIG_NOT_FOUND', `config file not found; did you mean ${near}?`, path);
+    throw e;
+  }
   return { config: parseConfigText(text, path, overrides), path, chosenBy };
+}
+
+/**
+ * A config that exists close to a name that does not, as the user would type it: the other
+ * extension (.yml for .yaml), or a packaged config by its file name (`-c mnist-cnn.yaml`).
+ */
+function nearConfig(explicit: string, cwd: string): string | null {
+  const swapped = /\.ya?ml$/i.test(explicit) ? explicit.replace(/\.(ya?ml)$/i, (_, ext: string) => (ext.toLowerCase() === 'yml' ? '.yaml' : '.yml')) : `${explicit}.yaml`;
+  const named = join('configs', explicit.replace(/^.*[\\/]/, ''));
+  for (const candidate of [swapped, named, join('configs', swapped.replace(/^.*[\\/]/, ''))]) {
+    if (candidate === explicit) continue;
+    const { path } = resolveConfigPath(candidate, cwd);
+    if (existsSync(path) && statSync(path).isFile()) return candidate;
+  }
+  return null;
 }
 
 function readConfigText(path: string): string {
