@@ -274,6 +274,10 @@ const cases: Case[] = [
   { name: 'report --csv with an option for its value', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--csv', '--json'], names: both(/needs a value, got the option --json/, /\(--csv\)$/) },
   flag('misspelt option gets a suggestion', ['train', '--epoch', '2'], both(/--epochs/, /\(--epoch\)$/)),
   flag('unknown command', ['frobnicate'], /\(frobnicate\)$/),
+  // Habits from other tools: options before the command, `version` as a command, -v for the version.
+  { name: 'an option before the command', args: ['--json', '-c', 'x.yaml', 'find-max', '--steps', '3'], names: both(/options go after the command: bstune find-max --json -c x\.yaml --steps 3/, /\(--json\)$/) },
+  flag('version as a command', ['version'], both(/the version is bstune --version/, /\(version\)$/)),
+  { name: '-v alone', args: ['-v'], names: both(/the version is bstune --version \(-v is --verbose, an option of each command\)/, /\(-v\)$/) },
   flag('help for an unknown command', ['help', 'sweeep'], both(/unknown command; did you mean sweep\?/, /\(sweeep\)$/)),
   flag('a positional file where --config is needed', ['find-max', 'my.yaml'], both(/--config/, /\(find-max\)$/)),
   { name: 'missing option argument (--epochs at the end)', args: ['find-max', '--json', '--epochs'], names: /\(--epochs\)$/ },

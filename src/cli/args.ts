@@ -191,6 +191,7 @@ const stepsInstead: Record<string, string> = {
 
 /** Every command, for the messages that list them. */
 const COMMANDS = 'find-max, sweep, train, recommend, report, doctor, worker, config check or config schema';
+const ROOT_COMMANDS = ['find-max', 'sweep', 'train', 'recommend', 'report', 'doctor', 'worker', 'config'];
 
 /**
  * Commander's messages (`option '-b, --batch-size <n>' argument '0' is invalid. ...`) put the
@@ -219,9 +220,18 @@ function commanderUsageError(e: CommanderError, argv: string[]): BstuneError {
   if ((m = /^unknown option '(.+)'$/.exec(first))) {
     const steps = stepsInstead[argv[0] ?? ''];
     if (steps && /^--epochs(=|$)/.test(m[1]!)) return new BstuneError('BSTUNE_USAGE', `${steps} (--epochs is for sweep and train)`, '--epochs');
+    // `bstune --json find-max`: the options of a command come after it.
+    if (argv[0] === m[1]) {
+      const at = argv.findIndex((a) => ROOT_COMMANDS.includes(a));
+      if (at > 0 && /^(-c|--config|--json|-q|--quiet|-v|--verbose)(=|$)/.test(m[1]!)) {
+        return new BstuneError('BSTUNE_USAGE', `options go after the command: bstune ${[argv[at], ...argv.slice(0, at), ...argv.slice(at + 1)].join(' ')}`, m[1]);
+      }
+      if (m[1] === '-v') return new BstuneError('BSTUNE_USAGE', 'unknown option; the version is bstune --version (-v is --verbose, an option of each command)', m[1]);
+    }
     return new BstuneError('BSTUNE_USAGE', `unknown option${suggestion}`, m[1]);
   }
   if ((m = /^unknown command '(.+)'$/.exec(first))) {
+    if (m[1] === 'version') return new BstuneError('BSTUNE_USAGE', 'unknown command; the version is bstune --version', m[1]);
     return new BstuneError('BSTUNE_USAGE', `unknown command${suggestion || `; commands: ${COMMANDS}`}`, m[1]);
   }
   if ((m = /^too many arguments for '(.+?)'\. Expected (\d+) arguments? but got (\d+)\.$/.exec(first))) {
