@@ -15,10 +15,8 @@
  * - flatten: Reshape (a view here).
  * - dense relu: BatchMatMul, Add, Relu; back: BstuneReluGrad, Sum over rows, BatchMatMul (dx, dW).
  * - dense linear: _FusedMatMul on [1, b, k] views; back: BatchMatMul (dx, dW), Sum over [0, 1].
- * - loss (objective.ts's softmaxCrossEntropyMean): Max, Sub, Exp, Sum, Log, Add, Sub, Multiply,
- *   Neg, Sum, Sum, RealDiv; back: RealDiv, Exp, Sub, Multiply. The labels' one-hot floats are
- *   written here (OneHot then Cast give the same 0s and 1s), the accuracy is counted here
- *   (ArgMax's first-maximum rule, then exact small integer sums).
+ * - loss: objective.ts's softmaxCrossEntropyMean and its gradient (loss.ts).
+ * The layers it knows: plan.ts (pure) on the facts model-facts.ts reads; the tensors: arena.ts.
  * A conv whose output holds a NaN (the tape then recomputes its pre-activation), a shape
  * our fused kernels skip, or a switch that changes what the tape runs: that step returns
  * null and the caller runs it on the tape.
@@ -27,14 +25,19 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { LayersModel, Optimizer, Tensor } from '../../tf.js';
 import type { IoPlan } from '../../model/shapes.js';
-import { requireTf, tfCore as tf } from '../../backend/tfjs-require.js';
+import { tfCore as tf } from '../../backend/tfjs-require.js';
 import { CONV_BIAS_RELU, MAX_POOL_RELU_GRAD, RELU_GRAD_BIAS, convBiasReluGradientsInstalled, poolReluFusionEnabled } from '../../backend/kernels/conv-bias-relu.js';
-import { convBiasReluFusionEnabled, isFusedConvLayer } from '../../backend/kernels/fuse-conv-layers.js';
+import { convBiasReluFusionEnabled } from '../../backend/kernels/fuse-conv-layers.js';
 import { directConv2DEnabled, directConvInfo } from '../../backend/kernels/conv2d.js';
 import { RELU_GRAD, reluGradientInstalled } from '../../backend/kernels/relu-grad.js';
 import { simdKernels } from '../../backend/kernels/simd/index.js';
 import { asWasmBackend, heapF32, heapI32, tensorData, type WasmBackendLike } from '../../backend/kernels/wasm-internals.js';
-import { directPlan, type DirectPlan, type LayerFacts } from './plan.js';
+import type { DirectPlan } from './plan.js';
+import { Arena, f32At, view } from './arena.js';
+import { softmaxCrossEntropy } from './loss.js';
+import { planOf, type Layer } from './model-facts.js';
+
+export { directStepRefusal } from './model-facts.js';
 
 let enabled = !(typeof process !== 'undefined' && process.env?.BSTUNE_DIRECT_STEP === '0');
 
@@ -54,55 +57,6 @@ export function directStepCount(): number {
 }
 
 type Variable = tfc.Variable;
-type LayerVariable = { read(): Tensor };
-type Layer = {
-  getClassName(): string; trainable: boolean; trainableWeights: unknown[]; nonTrainableWeights: unknown[];
-  call?: unknown; _callHook?: unknown; strides?: number[]; poolSize?: number[]; padding?: string; dataFormat?: string;
-  activation?: { getClassName(): string } | null; useBias?: boolean; units?: number; kernel?: LayerVariable | null; bias?: LayerVariable | null;
-};
-
-let stockClasses: Map<string, object> | null = null;
-/** tfjs-layers' own classes of the layers plan.ts knows (a throwaway instance of each, never built). */
-function stockClass(name: string): object | undefined {
-  if (stockClasses == null) {
-    const layers = (requireTf('@tensorflow/tfjs-layers') as typeof import('@tensorflow/tfjs-layers')).layers;
-    stockClasses = new Map<string, object>([
-      ['Conv2D', Object.getPrototypeOf(layers.conv2d({ filters: 1, kernelSize: 1 })) as object],
-      ['MaxPooling2D', Object.getPrototypeOf(layers.maxPooling2d({ poolSize: 2 })) as object],
-      ['Flatten', Object.getPrototypeOf(layers.flatten()) as object],
-      ['Dense', Object.getPrototypeOf(layers.dense({ units: 1 })) as object],
-    ]);
-  }
-  return stockClasses.get(name);
-}
-
-function factsOf(l: Layer): LayerFacts {
-  const className = l.getClassName();
-  const ownCall = Object.prototype.hasOwnProperty.call(l, 'call');
-  const fusedConv = className === 'Conv2D' && isFusedConvLayer(l);
-  const stock = Object.getPrototypeOf(l) === stockClass(className) && l._callHook == null && (!ownCall || fusedConv);
-  return {
-    className, stock, trainable: l.trainable, weights: l.trainableWeights.map((_, i) => String(i)), nonTrainable: l.nonTrainableWeights.length,
-    fusedConv, ...(l.strides ? { strides: l.strides } : {}), ...(l.poolSize ? { poolSize: l.poolSize } : {}),
-    ...(l.padding ? { padding: l.padding } : {}), ...(l.dataFormat ? { dataFormat: l.dataFormat } : {}),
-    ...(l.activation ? { activation: l.activation.getClassName() } : {}), ...(l.useBias !== undefined ? { useBias: l.useBias } : {}),
-    ...(l.units !== undefined ? { units: l.units } : {}),
-  };
-}
-
-/** Why `model` trains on the tape under `io`, or null when the direct step knows every layer. */
-export function directStepRefusal(model: LayersModel, io: IoPlan): string | null {
-  const plan = planOf(model, io);
-  return typeof plan === 'string' ? plan : null;
-}
-
-function planOf(model: LayersModel, io: IoPlan): { plan: DirectPlan; layers: Layer[] } | string {
-  if (model.getClassName() !== 'Sequential') return 'not a Sequential model';
-  const layers = model.layers as unknown as Layer[];
-  const plan = directPlan(layers.map(factsOf), io, io.xShape.length);
-  return typeof plan === 'string' ? plan : { plan, layers };
-}
-
 export interface DirectGradients {
   loss: number;
   correct: number;
@@ -117,65 +71,6 @@ interface Saved {
 }
 
 const POOL_ATTRS = { filterSize: [2, 2], strides: [2, 2], pad: 'valid', dimRoundingMode: undefined };
-
-/** A step's tensors, all freed at the end unless released to the caller. */
-class Arena {
-  private readonly owned = new Set<TensorInfo>();
-  constructor(readonly backend: WasmBackendLike) {}
-
-  run(name: string, inputs: Record<string, TensorInfo | undefined>, attrs: object = {}): TensorInfo[] {
-    const kernel = tf.getKernel(name, 'wasm');
-    if (kernel == null) throw new Error(`bstune direct step: wasm kernel ${name} missing`);
-    const out = kernel.kernelFunc({ inputs: inputs as tfc.NamedTensorInfoMap, backend: this.backend as unknown as tfc.KernelBackend, attrs: attrs as tfc.NamedAttrMap });
-    const outs = Array.isArray(out) ? out : [out];
-    for (const o of outs) this.owned.add(o);
-    return outs;
-  }
-
-  one(name: string, inputs: Record<string, TensorInfo | undefined>, attrs?: object): TensorInfo {
-    return this.run(name, inputs, attrs)[0]!;
-  }
-
-  /** A float32 tensor holding `values` (or 0s). */
-  floats(shape: number[], values?: ArrayLike<number>): TensorInfo {
-    const t = this.backend.makeOutput(shape, 'float32');
-    this.owned.add(t);
-    const at = tensorData(this.backend, t).memoryOffset >>> 2;
-    const heap = heapF32(this.backend);
-    if (values) heap.set(values, at);
-    else heap.fill(0, at, at + tf.util.sizeFromShape(shape));
-    return t;
-  }
-
-  free(...ts: (TensorInfo | null | undefined)[]): void {
-    for (const t of ts) if (t != null && this.owned.delete(t)) this.backend.disposeData(t.dataId);
-  }
-
-  /** An owned tensor under another shape (its data shared): the new object is the owned one. */
-  reshape(t: TensorInfo, shape: number[]): TensorInfo {
-    this.release(t);
-    const v = view(t, shape);
-    this.owned.add(v);
-    return v;
-  }
-
-  owns(t: TensorInfo): boolean {
-    return this.owned.has(t);
-  }
-
-  release(t: TensorInfo): TensorInfo {
-    if (!this.owned.delete(t)) throw new Error('bstune direct step: released a tensor it does not own');
-    return t;
-  }
-
-  freeAll(): void {
-    for (const t of this.owned) this.backend.disposeData(t.dataId);
-    this.owned.clear();
-  }
-}
-
-const view = (t: TensorInfo, shape: number[]): TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
-const f32At = (backend: WasmBackendLike, t: TensorInfo): number => tensorData(backend, t).memoryOffset >>> 2;
 
 /** A 2x2-pooled NHWC float32 tensor BstuneMaxPoolReluGrad covers (conv-bias-relu.ts's poolFits). */
 function poolFits(shape: number[]): boolean {
@@ -303,48 +198,9 @@ export class DirectStep {
         h = view(out, [n, units]);
       }
     }
-    const classes = this.io.outputSize;
     const logits = h;
-    const correct = countCorrect(heapF32(backend), f32At(backend, logits), yData, n, classes);
-    // softmaxCrossEntropyMean (objective.ts) and its gradient.
-    const oneHot = new Float32Array(n * classes);
-    for (let r = 0; r < n; r++) {
-      const c = yData[r]!;
-      if (c >= 0 && c < classes) oneHot[r * classes + c] = 1;
-    }
-    const labels = a.floats([n, classes], oneHot);
-    const max = a.one(tf.Max, { x: logits }, { reductionIndices: [1], keepDims: true });
-    const shifted = a.one(tf.Sub, { a: logits, b: max });
-    const exps = a.one(tf.Exp, { x: shifted });
-    a.free(shifted);
-    const sums = a.one(tf.Sum, { x: exps }, { axis: [1], keepDims: false });
-    a.free(exps);
-    const logs = a.one(tf.Log, { x: sums });
-    a.free(sums);
-    const lse = a.one(tf.Add, { a: view(max, [n]), b: logs });
-    a.free(max, logs);
-    const logResult = a.one(tf.Sub, { a: logits, b: view(lse, [n, 1]) });
-    a.free(lse);
-    const products = a.one(tf.Multiply, { a: logResult, b: labels });
-    const negs = a.one(tf.Neg, { x: products });
-    a.free(products);
-    const costs = a.one(tf.Sum, { x: negs }, { axis: [1], keepDims: false });
-    a.free(negs);
-    const total = a.one(tf.Sum, { x: costs }, { axis: null, keepDims: false });
-    a.free(costs);
-    const rows = a.floats([], [n]);
-    const lossT = a.one(tf.RealDiv, { a: total, b: rows });
-    const loss = heapF32(backend)[f32At(backend, lossT)]!;
-    a.free(total, lossT);
-    const one = a.floats([], [1]);
-    const scale = a.one(tf.RealDiv, { a: one, b: rows });
-    a.free(one, rows);
-    const softmax = a.one(tf.Exp, { x: logResult });
-    a.free(logResult);
-    const diff = a.one(tf.Sub, { a: softmax, b: labels });
-    a.free(softmax, labels);
-    let dy: TensorInfo | null = a.one(tf.Multiply, { a: scale, b: diff });
-    a.free(scale, diff);
+    const { loss, correct, dLogits } = softmaxCrossEntropy(a, logits, yData, n, this.io.outputSize);
+    let dy: TensorInfo | null = dLogits;
 
     // Backward, layer by layer from the last, as the tape's gradient functions run.
     const grads: TensorInfo[][] = this.plan.layers.map(() => []);
@@ -447,23 +303,4 @@ export class DirectStep {
     }
     return this.order;
   }
-}
-
-/** Rows whose first maximum (ArgMax's rule) is the label: exact, as the tape's float sum of 0s and 1s is. */
-function countCorrect(heap: Float32Array, at: number, labels: Int32Array, n: number, classes: number): number {
-  let correct = 0;
-  for (let r = 0; r < n; r++) {
-    const row = at + r * classes;
-    let best = heap[row]!;
-    let arg = 0;
-    for (let c = 1; c < classes; c++) {
-      const v = heap[row + c]!;
-      if (v > best) {
-        best = v;
-        arg = c;
-      }
-    }
-    if (arg === labels[r]) correct++;
-  }
-  return correct;
 }
