@@ -174,6 +174,7 @@ describe('falls back to the tape', () => {
     expect(directStepRefusal(conv, IMAGES)).toBeNull();
     expect(directStepRefusal(conv, { ...IMAGES, loss: 'meanSquaredError' })).toMatch(/loss/);
     expect(directStepRefusal(conv, { ...IMAGES, labels: 'oneHot' })).toMatch(/sparse/);
+    expect(directStepRefusal(conv, { ...IMAGES, xShape: [14, 56, 1] })).toMatch(/not the model's input \[28, 28, 1\]/);
     conv.layers[0]!.trainable = false;
     expect(directStepRefusal(conv, IMAGES)).toMatch(/frozen/);
     softmax.dispose();

@@ -52,6 +52,11 @@ export function directStepRefusal(model: LayersModel, io: IoPlan): string | null
 
 export function planOf(model: LayersModel, io: IoPlan): { plan: DirectPlan; layers: Layer[] } | string {
   if (model.getClassName() !== 'Sequential') return 'not a Sequential model';
+  // The tape's layers check their input against the model's (inputSpec); batches here are [n, ...io.xShape].
+  const input = model.inputs[0]?.shape.slice(1) ?? [];
+  if (model.inputs.length !== 1 || input.length !== io.xShape.length || input.some((d, i) => d != null && d !== io.xShape[i])) {
+    return `the batches' samples [${io.xShape.join(', ')}] are not the model's input [${input.join(', ')}]`;
+  }
   const layers = model.layers as unknown as Layer[];
   const plan = directPlan(layers.map(factsOf), io, io.xShape.length);
   return typeof plan === 'string' ? plan : { plan, layers };
