@@ -145,6 +145,17 @@ describe('renderSweep', () => {
     const out = renderSweep(summarizeSweep(ts, [16], null), { repeats: 2, target: null, stream });
     expect(line(out, 16)).toContain('70.00% ± 14.14 pt');
   });
+
+  // "2.0 (1/2 runs)" and a best epoch of "(1.5)" were printed with nothing saying what they are.
+  it('with repeats, the legend says what a mean epoch and "(k/n runs)" are', () => {
+    const ts = [trial({ batchSize: 16, seed: 1, epochs: [[0.5, 0.6], [0.5, 0.8]] }), trial({ batchSize: 16, seed: 2, epochs: [[0.5, 0.7], [0.5, 0.6]] })];
+    const out = renderSweep(summarizeSweep(ts, [16], 0.75), { repeats: 2, target: 0.75, stream });
+    expect(line(out, 16)).toContain('2.0 (1/2 runs)');
+    expect(line(out, 16)).toMatch(/\(1\.5\)/);
+    expect(out).toContain('with repeats: the mean over the runs that reached it, (k/n runs) when only k of the n did');
+    expect(out).toContain("best val acc (epoch): with repeats the mean of each run's best and of the epoch it came in");
+    expect(renderSweep(summarizeSweep([ts[0]!], [16], 0.75), { repeats: 1, target: 0.75, stream })).not.toContain('with repeats');
+  });
 });
 
 describe('results file', () => {

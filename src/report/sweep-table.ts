@@ -86,7 +86,9 @@ export function renderSweep(rows: SizeSummary[], opts: { repeats: number; accumu
   }
   if (opts.target !== null) {
     footer.push(`epochs to ${fmtPct(opts.target)} = first epoch whose val acc reached it (${opts.targetConfigured ? 'sweep.targetAccuracy' : '99% of the best val acc any run reached'}; – = never)`);
+    if (r) footer.push('     with repeats: the mean over the runs that reached it, (k/n runs) when only k of the n did');
   }
+  if (r) footer.push('best val acc (epoch): with repeats the mean of each run\'s best and of the epoch it came in');
   footer.push(`gap: train minus validation accuracy after the last epoch, in percentage points (pt)${r ? '; ± is the sd over runs (pt for accuracies)' : ''};`);
   footer.push('     train accuracy from the same kind of pass over a training subset as large as the validation set');
   footer.push('samples/s: steady-state training steps after warm-up; s/epoch: one epoch of training steps at that rate (no validation, no warm-up)');
