@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from './helpers/cli.js';
 import fc from 'fast-check';
 import { planAccumulation } from '../src/search/target.js';
 
@@ -25,4 +29,19 @@ describe('planAccumulation (find-max --target-batch)', () => {
       expect(b - p.effectiveBatchSize).toBeLessThan(p.accumulate);
     }));
   });
+});
+
+// The note gave the check trial's peak rate (a few steps inside warmup: 0.0187 for batch 1024)
+// as "learning rate", where the rate to train that effective batch with is the scaled one.
+describe('find-max --target-batch through the CLI', () => {
+  it('the plan names the scaled learning rate of the effective batch, and the check trial\'s own rate as such', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bstune-target-'));
+    const r = await runCli(['find-max', '--start', '128', '--target-batch', '512', '--json', '--out', join(dir, 'r.jsonl')], { timeoutMs: 120_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { targetPlan: { microBatch: number; accumulate: number; verified: boolean; note: string } };
+    expect(doc.targetPlan).toMatchObject({ microBatch: 128, accumulate: 4, verified: true });
+    // linear from 0.001 at batch 32: 0.016 at 512
+    expect(doc.targetPlan.note).toMatch(/; scaled learning rate for 512: 0\.016 \(the check's \d+ steps reached 0\.0\d+ in warmup\)$/);
+  }, 120_000);
 });

@@ -95,7 +95,8 @@ export async function run(ctx: Context): Promise<CommandOutput> {
         ...plan,
         verified: t.outcome === 'ok',
         note: t.outcome === 'ok'
-          ? `checked: ${plan.microBatch} × ${plan.accumulate} trained (peak ${fmtBytes(t.peakMemoryBytes)}, the micro-batch plus the gradient accumulators), learning rate ${fmtLr(t.learningRate ?? t.scaledLearningRate)}`
+          // The scaled rate is the one to train with; the check's few steps stop inside warmup (it printed 0.0187 for 1024, whose rate is 0.032).
+          ? `checked: ${plan.microBatch} × ${plan.accumulate} trained (peak ${fmtBytes(t.peakMemoryBytes)}, the micro-batch plus the gradient accumulators); scaled learning rate for ${plan.effectiveBatchSize}: ${fmtLr(t.scaledLearningRate)}${t.learningRate !== null && t.learningRate < t.scaledLearningRate ? ` (the check's ${t.steps} steps reached ${fmtLr(t.learningRate)} in warmup)` : ''}`
           : `but the check of ${plan.microBatch} × ${plan.accumulate} ended with ${t.outcome}: ${t.reason ?? 'no reason'}; try a smaller micro-batch`,
       };
     }
