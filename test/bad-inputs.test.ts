@@ -3,6 +3,7 @@
  * line `bstune: error: <what> (<where>)` naming the key/flag/file, no stack trace, empty
  * stdout, and no file left behind in the working directory.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -234,6 +235,7 @@ const cases: Case[] = [
     name: 'sweep --resume with a find-max results file', files: { 'r.jsonl': `${JSON.stringify({ batchSize: 16, outcome: 'ok', seed: 42, configHash: 'aaaa1111', hashedConfig: { command: 'find-max', data: {} } })}\n` },
     args: ['sweep', '--resume', '@/r.jsonl', '--sizes', '16', '--train-limit', '100', '--json'], names: both(/results file was written by bstune find-max, not sweep/, /\/r\.jsonl:1\)$/),
   },
+  { name: '--out naming a named pipe (its open would block)', setup: (dir) => { execFileSync('mkfifo', [join(dir, 'fifo')]); }, args: ['sweep', '--out', '@/fifo', '--sizes', '16', '--train-limit', '100', '--json'], names: both(/results file is neither a file nor a device/, /\/fifo\)$/) },
   { name: '--resume file that does not exist', args: ['sweep', '--resume', '@/gone.jsonl', '--sizes', '16', '--train-limit', '100', '--json'], names: /gone\.jsonl\)$/ },
   { name: '--data-dir pointing at a missing folder', args: ['find-max', '--data-dir', '@/no-such-dir', '--json'], names: /\/no-such-dir\)$/ },
   // Data files: small, broken IDX sets in the case's folder, read through --data-dir.

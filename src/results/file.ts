@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, statSync, ftruncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BstuneError } from '../errors.js';
 import { makeDirs } from '../mkdirs.js';
@@ -104,13 +104,20 @@ export function tornLineWarning(path: string, t: TornLine): string {
   return `results file ${path}: dropped its last line (line ${t.line}, ${t.bytes} bytes), ${what} cut short while being written (the process was killed mid-write); that trial runs again`;
 }
 
-/** Appends one line and fsyncs it before returning: a finished run survives a crash a moment later. */
+/**
+ * Appends one line and fsyncs it before returning: a finished run survives a crash a moment later.
+ * A device (`--out /dev/null`) cannot be synced (EINVAL) and needs no syncing: the line went where it was sent.
+ */
 export function appendResult(path: string, t: StoredTrial): void {
   makeDirs(dirname(path));
   const fd = openSync(path, 'a');
   try {
     writeSync(fd, `${JSON.stringify(t)}\n`);
-    fsyncSync(fd);
+    try {
+      fsyncSync(fd);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL' || fstatSync(fd).isFile()) throw e;
+    }
   } finally {
     closeSync(fd);
   }
@@ -125,6 +132,8 @@ export function defaultResultsPath(cwd: string, name: string, now = new Date(), 
 
 export function ensureWritable(path: string): void {
   if (existsSync(path) && statSync(path).isDirectory()) throw new BstuneError('BSTUNE_USAGE', 'results file is a directory', path);
+  // A named pipe would block the open until something reads it; a device (/dev/null) takes the lines.
+  if (existsSync(path) && !statSync(path).isFile() && !statSync(path).isCharacterDevice()) throw new BstuneError('BSTUNE_USAGE', 'results file is neither a file nor a device (a pipe or socket)', path);
   try {
     makeDirs(dirname(path));
     closeSync(openSync(path, 'a'));
