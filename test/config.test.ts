@@ -234,6 +234,10 @@ describe('README', () => {
     const config = parseConfigText(block, 'README.md');
     expect(config.search.start).toBe(512);
     expect(config.sweep.sizes).toEqual([16, 32, 64, 128]);
+    // Its memoryLimit examples are limits a run can use: "64B" (64 bytes, every trial out of memory) was one.
+    const examples = /memoryLimit: null \}\s+# memoryLimit: (.+)$/m.exec(block)![1]!.split(', ').map((e) => e.replace(/^"|"$|"? \(bytes\)$/g, ''));
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    for (const e of examples) expect(parseSize(e), e).toBeGreaterThanOrEqual(2 ** 20);
   });
 });
 
