@@ -241,6 +241,24 @@ describe('README', () => {
   });
 });
 
+// `config check` said "is valid" of a config whose model.json was not there; the run then stopped at it.
+describe('config check names the files a run would not find', () => {
+  it('a note per missing file or folder, missingFiles in --json; none for the packaged examples', async () => {
+    const dir = tmpDir('bstune-missing-');
+    writeFiles(dir, { 'c.yaml': 'model:\n  path: ./nope/model.json\ndata:\n  x: ./x.npy\n  y: ./y.npy\n', 'y.npy': 'not read' });
+    const human = await runCli(['config', 'check', join(dir, 'c.yaml')]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`# note: not found here: ${join(dir, 'x.npy')} (data.x); a run on this machine stops there\n`);
+    expect(human.stdout).toContain(`# note: not found here: ${join(dir, 'nope', 'model.json')} (model.path)`);
+    expect(human.stdout).not.toContain('(data.y)');
+    const json = await runCli(['config', 'check', join(dir, 'c.yaml'), '--json']);
+    expect((JSON.parse(json.stdout) as { missingFiles: unknown }).missingFiles).toEqual([{ key: 'data.x', path: join(dir, 'x.npy') }, { key: 'model.path', path: join(dir, 'nope', 'model.json') }]);
+    const example = await runCli(['config', 'check', join(repoRoot, 'configs', 'examples', 'keras-mlp.yaml'), '--json']);
+    expect((JSON.parse(example.stdout) as { missingFiles: unknown }).missingFiles).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('packaged configs', () => {
   it('`-c configs/mnist-cnn.yaml` from a directory without it finds the packaged file', () => {
     const r = resolveConfigPath('configs/mnist-cnn.yaml', '/');

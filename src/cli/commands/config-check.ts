@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../config/load.js';
 import { makeDocument } from '../../report/document.js';
@@ -15,8 +16,21 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const code = runsCode(loaded.config);
   // Like a test runner, bstune imports the modules a config names: say so before anyone trains with it.
   const warning = code.length > 0 ? `# note: this config runs code: ${code.join(', ')} (imported by bstune and its trial processes); use configs you trust\n` : '';
-  const human = `# ${loaded.path} is valid (chosen by ${loaded.chosenBy}); resolved with defaults:\n${warning}${stringify(asYaml(loaded.config))}`;
-  return { document: makeDocument('config-check', { config: loaded.config, configPath: loaded.path }, { runsCode: code }), human, exitCode: 0 };
+  // "is valid" said nothing of a model or data file that is not there: a run here stops at it.
+  const missing = missingFiles(loaded.config);
+  const notFound = missing.map((m) => `# note: not found here: ${m.path} (${m.key}); a run on this machine stops there\n`).join('');
+  const human = `# ${loaded.path} is valid (chosen by ${loaded.chosenBy}); resolved with defaults:\n${warning}${notFound}${stringify(asYaml(loaded.config))}`;
+  return { document: makeDocument('config-check', { config: loaded.config, configPath: loaded.path }, { runsCode: code, missingFiles: missing }), human, exitCode: 0 };
+}
+
+/** The files and folders a config names (resolved against its folder by the loader) that do not exist here. */
+export function missingFiles(c: Config): { key: string; path: string }[] {
+  const named: [string, string | undefined][] = [
+    ['data.idxDir', c.data.idxDir], ['data.x', c.data.x], ['data.y', c.data.y], ['data.validationX', c.data.validationX],
+    ['data.validationY', c.data.validationY], ['data.module', c.data.module],
+    ['model.path', c.model.kind === 'file' ? c.model.path : undefined], ['model.module', c.model.kind === 'module' ? c.model.module : undefined],
+  ];
+  return named.flatMap(([key, path]) => (path !== undefined && !existsSync(path) ? [{ key, path }] : []));
 }
 
 /**
