@@ -293,6 +293,8 @@ const cases: Case[] = [
   flag('--target-accuracy 90 (a percentage)', ['sweep', '--target-accuracy', '90'], both(/expected an accuracy in \(0, 1\]: 0\.9 for 90%/, /\(--target-accuracy\)$/)),
   flag('--margin 10%', ['find-max', '--margin', '10%'], both(/expected a fraction in \[0, 1\): 0\.1 for 10%/, /\(--margin\)$/)),
   flag('--sizes 16, 32 (a space after the comma)', ['sweep', '--sizes', '16,', '32'], both(/"16,": ends with a comma \(a space ends the value\): write the list without spaces/, /\(--sizes\)$/)),
+  flag('train --batch-size with a list', ['train', '--batch-size', '64,128'], both(/train runs one batch size; to compare several: bstune sweep --sizes 64,128/, /\(--batch-size\)$/)),
+  flag('--sizes as a range', ['sweep', '--sizes', '16-128'], both(/"16-128" is a range: list each size/, /\(--sizes\)$/)),
   flag('--epochs 0', ['train', '--epochs', '0'], /\(--epochs\)$/),
   flag('--epochs 1.5', ['train', '--epochs', '1.5'], /\(--epochs\)$/),
   flag('--seed -1', ['train', '--seed', '-1'], /\(--seed\)$/),

@@ -133,6 +133,7 @@ export function parseSizes(v: string): number[] {
   if (v.trim() === '' || parts.some((p) => p === '')) throw new InvalidArgumentError('expected a comma-separated list like 16,32,64,128');
   const seen = new Set<number>();
   return parts.map((p) => {
+    if (/^\d+-\d+$/.test(p)) throw new InvalidArgumentError(`"${p}" is a range: list each size, e.g. --sizes 16,32,64,128`);
     if (!/^\d+$/.test(p) || Number(p) < 1) throw new InvalidArgumentError(`"${p}" is not a positive whole number`);
     if (Number(p) > MAX_INT) throw new InvalidArgumentError(`${p} is too large: at most ${MAX_INT}`);
     const n = Number(p);
@@ -348,7 +349,11 @@ export function parseArgs(argv: string[]): ParsedArgs {
 
   common(program.command('train'), true)
     .description('train at one batch size and report what was measured')
-    .option('-b, --batch-size <n>', 'batch size (default: optimizer.baseBatchSize)', intParser('batch-size', 1))
+    .option('-b, --batch-size <n>', 'batch size (default: optimizer.baseBatchSize)', (v: string) => {
+      // `train -b 64,128`: train runs one size; sweep compares several.
+      if (/^\s*\d+(\s*,\s*\d+)+\s*$/.test(v)) throw new InvalidArgumentError(`train runs one batch size; to compare several: bstune sweep --sizes ${v.replace(/\s/g, '')}`);
+      return intParser('batch-size', 1)(v);
+    })
     .addHelpText('after', examples(['bstune train --batch-size 64 --epochs 5', 'bstune train -c configs/mnist-cnn.yaml -b 128 --json']))
     .action((opts: Record<string, unknown>) => finish('train', opts, typeof opts.batchSize === 'number' ? { batchSize: opts.batchSize } : {}));
 
