@@ -273,6 +273,7 @@ const cases: Case[] = [
   flag('find-max --resume with an option for its value', ['find-max', '--resume', '--json'], both(/needs a value, got the option --json/, /\(--resume\)$/)),
   flag('sweep --out with an option for its value', ['sweep', '--out', '--json'], both(/needs a value, got the option --json/, /\(--out\)$/)),
   { name: 'report --html with an option for its value', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--html', '--json'], names: both(/needs a value, got the option --json/, /\(--html\)$/) },
+  { name: 'report --csv - (stdout is not supported; it wrote a file named -)', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--csv', '-', '--json'], names: both(/"-" \(stdout\) is not supported here/, /\(--csv\)$/) },
   { name: 'report --csv with an option for its value', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--csv', '--json'], names: both(/needs a value, got the option --json/, /\(--csv\)$/) },
   flag('misspelt option gets a suggestion', ['train', '--epoch', '2'], both(/--epochs/, /\(--epoch\)$/)),
   flag('unknown command', ['frobnicate'], /\(frobnicate\)$/),

@@ -68,6 +68,8 @@ function intParser(what: string, min: number, max = MAX_INT) {
  */
 const pathArg = (v: string): string => {
   if (/^--?[a-z]/i.test(v)) throw new InvalidArgumentError('a file or folder name, not an option');
+  // `--csv -` wrote a file named "-" where a Unix habit expects stdout.
+  if (v.trim() === '-') throw new InvalidArgumentError('a file name: "-" (stdout) is not supported here; ./- names a file called -');
   return v;
 };
 /** `90` or `90%` where a fraction was meant (10 to 100, or with %): the fraction it stands for, as a hint. */
