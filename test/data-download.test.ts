@@ -160,6 +160,21 @@ describe('failed downloads', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('a body that fails at once never leaves a temp file behind (30 tries: the file was opened after the clean-up)', async () => {
+    for (let i = 0; i < 30; i++) {
+      const dir = await freshDir();
+      const fetchImpl: typeof fetch = async () => {
+        const body = new ReadableStream<Uint8Array>({ start(c) { c.error(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })); } });
+        return new Response(body, { headers: { 'content-length': '5000' } });
+      };
+      const e = await rejection(ensureOfficialFile(MNIST_FILES.testLabels, dir, { fetchImpl }));
+      expect(e.message).toMatch(/socket hang up/);
+      // Anything still opening the file would create it within a few milliseconds.
+      await new Promise((r) => setTimeout(r, 5));
+      expect(await readdir(dir)).toEqual([]);
+    }
+  });
+
   it('offline: loadDataset says, in one line, how to provide the files', async () => {
     const cache = await freshDir();
     const e = await rejection(

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -106,14 +106,24 @@ async function downloadOnce(
         yield chunk;
       }
     };
-    const body = Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>);
+    // The temp file is opened before the copy and closed before this returns: a write
+    // stream opened by path opens it later, so a body that fails at once could create the
+    // file after the caller had removed it.
+    let out: FileHandle | undefined;
     try {
-      await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx' }));
+      out = await open(tmp, 'wx');
+      // Made after the open: a body that failed while nothing read it would be an unhandled 'error'.
+      const body = Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>);
+      await pipeline(body, meter, out.createWriteStream());
     } catch (e) {
+      // A temp file that could not be opened leaves the body unread: release the connection.
+      if (!out) await res.body.cancel().catch(() => {});
       const code = errnoCode(e);
       // Local file-system codes mean our side failed; anything else is the connection.
       if (code && /^E(NOSPC|ACCES|PERM|ROFS|EXIST|NOENT|DQUOT|IO)$/.test(code)) return { url, kind: 'io', detail: code };
       return { url, kind: 'stream', detail: describeNetworkError(e) };
+    } finally {
+      await out?.close().catch(() => {});
     }
     const md5 = hash.digest('hex');
     if (md5 !== file.md5) return { url, kind: 'md5', detail: `md5 ${md5}, expected ${file.md5}` };
