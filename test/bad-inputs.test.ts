@@ -277,6 +277,8 @@ const cases: Case[] = [
   { name: 'report --csv with an option for its value', files: { 'r.jsonl': rec('aaaa1111', 16) }, args: ['report', '@/r.jsonl', '--csv', '--json'], names: both(/needs a value, got the option --json/, /\(--csv\)$/) },
   flag('misspelt option gets a suggestion', ['train', '--epoch', '2'], both(/--epochs/, /\(--epoch\)$/)),
   flag('unknown command', ['frobnicate'], /\(frobnicate\)$/),
+  // doctor took -c and ignored it, even a file that is not there.
+  flag('doctor --config', ['doctor', '-c', 'missing.yaml'], both(/doctor checks this machine .* leave out --config/, /\(-c\)$/)),
   // Habits from other tools: options before the command, `version` as a command, -v for the version.
   { name: 'an option before the command', args: ['--json', '-c', 'x.yaml', 'find-max', '--steps', '3'], names: both(/options go after the command: bstune find-max --json -c x\.yaml --steps 3/, /\(--json\)$/) },
   flag('version as a command', ['version'], both(/the version is bstune --version/, /\(version\)$/)),

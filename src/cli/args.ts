@@ -167,9 +167,9 @@ const configFlags: Record<string, { path: string[]; flag: string }> = {
 };
 
 /** `training`: the flags of commands that train; `epochs`: find-max and recommend train steps, not epochs. */
-function common(cmd: Command, training: boolean, epochs = true): Command {
+function common(cmd: Command, training: boolean, epochs = true, config = true): Command {
+  if (config) cmd.option('-c, --config <file>', 'experiment config (default: ./bstune.yaml, else the packaged configs/mnist-mlp.yaml)', pathArg);
   cmd
-    .option('-c, --config <file>', 'experiment config (default: ./bstune.yaml, else the packaged configs/mnist-mlp.yaml)', pathArg)
     .option('--json', 'print one JSON document on stdout (everything else goes to stderr)')
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', 'trial logs and stack traces on stderr');
@@ -223,6 +223,7 @@ function commanderUsageError(e: CommanderError, argv: string[]): BstuneError {
   if ((m = /^unknown option '(.+)'$/.exec(first))) {
     const steps = stepsInstead[argv[0] ?? ''];
     if (steps && /^--epochs(=|$)/.test(m[1]!)) return new BstuneError('BSTUNE_USAGE', `${steps} (--epochs is for sweep and train)`, '--epochs');
+    if (argv[0] === 'doctor' && /^(-c|--config)(=|$)/.test(m[1]!)) return new BstuneError('BSTUNE_USAGE', 'doctor checks this machine (every backend, GPU and library), whatever a config says: leave out --config', m[1]);
     // `bstune --json find-max`: the options of a command come after it.
     if (argv[0] === m[1]) {
       const at = argv.findIndex((a) => ROOT_COMMANDS.includes(a));
@@ -399,7 +400,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
       ...Object.fromEntries((['html', 'csv', 'epochsCsv', 'configHash'] as const).filter((k) => typeof opts[k] === 'string').map((k) => [k, opts[k] as string])),
     }));
 
-  common(program.command('doctor'), false)
+  // doctor checks the machine whatever the config says (it took -c and ignored it, even a missing file).
+  common(program.command('doctor'), false, true, false)
     .description('check which backends load, which GPUs exist, and the CUDA/cuDNN libraries; print the commands that fix what is missing')
     .addHelpText('after', examples(['bstune doctor', 'bstune doctor --json']))
     .action((opts: Record<string, unknown>) => finish('doctor', opts));
