@@ -290,6 +290,8 @@ const cases: Case[] = [
   flag('--seed above 2^32 - 1', ['train', '--seed', '99999999999'], both(/seed must be at most 4294967295/, /\(--seed\)$/)),
   // The config and the flag agree: 2^32 would split and shuffle as seed 0 (src/seed.ts); the file took up to 2^53 - 1, the flag up to 2^31 - 1.
   flag('--seed 2^32', ['sweep', '--seed', '4294967296'], both(/seed must be at most 4294967295/, /\(--seed\)$/)),
+  flag('--repeats past the largest seed', ['sweep', '--seed', '4294967295', '--repeats', '2'], both(/sweep\.repeats 2 from training\.seed 4294967295 runs seeds up to 4294967296, above 4294967295/, /\(--repeats\)$/)),
+  flag('recommend from the largest seed (its second rate probe would run seed 2^32)', ['recommend', '--seed', '4294967295'], both(/2 seeds per rule from training\.seed 4294967295 run seeds up to 4294967296, above 4294967295/, /\(training\.seed\)$/)),
   cfg('training.seed 2^32', 'training:\n  seed: 4294967296\n', both(/training\.seed.*4294967295/, at(2, 9)), 'find-max'),
   flag('--sizes with a size above 2^31 - 1', ['sweep', '--sizes', '16,99999999999'], both(/99999999999 is too large: at most 2147483647/, /\(--sizes\)$/)),
   // A percentage where a fraction is meant, and a space after a comma: the line says what to type.

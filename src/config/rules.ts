@@ -1,5 +1,6 @@
 import { parseSize } from '../report/stats.js';
 import { checkModelFits } from '../model/build.js';
+import { MAX_SEED } from '../data/seed.js';
 import type { ParsedConfig } from './schema.js';
 
 export interface Problem {
@@ -9,7 +10,7 @@ export interface Problem {
 
 /** Rules that relate two values or need parsing beyond the schema; each is a small pure check. */
 export function semanticProblems(c: ParsedConfig): Problem[] {
-  return [searchRange, uniqueSizes, warmupExclusive, memoryLimit, idxDirNeedsFull, dataKeysMatchSource, modelFits]
+  return [searchRange, uniqueSizes, warmupExclusive, memoryLimit, idxDirNeedsFull, dataKeysMatchSource, modelFits, repeatSeeds]
     .map((rule) => rule(c))
     .filter((p): p is Problem => p !== null);
 }
@@ -77,4 +78,12 @@ function modelFits(c: ParsedConfig): Problem | null {
   const why = checkModelFits(c.model);
   if (why === null) return null;
   return { path: ['model', why.startsWith('model.poolSize') ? 'poolSize' : 'kernelSize'], message: why };
+}
+
+/** sweep.repeats runs seeds seed … seed + repeats − 1: each must be a seed (data/seed.ts). */
+function repeatSeeds(c: ParsedConfig): Problem | null {
+  const last = c.training.seed + c.sweep.repeats - 1;
+  return last > MAX_SEED
+    ? { path: ['sweep', 'repeats'], message: `sweep.repeats ${c.sweep.repeats} from training.seed ${c.training.seed} runs seeds up to ${last}, above ${MAX_SEED}; start from a smaller seed` }
+    : null;
 }

@@ -22,6 +22,7 @@ import { BstuneError, ExitCode } from '../../errors.js';
 import { scaledLearningRate, type Scaling } from '../../train/schedule.js';
 import { prepare } from './prepare.js';
 import { writeRunReport } from '../../report/html/from-run.js';
+import { MAX_SEED } from '../../data/seed.js';
 import { checkHtmlFlag } from '../../report/html/write.js';
 import {
   accumulationVerdict, candidateSizes, rulesToRepeatFirst, skipRepeats, configSnippet, costNote, costTarget, costs, decideBatch, decideRate, noiseForDecision,
@@ -46,6 +47,10 @@ export async function run(ctx: Context): Promise<CommandOutput> {
   const { config } = p;
   const classes = p.numClasses ?? 0;
   const repeats = ctx.args.probeRepeats ?? 2;
+  // The rate probes run seeds seed … seed + repeats − 1, as a sweep's repeats do (config/rules.ts).
+  if (config.training.seed + repeats - 1 > MAX_SEED) {
+    throw new BstuneError('BSTUNE_USAGE', `${repeats} seeds per rule from training.seed ${config.training.seed} run seeds up to ${config.training.seed + repeats - 1}, above ${MAX_SEED}; start from a smaller seed`, ctx.args.probeRepeats !== undefined ? '--probe-repeats' : 'training.seed');
+  }
   const base = config.optimizer.baseBatchSize;
   const totalSteps = ctx.args.probeSteps ?? Math.max(ROUNDS, Math.floor(p.trainCount / Math.min(base, p.trainCount)));
   const rounds = Math.min(ROUNDS, totalSteps);
