@@ -231,6 +231,25 @@ describe('the page', () => {
     expect(bare.absent.join(' ')).toMatch(/no run measured a peak.*no ok run measured samples\/s.*gradientNoiseScale/);
   });
 
+  // recommend's page said "Validation accuracy per epoch" and "0.55 s, epoch 3" of runs that trained 4 rounds of equal steps.
+  it('runs in rounds (recommend, sweep --budget steps|time) are charted per round, not per epoch', () => {
+    const ts = [trial(16, { gradientNoiseScale: { points: [{ epoch: 0, bSimple: 60 }, { epoch: 3, bSimple: 300 }] } }), trial(32)];
+    const titles = (p: ReturnType<typeof planCharts>) => p.charts.map((c) => JSON.stringify(c.spec)).join(' ');
+    for (const over of [{ command: 'recommend' }, { command: 'sweep', config: { sweep: { budget: 'steps' } } }, { config: { budget: 'time' } }] as Partial<ReportInput>[]) {
+      const plans = planCharts(input(ts, over));
+      const text = titles(plans);
+      expect(text, JSON.stringify(over)).toContain('Validation accuracy per round');
+      expect(text).toContain('"title":"round"');
+      expect(text).toContain('Gradient noise scale per round');
+      expect(text).not.toMatch(/per epoch|"title":"epoch"|, epoch \d/);
+      expect(plans.charts.find((c) => c.id === 'accuracy')!.caption).toMatch(/after each round.*A round is a share of the run's budget/);
+      expect(plans.charts.find((c) => c.id === 'time-to-target')!.caption).toMatch(/^Summed round seconds/);
+    }
+    const epochs = titles(planCharts(input(ts, { command: 'sweep', config: { sweep: { budget: 'epochs' } } })));
+    expect(epochs).toContain('Validation accuracy per epoch');
+    expect(epochs).not.toContain('per round');
+  });
+
   it('escapes what it prints, says what was skipped, and shows the recorded version, backend and dates', () => {
     const t = trial(16, { reason: '<script>x</script>', outcome: 'oom', timestamp: '2026-02-03T04:05:06Z', bstuneVersion: '0.2.0', backend: { name: 'wasm', device: '2-core CPU' } });
     const html = reportPage(input([t], { skipped: ['line 3: not JSON'] }), planCharts(input([t])), []);

@@ -54,12 +54,15 @@ export function planCharts(input: ReportInput): ChartPlans {
     absent.push('Training speed: no ok run measured samples/s.');
   }
 
+  // recommend and sweep --budget steps|time train rounds (a validation pass after each), not epochs.
+  const unit = roundsOf(input) ? 'round' : 'epoch';
   const ep = epochRows(trials);
   if (ep.length > 0) {
     const multi = new Set(ok(trials).map((t) => `${t.batchSize}`)).size < ok(trials).length;
     const note = multi ? ' Each line is the mean over the repeats of that size.' : '';
-    charts.push({ id: 'accuracy', spec: epochSpec(ep, 'valAccuracy'), caption: `Validation accuracy after each epoch, one line per batch size.${note}` });
-    charts.push({ id: 'loss', spec: epochSpec(ep, 'valLoss'), caption: `Validation loss after each epoch, one line per batch size.${note}` });
+    const rounds = unit === 'round' ? ' A round is a share of the run\'s budget of steps or seconds, each ended by a validation pass.' : '';
+    charts.push({ id: 'accuracy', spec: epochSpec(ep, 'valAccuracy', unit), caption: `Validation accuracy after each ${unit}, one line per batch size.${note}${rounds}` });
+    charts.push({ id: 'loss', spec: epochSpec(ep, 'valLoss', unit), caption: `Validation loss after each ${unit}, one line per batch size.${note}` });
   } else {
     absent.push('Validation accuracy and loss per epoch: no ok run has an epoch history.');
   }
@@ -71,7 +74,7 @@ export function planCharts(input: ReportInput): ChartPlans {
     const how = input.targetAccuracy != null ? 'the configured target' : '99% of the best validation accuracy any run reached';
     const missedText = missed.length ? ` Did not reach it: ${missed.map((r) => `batch ${r.batch} (${r.runs - r.reached} of ${r.runs} runs)`).join(', ')}.` : '';
     if (rows.some((r) => r.seconds !== null)) {
-      charts.push({ id: 'time-to-target', spec: targetSpec(rows, target), caption: `Summed epoch seconds (training and validation) until validation accuracy first reached ${(target * 100).toFixed(2)}%, ${how}; mean over the runs that reached it.${missedText}` });
+      charts.push({ id: 'time-to-target', spec: targetSpec(rows, target, unit), caption: `Summed ${unit} seconds (training and validation) until validation accuracy first reached ${(target * 100).toFixed(2)}%, ${how}; mean over the runs that reached it.${missedText}` });
     } else {
       absent.push(`Time to target: no run reached ${(target * 100).toFixed(2)}%.`);
     }
@@ -85,7 +88,7 @@ export function planCharts(input: ReportInput): ChartPlans {
   const noiseEpochs = noiseEpochRows(trials);
   const why = 'B_simple = tr(Σ)/|G|² (McCandlish et al. 2018), measured from gradient norms at two batch sizes during the runs: a batch well below it uses each sample efficiently; a batch well above it needs about as many steps as one at B_simple, so the extra samples buy little.';
   if (noiseEpochs.length > 0) {
-    charts.push({ id: 'noise', spec: noiseEpochSpec(noiseEpochs), caption: `${why} One line per batch size (the mean over its repeats).` });
+    charts.push({ id: 'noise', spec: noiseEpochSpec(noiseEpochs, unit), caption: `${why} One line per batch size (the mean over its repeats).` });
   } else if (noise.length > 0) {
     charts.push({ id: 'noise', spec: noiseSpec(noise), caption: `${why} At the initial weights and after the last epoch.` });
   } else {
@@ -93,4 +96,12 @@ export function planCharts(input: ReportInput): ChartPlans {
   }
   if (!input.recommendation) absent.push('Recommended batch size and learning rate: not part of these results (bstune recommend --html makes a page with one).');
   return { charts, absent, fit, target };
+}
+
+/** Whether the runs trained in rounds of a step or time budget: recommend always; a sweep with budget steps or time (resolved config, or a results file's hashed config). */
+function roundsOf(input: ReportInput): boolean {
+  if (input.command === 'recommend') return true;
+  const c = input.config as { budget?: unknown; sweep?: { budget?: unknown } } | null | undefined;
+  const budget = c?.sweep?.budget ?? c?.budget;
+  return budget === 'steps' || budget === 'time';
 }

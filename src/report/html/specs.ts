@@ -99,7 +99,8 @@ export function throughputSpec(rows: ThroughputRow[], points: ThroughputPoint[])
   return { ...base, title: { text: 'Training speed vs batch size', subtitle: sub }, layer: layers } as TopLevelSpec;
 }
 
-export function epochSpec(rows: EpochRow[], field: 'valAccuracy' | 'valLoss'): TopLevelSpec {
+/** `unit`: 'round' where the runs trained a budget of steps or seconds in rounds (recommend, sweep --budget steps|time), not epochs. */
+export function epochSpec(rows: EpochRow[], field: 'valAccuracy' | 'valLoss', unit: 'epoch' | 'round' = 'epoch'): TopLevelSpec {
   const values = rows;
   const acc = field === 'valAccuracy';
   const epochs = [...new Set(rows.map((r) => r.epoch))].sort((a, b) => a - b);
@@ -110,25 +111,25 @@ export function epochSpec(rows: EpochRow[], field: 'valAccuracy' | 'valLoss'): T
   const pct = span >= 0.1 ? '.0%' : span >= 0.01 ? '.1%' : '.2%';
   return {
     ...base,
-    title: acc ? 'Validation accuracy per epoch' : 'Validation loss per epoch',
+    title: acc ? `Validation accuracy per ${unit}` : `Validation loss per ${unit}`,
     data: { values },
     mark: { type: 'line', point: { filled: true, size: 50 }, strokeWidth: 2 },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { values: epochs, format: 'd' }, scale: { domain: epochs.length === 1 ? [epochs[0]! - 1, epochs[0]! + 1] : [epochs[0]!, epochs[epochs.length - 1]!], nice: false } },
+      x: { field: 'epoch', type: 'quantitative', title: unit, axis: { values: epochs, format: 'd' }, scale: { domain: epochs.length === 1 ? [epochs[0]! - 1, epochs[0]! + 1] : [epochs[0]!, epochs[epochs.length - 1]!], nice: false } },
       y: { field, type: 'quantitative', title: acc ? 'validation accuracy' : 'validation loss', scale: { zero: false }, axis: acc ? { format: pct } : {} },
       color: batchColor(rows),
     },
   } as TopLevelSpec;
 }
 
-export function targetSpec(rows: TargetRow[], target: number): TopLevelSpec {
-  const values = rows.filter((r) => r.seconds !== null).map((r) => ({ ...r, label: `${r.seconds!.toFixed(2)} s, epoch ${fmtEpochs(r.epochs!)}` }));
+export function targetSpec(rows: TargetRow[], target: number, unit: 'epoch' | 'round' = 'epoch'): TopLevelSpec {
+  const values = rows.filter((r) => r.seconds !== null).map((r) => ({ ...r, label: `${r.seconds!.toFixed(2)} s, ${unit} ${fmtEpochs(r.epochs!)}` }));
   const order = rows.map((r) => r.batch);
   return {
     ...base,
     height: { step: 30 },
     // The seconds are the epochs' wall time (history[].seconds): validation passes included, as the caption says.
-    title: { text: 'Time to target accuracy', subtitle: `epoch seconds (with validation) until val acc ≥ ${(target * 100).toFixed(2)}%` },
+    title: { text: 'Time to target accuracy', subtitle: `${unit} seconds (with validation) until val acc ≥ ${(target * 100).toFixed(2)}%` },
     data: { values },
     encoding: {
       y: { field: 'batch', type: 'nominal', sort: order, title: 'batch size' },
@@ -157,16 +158,16 @@ export function noiseSpec(rows: NoiseRow[]): TopLevelSpec {
 }
 
 /** B_simple per epoch (0 = initial weights), one line per batch size, log₂ y. */
-export function noiseEpochSpec(rows: NoiseEpochRow[]): TopLevelSpec {
+export function noiseEpochSpec(rows: NoiseEpochRow[], unit: 'epoch' | 'round' = 'epoch'): TopLevelSpec {
   const values = rows;
   const epochs = [...new Set(rows.map((r) => r.epoch))].sort((a, b) => a - b);
   return {
     ...base,
-    title: { text: 'Gradient noise scale per epoch', subtitle: 'epoch 0: the initial weights' },
+    title: { text: `Gradient noise scale per ${unit}`, subtitle: `${unit} 0: the initial weights` },
     data: { values },
     mark: { type: 'line', point: { filled: true, size: 50 }, strokeWidth: 2 },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { values: epochs, format: 'd' }, scale: { domain: epochs.length === 1 ? [epochs[0]! - 1, epochs[0]! + 1] : [epochs[0]!, epochs[epochs.length - 1]!], nice: false } },
+      x: { field: 'epoch', type: 'quantitative', title: unit, axis: { values: epochs, format: 'd' }, scale: { domain: epochs.length === 1 ? [epochs[0]! - 1, epochs[0]! + 1] : [epochs[0]!, epochs[epochs.length - 1]!], nice: false } },
       y: { field: 'bSimple', type: 'quantitative', title: 'B_simple (samples, log₂)', scale: { type: 'log', base: 2 } },
       color: batchColor(rows),
     },
