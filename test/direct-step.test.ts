@@ -205,6 +205,41 @@ describe('falls back to the tape', () => {
   });
 });
 
+describe('memory when a kernel throws mid-step', () => {
+  it('a failure in the backward pass (e.g. the wasm heap exhausted) leaves nothing allocated, gradients already taken included', async () => {
+    const tf = await setupBackend('wasm');
+    const m = buildModel(tf, cnn, 11);
+    fuseConvBiasRelu(m);
+    const step = DirectStep.of(m, IMAGES)!;
+    expect(step).not.toBeNull();
+    const n = 8;
+    const x = Float32Array.from({ length: n * 784 }, (_, i) => ((i * 37) % 256) / 255);
+    const y = Int32Array.from({ length: n }, (_, i) => i % 10);
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    // A clean step first: every gradient out, then freed.
+    const ok = step.gradients(x, y, n)!;
+    step.free(ok.grads);
+    const before = backend.numDataIds();
+    // The first conv's filter gradient is the last kernel of the step: the Dense's and the
+    // second conv's gradients were already computed when it fails.
+    const kernel = tf.getKernel('Conv2DBackpropFilter', 'wasm')! as { kernelFunc: (...a: unknown[]) => unknown };
+    const stock = kernel.kernelFunc;
+    let calls = 0;
+    kernel.kernelFunc = (...a: unknown[]) => {
+      if (++calls === 2) throw new RangeError('wasm heap exhausted: cannot allocate 1.0 MiB (heap at 3.90 GiB of its 4 GiB cap)');
+      return stock(...a);
+    };
+    try {
+      expect(() => step.gradients(x, y, n)).toThrow(/wasm heap exhausted/);
+    } finally {
+      kernel.kernelFunc = stock;
+    }
+    expect(calls).toBe(2);
+    expect(backend.numDataIds()).toBe(before);
+    m.dispose();
+  }, 60_000);
+});
+
 describe('directPlan (pure)', () => {
   const layer = (className: string, extra: Partial<LayerFacts> = {}): LayerFacts => ({
     className, stock: true, trainable: true, weights: className === 'Dense' || className === 'Conv2D' ? ['k', 'b'] : [], nonTrainable: 0, ...extra,

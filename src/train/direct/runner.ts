@@ -224,7 +224,7 @@ export class DirectStep {
         dy = needDx ? a.one(tf.Conv2DBackpropInput, { dy: act, filter: w }, { ...conv, inputShape: s.x.shape }) : null;
         const dw = a.one(tf.Conv2DBackpropFilter, { x: s.x, dy: act }, { ...conv, filterShape: w!.shape });
         a.free(act, lastUse(s.x));
-        grads[i] = [a.release(dw), a.release(db!)];
+        grads[i] = [dw, db!];
       } else if (L.activation === 'relu') {
         const act = a.one(RELU_GRAD, { dy: g, x: s.y });
         a.free(g, s.y);
@@ -232,7 +232,7 @@ export class DirectStep {
         dy = needDx ? a.one(tf.BatchMatMul, { a: act, b: w }, { transposeA: false, transposeB: true }) : null;
         const dw = a.one(tf.BatchMatMul, { a: s.x, b: act }, { transposeA: true, transposeB: false });
         a.free(act, lastUse(s.x));
-        grads[i] = [a.release(dw), a.release(db)];
+        grads[i] = [dw, db];
       } else {
         const [k, units] = w!.shape as [number, number];
         const g3 = view(g, [1, n, units]);
@@ -241,10 +241,11 @@ export class DirectStep {
         const db = a.one(tf.Sum, { x: g3 }, { axis: [0, 1], keepDims: false });
         a.free(g, lastUse(s.x));
         dy = dx == null ? null : a.reshape(dx, [n, k]);
-        grads[i] = [a.release(a.reshape(dw, [k, units])), a.release(db)];
+        grads[i] = [a.reshape(dw, [k, units]), db];
       }
     }
-    return { loss, correct, grads: grads.flat() };
+    // Released only now: a kernel that throws (the wasm heap exhausted) leaves the arena every gradient to free.
+    return { loss, correct, grads: grads.flat().map((g) => a.release(g)) };
   }
 
   /** Frees gradients a caller took from gradients(). */
