@@ -102,6 +102,13 @@ describe.each([['mlp', 'adam'], ['mlp', 'sgd'], ['cnn', 'adam'], ['cnn', 'sgd']]
     // Peak memory counts both replicas (and the shared buffers): above one thread's baseline.
     expect(two.result.peakMemoryBytes).toBeGreaterThan(one.result.memoryBaselineBytes * 2);
     expect(two.result.memorySource).toMatch(/summed over 2 training threads/);
+    // Exactly: the worker's replica adds one copy of the weights (the optimizer state is in one
+    // replica either way), give or take the optimizers' scalars; it held a second copy, the
+    // initial weights it was sent, for the whole run.
+    const weightBytes = one.before.reduce((a, w) => a + w.byteLength, 0);
+    const extra = two.result.memoryBaselineBytes - one.result.memoryBaselineBytes - weightBytes;
+    expect(extra).toBeGreaterThanOrEqual(0);
+    expect(extra).toBeLessThan(64);
   }, 120_000);
 });
 

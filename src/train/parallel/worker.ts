@@ -54,7 +54,11 @@ async function main(): Promise<void> {
     if (weights.length !== init.weights.length || weights.some((w, i) => w.size !== init.weights[i]!.length)) {
       throw new Error('the model built in a worker thread does not match the main thread\'s (a model module must build the same layers every time)');
     }
-    model.setWeights(init.weights.map((w, i) => tf.tensor(w, weights[i]!.shape, weights[i]!.dtype)));
+    // setWeights assigns these tensors' buffers to the variables; disposed here, the variables hold the only reference
+    // (kept, they held a second copy of every weight for the whole run, counted in each replica's memory figure).
+    const initial = init.weights.map((w, i) => tf.tensor(w, weights[i]!.shape, weights[i]!.dtype));
+    model.setWeights(initial);
+    tf.dispose(initial);
     const optimizer = createOptimizer(tf, init.optimizer, 0);
     const replica = new Replica(tf, model, init.io, optimizer, init.rank, init.count);
     const rows = replica.fromShared(x, y, init.batch, init.accumulate);
