@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLayersModelFile, parseModelJson } from '../src/model/layers-file.js';
 import { matchWeights, normaliseKerasTopology, snakeCase } from '../src/model/keras3.js';
-import { modelShape } from '../src/model/info.js';
+import { modelShape, unappliedRegularizers } from '../src/model/info.js';
 import { planIo } from '../src/model/shapes.js';
 import { labelTensor, lossOf } from '../src/train/objective.js';
 import type { Tf } from '../src/tf.js';
@@ -138,6 +138,27 @@ describe('Keras 3 topology and weight names, unit', () => {
     expect(t.config.layers[1]!.inbound_nodes).toEqual([[['features', 0, 0, {}]]]);
     expect(t.config.input_layers).toEqual([['features', 0, 0]]);
     expect(t.config.output_layers).toEqual([['dense_2', 0, 0]]);
+  });
+
+  it('reads Keras\'s L1 and L2 regularizers as tfjs\'s L1L2 (tfjs alone: "Unknown regularizer: L2"), and the trial names them as not applied', async () => {
+    const j = modelJson('cnn-model');
+    delete j.weightsManifest;
+    const layers = ((j.modelTopology as { model_config: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } } }).model_config.config.layers);
+    const dense = layers.find((l) => l.class_name === 'Dense')!;
+    const conv = layers.find((l) => l.class_name === 'Conv2D')!;
+    dense.config.kernel_regularizer = { module: 'keras.regularizers', class_name: 'L2', config: { l2: 0.02 }, registered_name: null };
+    conv.config.bias_regularizer = { module: 'keras.regularizers', class_name: 'L1', config: { l1: 0.5 }, registered_name: null };
+    const sub = join(dir, 'cnn-regularized');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, 'model.json'), JSON.stringify(j));
+    const { model, notes } = await loadLayersModelFile(tf as unknown as Tf, join(sub, 'model.json'), 1);
+    expect(notes.join()).toContain('L1/L2 regularizers → L1L2');
+    const d = model.layers.find((l) => l.getClassName() === 'Dense')!.getConfig() as { kernelRegularizer: { className: string; config: { l1: number; l2: number } } };
+    expect(d.kernelRegularizer).toEqual({ className: 'L1L2', config: { l1: 0, l2: expect.closeTo(0.02, 7) } });
+    const c = model.layers.find((l) => l.getClassName() === 'Conv2D')!.getConfig() as { biasRegularizer: { config: { l1: number; l2: number } } };
+    expect(c.biasRegularizer.config).toEqual({ l1: 0.5, l2: 0 });
+    expect(unappliedRegularizers(model)).toEqual([`${conv.config.name as string} bias`, `${dense.config.name as string} kernel`]);
+    model.dispose();
   });
 
   it('leaves a Keras 2 / tfjs topology as it is', () => {

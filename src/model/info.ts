@@ -23,3 +23,18 @@ export function modelShape(model: LayersModel, origin: string): ModelShape {
 export function dataShape(data: Dataset): DataShape {
   return { sampleShape: data.sampleShape, labelShape: data.labelShape, numClasses: data.numClasses, origin: data.origin, ...(data.labelOrigin ? { labelOrigin: data.labelOrigin } : {}) };
 }
+
+/**
+ * The regularizers a model's layers declare ("dense_1 kernel"), which bstune does not apply:
+ * it trains the configured data loss only (tfjs-layers' fit() and Keras add their penalties).
+ */
+export function unappliedRegularizers(model: LayersModel): string[] {
+  const found: string[] = [];
+  for (const layer of model.layers) {
+    const config = layer.getConfig() as Record<string, unknown>;
+    for (const [key, value] of Object.entries(config)) {
+      if (key.endsWith('Regularizer') && value !== null && value !== undefined) found.push(`${layer.name} ${key.slice(0, -'Regularizer'.length)}`);
+    }
+  }
+  return found;
+}

@@ -7,6 +7,7 @@
  * - `dtype` as a DTypePolicy object ({class_name: 'DTypePolicy', config: {name: 'float32'}});
  * - `module`, `registered_name`, `shared_object_id`, `build_config`, `compile_config` keys;
  * - activation 'silu' (Keras 3's name for swish; tfjs: 'swish');
+ * - regularizers of class L1 or L2 (tfjs knows only L1L2: the same penalty with the other term 0);
  * - Functional nodes as {args: [{class_name: '__keras_tensor__', config: {keras_history}}], kwargs}
  *   (Keras 2: [[layer, node, tensor, kwargs]]), and `input_layers`/`output_layers` given flat
  *   (['x', 0, 0]) for a single input/output.
@@ -69,6 +70,12 @@ export function normaliseKerasTopology(topology: Record<string, unknown>): Norma
       return 'swish';
     }
     if (!isObj(v)) return v;
+    if (key !== null && key.endsWith('_regularizer') && (v.class_name === 'L1' || v.class_name === 'L2') && isObj(v.config)) {
+      // Keras writes l1(x) / l2(x) as their own classes; tfjs registers only L1L2 (the same penalty with the other term 0).
+      changes.add('L1/L2 regularizers → L1L2');
+      const c = v.config;
+      return { class_name: 'L1L2', config: { l1: v.class_name === 'L1' ? Number(c.l1 ?? 0.01) : 0, l2: v.class_name === 'L2' ? Number(c.l2 ?? 0.01) : 0 } };
+    }
     if (key === 'dtype' && typeof v.class_name === 'string') {
       const name = isObj(v.config) ? v.config.name : undefined;
       if (v.class_name.endsWith('DTypePolicy') && typeof name === 'string' && PLAIN_DTYPES.has(name) && v.class_name !== 'QuantizedDTypePolicy') {

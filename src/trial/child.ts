@@ -12,6 +12,7 @@ import { checkTrialFits, modelTensors } from '../backend/webgpu/limits.js';
 import { adapterLine } from '../backend/webgpu/adapter.js';
 import { loadDataset, releaseDataset, type DataConfig, type Dataset } from '../data/index.js';
 import { describeModel } from '../model/build.js';
+import { unappliedRegularizers } from '../model/info.js';
 import { createModel } from '../model/create.js';
 import { train } from '../train/loop.js';
 import { noiseEveryEpochIsCheap, planNoise } from '../noise/plan.js';
@@ -136,9 +137,15 @@ async function run(spec: TrialSpec): Promise<TrialMeasurements> {
     setupSeconds: { backend: (t1 - t0) / 1000, data: (t2 - t1) / 1000, model: (t3 - t2) / 1000 },
     trainSeconds: (t4 - t3) / 1000,
     adapter: gpu ? adapterLine(gpu.adapter) : null,
-    model: `${describeModel(model, config.model)}; loss ${io.loss}${io.fromLogits ? ' on logits' : ''}${weightsNote ? `; ${weightsNote}` : ''}`,
+    model: `${describeModel(model, config.model)}; loss ${io.loss}${io.fromLogits ? ' on logits' : ''}${weightsNote ? `; ${weightsNote}` : ''}${regularizerNote(model)}`,
     data: data.source,
   };
+}
+
+/** "; regularizers not applied (dense_1 kernel, …)": bstune trains the data loss only. */
+function regularizerNote(model: Parameters<typeof unappliedRegularizers>[0]): string {
+  const found = unappliedRegularizers(model);
+  return found.length > 0 ? `; regularizers not applied (${found.join(', ')})` : '';
 }
 
 /** nvidia-smi's figure for this process, in bytes; null where nvidia-smi is absent. */
