@@ -7,7 +7,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../../backend/tfjs-require.js';
-import { heapF32, tensorData, type WasmBackendLike } from '../../backend/kernels/wasm-internals.js';
+import { f32Offset, heapF32, type WasmBackendLike } from '../../backend/kernels/wasm-internals.js';
 
 /** A step's tensors, all freed at the end unless released to the caller. */
 export class Arena {
@@ -31,7 +31,7 @@ export class Arena {
   floats(shape: number[], values?: ArrayLike<number>): TensorInfo {
     const t = this.backend.makeOutput(shape, 'float32');
     this.owned.add(t);
-    const at = tensorData(this.backend, t).memoryOffset >>> 2;
+    const at = f32Offset(this.backend, t);
     const heap = heapF32(this.backend);
     if (values) heap.set(values, at);
     else heap.fill(0, at, at + tf.util.sizeFromShape(shape));
@@ -67,6 +67,3 @@ export class Arena {
 
 /** The same data under another shape (a Reshape on wasm shares it too); not owned by itself. */
 export const view = (t: TensorInfo, shape: number[]): TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
-
-/** Float32 element offset of a tensor in the wasm heap. */
-export const f32At = (backend: WasmBackendLike, t: TensorInfo): number => tensorData(backend, t).memoryOffset >>> 2;

@@ -8,12 +8,12 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { tfCore as tf } from '../../backend/tfjs-require.js';
-import { heapF32 } from '../../backend/kernels/wasm-internals.js';
-import { f32At, view, type Arena } from './arena.js';
+import { f32Offset, heapF32 } from '../../backend/kernels/wasm-internals.js';
+import { view, type Arena } from './arena.js';
 
 /** The mean loss of n rows of logits against class indices, their correct count, and the logits' gradient (owned by the arena). */
 export function softmaxCrossEntropy(a: Arena, logits: TensorInfo, yData: Int32Array, n: number, classes: number): { loss: number; correct: number; dLogits: TensorInfo } {
-  const correct = countCorrect(heapF32(a.backend), f32At(a.backend, logits), yData, n, classes);
+  const correct = countCorrect(heapF32(a.backend), f32Offset(a.backend, logits), yData, n, classes);
   // softmaxCrossEntropyMean (objective.ts) and its gradient.
   const oneHot = new Float32Array(n * classes);
   for (let r = 0; r < n; r++) {
@@ -42,7 +42,7 @@ export function softmaxCrossEntropy(a: Arena, logits: TensorInfo, yData: Int32Ar
   a.free(costs);
   const rows = a.floats([], [n]);
   const lossT = a.one(tf.RealDiv, { a: total, b: rows });
-  const loss = heapF32(a.backend)[f32At(a.backend, lossT)]!;
+  const loss = heapF32(a.backend)[f32Offset(a.backend, lossT)]!;
   a.free(total, lossT);
   const one = a.floats([], [1]);
   const scale = a.one(tf.RealDiv, { a: one, b: rows });

@@ -31,9 +31,9 @@ import { convBiasReluFusionEnabled } from '../../backend/kernels/fuse-conv-layer
 import { directConv2DEnabled, directConvInfo } from '../../backend/kernels/conv2d.js';
 import { RELU_GRAD, reluGradientInstalled } from '../../backend/kernels/relu-grad.js';
 import { simdKernels } from '../../backend/kernels/simd/index.js';
-import { asWasmBackend, heapF32, heapI32, tensorData, type WasmBackendLike } from '../../backend/kernels/wasm-internals.js';
+import { asWasmBackend, f32Offset, heapF32, heapI32, tensorData, type WasmBackendLike } from '../../backend/kernels/wasm-internals.js';
 import type { DirectPlan } from './plan.js';
-import { Arena, f32At, view } from './arena.js';
+import { Arena, view } from './arena.js';
 import { softmaxCrossEntropy } from './loss.js';
 import { planOf, type Layer } from './model-facts.js';
 
@@ -260,7 +260,7 @@ export class DirectStep {
     const heap = heapF32(backend);
     let off = 0;
     for (const g of grads) {
-      const at = f32At(backend, g);
+      const at = f32Offset(backend, g);
       const size = tf.util.sizeFromShape(g.shape);
       for (let i = 0; i < size; i++) into[off + i] = into[off + i]! + heap[at + i]! * scale;
       off += size;
