@@ -10,6 +10,8 @@ import { summarizeSweep, targetAccuracy } from '../src/sweep/summarize.js';
 import { appendResult, configHash, defaultResultsPath, readResults, type StoredTrial } from '../src/sweep/results.js';
 import { pm, renderSweep, withinNoise } from '../src/report/sweep-table.js';
 import { parseConfigText } from '../src/config/load.js';
+import { openResults } from '../src/results/session.js';
+import { claimResultsPath } from '../src/results/file.js';
 import { BstuneError } from '../src/errors.js';
 import type { TrialResult } from '../src/trial/protocol.js';
 
@@ -268,6 +270,29 @@ describe('configHash and the default path', () => {
 
   it('defaults to .bstune/<name>-<UTC time>.jsonl in the working folder', () => {
     expect(defaultResultsPath('/w', 'my exp', new Date('2024-05-06T07:08:09.123Z'))).toBe('/w/.bstune/my-exp-2024-05-06T070809Z.jsonl');
+  });
+
+  it('two runs of one config opened within the same second get files of their own (the second refused the first\'s trials: exit 2)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'bstune-results-'));
+    const open = () => openResults({ cwd, command: 'find-max', config: cfg(), backend: { name: 'wasm', device: 'cpu' }, warn: () => {} });
+    // Tried again (at most 5 times) when the clock's second turned over between the two opens.
+    for (let attempt = 1; ; attempt++) {
+      const first = open();
+      first.append(trial({ batchSize: 16 }) as unknown as TrialResult);
+      const second = open();
+      if (!second.path.endsWith('-2.jsonl') && attempt < 5) continue;
+      expect(second.path).toBe(first.path.replace(/\.jsonl$/, '-2.jsonl'));
+      expect(readFileSync(first.path, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+      expect(readFileSync(second.path, 'utf8')).toBe('');
+      break;
+    }
+  });
+
+  it('claimResultsPath takes the first free name, -2, -3 before .jsonl', () => {
+    const base = join(mkdtempSync(join(tmpdir(), 'bstune-results-')), '.bstune', 'x-2024-05-06T070809Z.jsonl');
+    expect(claimResultsPath(base)).toBe(base);
+    expect(claimResultsPath(base)).toBe(base.replace(/\.jsonl$/, '-2.jsonl'));
+    expect(claimResultsPath(base)).toBe(base.replace(/\.jsonl$/, '-3.jsonl'));
   });
 });
 

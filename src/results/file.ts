@@ -130,6 +130,30 @@ export function defaultResultsPath(cwd: string, name: string, now = new Date(), 
   return `${cwd}/.bstune/${safe}${command === 'find-max' ? '-find-max' : ''}-${stamp}.jsonl`;
 }
 
+/**
+ * The default path made this run's own: `base` when no other run has it, else `-2`, `-3`, …
+ * before `.jsonl` (two runs of one config started within the same second would otherwise
+ * share a name, and the second refuse the first's trials). Created empty and exclusively,
+ * so two processes never claim the same name; on any other error `base` comes back and
+ * ensureWritable says what is wrong with it.
+ */
+export function claimResultsPath(base: string): string {
+  try {
+    makeDirs(dirname(base));
+  } catch {
+    return base;
+  }
+  for (let k = 1; ; k++) {
+    const path = k === 1 ? base : base.replace(/\.jsonl$/, `-${k}.jsonl`);
+    try {
+      closeSync(openSync(path, 'wx'));
+      return path;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return base;
+    }
+  }
+}
+
 export function ensureWritable(path: string): void {
   if (existsSync(path) && statSync(path).isDirectory()) throw new BstuneError('BSTUNE_USAGE', 'results file is a directory', path);
   // A named pipe would block the open until something reads it; a device (/dev/null) takes the lines.

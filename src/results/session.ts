@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BstuneError } from '../errors.js';
-import { appendResult, defaultResultsPath, ensureWritable, loadResults, tornLineWarning } from './file.js';
+import { appendResult, claimResultsPath, defaultResultsPath, ensureWritable, loadResults, tornLineWarning } from './file.js';
 import { configHash, hashedConfig, makeRecord, type ResultsCommand, type StoredTrial } from './record.js';
 import type { Config } from '../config/schema.js';
 import type { TrialResult } from '../trial/protocol.js';
@@ -44,7 +44,7 @@ export function openResults(o: ResultsOptions & {
   const hash = configHash(o.config, o.backend.name, o.files, o.command);
   const hashed = hashedConfig(o.config, o.backend.name, o.files, o.command);
   const resumeFrom = o.resume !== undefined ? resolve(o.cwd, o.resume) : undefined;
-  const path = resumeFrom ?? (o.out !== undefined ? resolve(o.cwd, o.out) : defaultResultsPath(o.cwd, o.config.name, new Date(), o.command));
+  const path = resumeFrom ?? (o.out !== undefined ? resolve(o.cwd, o.out) : claimResultsPath(defaultResultsPath(o.cwd, o.config.name, new Date(), o.command)));
   if (resumeFrom && o.out !== undefined && resolve(o.cwd, o.out) !== resumeFrom) {
     throw new BstuneError('BSTUNE_USAGE', '--resume continues the given file; leave out --out', '--out');
   }
